@@ -1,0 +1,1 @@
+"""The analytic core: standard library only, never torch, rich or typer."""

@@ -1,0 +1,213 @@
+"""Every analytic figure of a network, derived from its primitives.
+
+``analyze`` walks the graph once, propagating shapes, and returns per-layer
+figures and totals. Nothing here is looked up: each number is a formula applied
+to the description.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from convcalc.core.conventions import torchinfo_mult_adds
+from convcalc.core.graph import INPUT, Network
+from convcalc.core.primitives import Primitive, Shape, numel
+from convcalc.core.shapes import Pair, receptive_field_step
+
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+
+
+@dataclass(frozen=True)
+class LayerFigures:
+    """The analytic figures of one node."""
+
+    index: int
+    name: str
+    type: str
+    description: str
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    params: int  # 0 where the node reuses another node's weights
+    weights: int
+    biases: int
+    batchnorm: int
+    macs: int
+    bias_adds: int
+    elementwise: dict[str, int]
+    torchinfo_mult_adds: int
+    receptive_field: Pair
+    jump: Pair
+    params_formula: str
+    macs_formula: str
+    shares_weights_of: str | None = None
+
+    @property
+    def elementwise_ops(self) -> int:
+        """All element-wise work of the node."""
+        return sum(self.elementwise.values())
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Whole-network figures, for the whole batch."""
+
+    input_shape: Shape
+    output_shape: Shape
+    params: int
+    weights: int
+    biases: int
+    batchnorm: int
+    macs: int
+    bias_adds: int
+    elementwise: dict[str, int]
+    torchinfo_mult_adds: int
+    activation_elements: int
+    torchinfo_output_elements: int
+    receptive_field: Pair
+    jump: Pair
+
+    @property
+    def trainable_params(self) -> int:
+        """Every parameter convcalc builds is trainable."""
+        return self.params
+
+    @property
+    def flops(self) -> int:
+        """FLOPs = 2 x MACs (FlopCounterMode's convention)."""
+        return 2 * self.macs
+
+    @property
+    def elementwise_ops(self) -> int:
+        """All element-wise work."""
+        return sum(self.elementwise.values())
+
+    @property
+    def batch(self) -> int:
+        """N, the batch size."""
+        return self.input_shape[0]
+
+
+@dataclass(frozen=True)
+class NetworkFigures:
+    """Per-layer figures and totals of one network."""
+
+    network: Network
+    layers: tuple[LayerFigures, ...]
+    totals: Totals
+    dtype: str = "float32"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def dtype_bytes(self) -> int:
+        """Bytes per element of the chosen dtype."""
+        return DTYPE_BYTES[self.dtype]
+
+    @property
+    def param_bytes(self) -> int:
+        """Parameter memory for the dtype."""
+        return self.totals.params * self.dtype_bytes
+
+    @property
+    def input_bytes(self) -> int:
+        """Input tensor memory."""
+        return numel(self.totals.input_shape) * self.dtype_bytes
+
+    @property
+    def activation_bytes(self) -> int:
+        """Every node's output held once (the forward pass's activations)."""
+        return self.totals.activation_elements * self.dtype_bytes
+
+    @property
+    def torchinfo_forward_backward_bytes(self) -> int:
+        """torchinfo's "forward/backward pass size": 2 x outputs of layers with params."""
+        return 2 * self.totals.torchinfo_output_elements * self.dtype_bytes
+
+
+def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
+    """Propagate shapes through the network and count everything."""
+    shapes: dict[str, Shape] = {INPUT: network.input_shape}
+    fields: dict[str, tuple[Pair, Pair]] = {INPUT: ((1, 1), (1, 1))}
+    layers: list[LayerFigures] = []
+    for index, node in enumerate(network.nodes):
+        sources = network.sources(index)
+        inputs = tuple(shapes[s] for s in sources)
+        out = node.op.out_shape(inputs)
+        shapes[node.name] = out
+        rf, jump = _receptive_field(node.op, [fields[s] for s in sources], inputs[0])
+        fields[node.name] = (rf, jump)
+        owner = network.owner(node)
+        counted = owner is node
+        op = node.op
+        layers.append(
+            LayerFigures(
+                index=index,
+                name=node.name,
+                type=op.kind,
+                description=op.describe(),
+                input_shapes=inputs,
+                output_shape=out,
+                params=op.params if counted else 0,
+                weights=op.weight_params if counted else 0,
+                biases=op.bias_params if counted else 0,
+                batchnorm=op.batchnorm_params if counted else 0,
+                macs=op.macs(inputs, out),
+                bias_adds=op.bias_adds(out),
+                elementwise=op.elementwise(inputs, out),
+                torchinfo_mult_adds=torchinfo_mult_adds(op, out),
+                receptive_field=rf,
+                jump=jump,
+                params_formula=op.params_formula() if counted else f"shared with {owner.name}",
+                macs_formula=op.macs_formula(inputs, out),
+                shares_weights_of=None if counted else owner.name,
+            )
+        )
+    elementwise: Counter[str] = Counter()
+    for layer in layers:
+        elementwise.update(layer.elementwise)
+    last = layers[-1]
+    totals = Totals(
+        input_shape=network.input_shape,
+        output_shape=last.output_shape,
+        params=sum(x.params for x in layers),
+        weights=sum(x.weights for x in layers),
+        biases=sum(x.biases for x in layers),
+        batchnorm=sum(x.batchnorm for x in layers),
+        macs=sum(x.macs for x in layers),
+        bias_adds=sum(x.bias_adds for x in layers),
+        elementwise=dict(elementwise),
+        torchinfo_mult_adds=sum(x.torchinfo_mult_adds for x in layers),
+        activation_elements=sum(numel(x.output_shape) for x in layers),
+        torchinfo_output_elements=sum(
+            numel(x.output_shape) for x in layers if network.owner(network.nodes[x.index]).op.params
+        ),
+        receptive_field=last.receptive_field,
+        jump=last.jump,
+    )
+    return NetworkFigures(network=network, layers=tuple(layers), totals=totals, dtype=dtype)
+
+
+def _receptive_field(
+    op: Primitive, sources: list[tuple[Pair, Pair]], in_shape: Shape
+) -> tuple[Pair, Pair]:
+    """Receptive field and jump per axis; branches take the widest input."""
+    rf = (max(s[0][0] for s in sources), max(s[0][1] for s in sources))
+    jump = (max(s[1][0] for s in sources), max(s[1][1] for s in sources))
+    if op.global_window and len(in_shape) == 4:
+        # A global pool sees the whole input: its window is the input's extent.
+        kernel: Pair = (in_shape[2], in_shape[3])
+        stride: Pair = kernel
+        dilation: Pair = (1, 1)
+    else:
+        kernel, stride, dilation = op.window()
+    (rf_h, jump_h), (rf_w, jump_w) = (
+        receptive_field_step(rf[a], jump[a], kernel[a], stride[a], dilation[a]) for a in range(2)
+    )
+    return (rf_h, rf_w), (jump_h, jump_w)
+
+
+def per_sample(total: int, batch: int) -> int:
+    """A batch-linear count for one sample (exact: every count is N x something)."""
+    quotient, remainder = divmod(total, batch)
+    assert remainder == 0, "batch-linear counts divide exactly"
+    return quotient

@@ -1,0 +1,200 @@
+"""The convolution kinds of DOMAIN.md 1-7, each described as primitives.
+
+``ConvSpec`` is what the user typed, after defaults. Each registered kind turns
+a spec into a ``Network``; ``compare`` walks the registry, so a new kind is
+written once and appears in ``convcalc compare`` and its tests for free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from convcalc.core.graph import Network, Node, validate_input
+from convcalc.core.primitives import Conv2d, Padding, pair_text
+from convcalc.core.shapes import Pair, effective_kernel
+from convcalc.errors import InvalidSpecError
+
+KernelSpec = Pair | Literal["global"]
+PaddingSpec = Pair | Literal["same", "valid"]
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One convolution as the user specified it; defaults mirror ``nn.Conv2d``."""
+
+    cin: int
+    cout: int
+    kernel: KernelSpec = (3, 3)
+    stride: Pair = (1, 1)
+    padding: PaddingSpec = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    input: Pair = (224, 224)
+    batch: int = 1
+    share_kernel: bool = False
+
+    def __post_init__(self) -> None:
+        for option, value in (("cin", self.cin), ("cout", self.cout), ("batch", self.batch)):
+            if value <= 0:
+                raise InvalidSpecError(f"{option}={value} must be a positive integer")
+        if min(self.input) <= 0:
+            raise InvalidSpecError(f"input={pair_text(self.input)} must be positive")
+        if self.kernel == "global" and self.padding not in ((0, 0), "valid"):
+            raise InvalidSpecError(
+                f"kernel=global spans the whole input and takes no padding "
+                f"(got padding={pair_text(self.padding)})"
+            )
+
+    @property
+    def resolved_kernel(self) -> Pair:
+        """The kernel, with ``global`` replaced by the input size."""
+        return self.input if self.kernel == "global" else self.kernel
+
+    @property
+    def resolved_padding(self) -> Padding:
+        """The padding as ``nn.Conv2d`` takes it (``valid`` is zero padding)."""
+        return (0, 0) if self.padding == "valid" else self.padding
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        """(N, Cin, H, W)."""
+        return (self.batch, self.cin, *self.input)
+
+    def conv(self, **changes: Any) -> Conv2d:
+        """The spec's convolution, with any field changed (groups, cout, ...)."""
+        fields: dict[str, Any] = {
+            "cin": self.cin,
+            "cout": self.cout,
+            "kernel": self.resolved_kernel,
+            "stride": self.stride,
+            "padding": self.resolved_padding,
+            "dilation": self.dilation,
+            "groups": self.groups,
+            "bias": self.bias,
+            "shared_kernel": self.share_kernel,
+        }
+        fields.update(changes)
+        return Conv2d(**fields)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every input, after defaults, as used (the JSON ``spec``)."""
+        return {
+            "cin": self.cin,
+            "cout": self.cout,
+            "kernel": "global" if self.kernel == "global" else list(self.kernel),
+            "resolved_kernel": list(self.resolved_kernel),
+            "stride": list(self.stride),
+            "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+            "dilation": list(self.dilation),
+            "groups": self.groups,
+            "bias": self.bias,
+            "input": list(self.input),
+            "batch": self.batch,
+            "share_kernel": self.share_kernel,
+        }
+
+
+def conv_kind(conv: Conv2d, input_hw: Pair) -> str:
+    """Name a convolution the way the notes classify it (by groups, kernel, dilation)."""
+    if conv.shared_kernel:
+        name = "shared-kernel depthwise"
+    elif conv.groups == 1:
+        name = "pointwise" if conv.kernel == (1, 1) else "standard"
+    elif conv.groups == conv.cin:
+        name = "depthwise"
+        if conv.kernel == input_hw and conv.padding == (0, 0):
+            name = "global depthwise"
+        if conv.multiplier > 1:
+            name += f" (multiplier {conv.multiplier})"
+    else:
+        name = f"grouped (g={conv.groups})"
+    if conv.dilation != (1, 1):
+        k_eff = tuple(
+            effective_kernel(k, d) for k, d in zip(conv.kernel, conv.dilation, strict=True)
+        )
+        name += f", dilated (effective kernel {k_eff[0]}x{k_eff[1]})"
+    return name
+
+
+def conv_network(spec: ConvSpec) -> Network:
+    """A single ``nn.Conv2d`` (or the shared-kernel depthwise module)."""
+    validate_input(spec.input_shape)
+    return Network("conv", spec.input_shape, (Node("conv", spec.conv()),))
+
+
+def separable_network(spec: ConvSpec) -> Network:
+    """Depthwise k x k (cin -> cin, groups=cin) then pointwise 1x1 (cin -> cout, groups=g)."""
+    validate_input(spec.input_shape)
+    depthwise = spec.conv(cout=spec.cin, groups=spec.cin, shared_kernel=False)
+    pointwise = Conv2d(spec.cin, spec.cout, (1, 1), groups=spec.groups, bias=spec.bias)
+    return Network(
+        "separable",
+        spec.input_shape,
+        (Node("depthwise", depthwise), Node("pointwise", pointwise)),
+    )
+
+
+def spatial_network(spec: ConvSpec) -> Network:
+    """k x 1 (cin -> cin) then 1 x k (cin -> cout): the k x k split along its axes.
+
+    Stride, padding and dilation go to the axis each step spans.
+    """
+    validate_input(spec.input_shape)
+    (kh, kw), (sh, sw), (dh, dw) = spec.resolved_kernel, spec.stride, spec.dilation
+    padding = spec.resolved_padding
+    pad_h: Padding = "same" if padding == "same" else (padding[0], 0)
+    pad_w: Padding = "same" if padding == "same" else (0, padding[1])
+    first = Conv2d(spec.cin, spec.cin, (kh, 1), (sh, 1), pad_h, (dh, 1), spec.groups, spec.bias)
+    second = Conv2d(spec.cin, spec.cout, (1, kw), (1, sw), pad_w, (1, dw), spec.groups, spec.bias)
+    return Network("spatial", spec.input_shape, (Node("kx1", first), Node("1xk", second)))
+
+
+def standard_network(spec: ConvSpec) -> Network:
+    """The standard (groups=1) convolution a variant is compared with."""
+    validate_input(spec.input_shape)
+    return Network(
+        "standard", spec.input_shape, (Node("conv", spec.conv(groups=1, shared_kernel=False)),)
+    )
+
+
+def _grouped(spec: ConvSpec) -> Network:
+    return Network("grouped", spec.input_shape, (Node("conv", spec.conv(shared_kernel=False)),))
+
+
+def _depthwise(spec: ConvSpec, *, shared: bool = False) -> Network:
+    if spec.cout % spec.cin:
+        raise InvalidSpecError(
+            f"depthwise needs cout={spec.cout} to be a multiple of cin={spec.cin} "
+            "(the channel multiplier must be an integer)"
+        )
+    conv = spec.conv(groups=spec.cin, shared_kernel=shared)
+    return Network(
+        "shared-kernel" if shared else "depthwise", spec.input_shape, (Node("conv", conv),)
+    )
+
+
+# The variants ``convcalc compare`` shows, in order. Each takes the user's spec
+# (its groups is the grouped variant's g) and describes one way to build it.
+COMPARE_VARIANTS: dict[str, Callable[[ConvSpec], Network]] = {
+    "standard": standard_network,
+    "grouped": _grouped,
+    "depthwise": _depthwise,
+    "depthwise-separable": lambda spec: replace(
+        separable_network(replace(spec, groups=1, share_kernel=False)), name="depthwise-separable"
+    ),
+    "spatially-separable": lambda spec: spatial_network(
+        replace(spec, groups=1, share_kernel=False)
+    ),
+    "shared-kernel": lambda spec: _depthwise(spec, shared=True),
+}
+
+
+def smallest_group(cin: int, cout: int) -> int | None:
+    """The smallest g > 1 dividing both channel counts (compare's default grouping)."""
+    for g in range(2, min(cin, cout) + 1):
+        if cin % g == 0 and cout % g == 0:
+            return g
+    return None

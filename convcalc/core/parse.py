@@ -1,0 +1,90 @@
+"""Parsing of the CLI's compact values (``3x1``, ``same``, ``64x48``, ``1.5M``).
+
+Pure functions that raise InvalidSpecError with the option's name and the rule,
+so the CLI can print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from convcalc.errors import InvalidSpecError
+
+Pair = tuple[int, int]
+
+_SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_BUDGET = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([KMGT]?)\s*$", re.IGNORECASE)
+
+
+def _int(text: str, option: str) -> int:
+    text = text.strip()
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise InvalidSpecError(f"{option}={text!r} is not an integer")
+    return int(text)
+
+
+def positive(value: int, option: str) -> int:
+    """Return value, or raise when it is not a positive integer."""
+    if value <= 0:
+        raise InvalidSpecError(f"{option}={value} must be a positive integer")
+    return value
+
+
+def non_negative(value: int, option: str) -> int:
+    """Return value, or raise when it is negative."""
+    if value < 0:
+        raise InvalidSpecError(f"{option}={value} must be zero or more")
+    return value
+
+
+def parse_pair(text: str, option: str, *, allow_zero: bool = False) -> Pair:
+    """``3`` -> (3, 3); ``3x1`` -> (3, 1) (height x width)."""
+    parts = text.lower().split("x")
+    if len(parts) not in (1, 2) or any(not p.strip() for p in parts):
+        raise InvalidSpecError(f"{option}={text!r} must be an integer or HxW (e.g. 3 or 3x1)")
+    values = [_int(p, option) for p in parts]
+    check = non_negative if allow_zero else positive
+    for v in values:
+        check(v, option)
+    return (values[0], values[-1])
+
+
+def parse_kernel(text: str) -> Pair | str:
+    """A kernel: ``3``, ``3x1`` or ``global`` (kernel = input size)."""
+    if text.strip().lower() == "global":
+        return "global"
+    return parse_pair(text, "kernel")
+
+
+def parse_padding(text: str) -> Pair | str:
+    """A padding: ``1``, ``1x0``, ``same`` or ``valid`` (as ``nn.Conv2d`` takes it)."""
+    word = text.strip().lower()
+    if word in ("same", "valid"):
+        return word
+    return parse_pair(text, "padding", allow_zero=True)
+
+
+def parse_budget(text: str, option: str) -> int:
+    """A budget: a plain integer or a decimal with K, M, G or T (``1.5M``, ``2G``)."""
+    match = _BUDGET.match(text)
+    if not match:
+        raise InvalidSpecError(
+            f"{option}={text!r} is not a count (use an integer or a number with K, M, G or T, "
+            "e.g. 1.5M)"
+        )
+    try:
+        number = Decimal(match.group(1)) * _SUFFIXES[match.group(2).upper()]
+    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
+        raise InvalidSpecError(f"{option}={text!r} is not a count") from exc
+    if number != number.to_integral_value():
+        raise InvalidSpecError(f"{option}={text!r} is not a whole number")
+    return int(number)
+
+
+def parse_list(text: str, option: str) -> list[str]:
+    """A comma list (``0.5,0.75``); empty items are an error."""
+    items = [item.strip() for item in text.split(",")]
+    if any(not item for item in items):
+        raise InvalidSpecError(f"{option}={text!r} is a malformed list (empty item)")
+    return items

@@ -1,0 +1,434 @@
+"""The primitives every layer, block and network is described with.
+
+Each primitive is a frozen dataclass that knows, from its input shapes alone,
+its output shape, its parameters and its work. The torch modules in
+``convcalc.measure.build`` are built from the same objects, so a layer is
+described once and both its analytic and its measured figures come from that.
+
+Counting conventions (SPEC.md, stated once here):
+
+- MACs: weight multiply-accumulates only, for the whole batch.
+- Bias adds are their own figure, never folded into MACs.
+- Element-wise work (``elementwise``) is one op per element per elementary
+  step: BatchNorm at inference is a scale and a shift (2 per element); ReLU,
+  ReLU6 and sigmoid 1; global pooling reads each input element once (1); the
+  gate's multiply and the residual add 1 per output element; CBAM's channel
+  pooling (mean and max over channels) 2 per input element.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from convcalc.core.shapes import Pair, conv_output_size
+from convcalc.errors import InvalidSpecError
+
+Shape = tuple[int, ...]
+Padding = Pair | Literal["same"]
+
+
+def fmt_int(value: int) -> str:
+    """``1234567`` -> ``1,234,567``: the grouping used in every formula."""
+    return f"{value:,}"
+
+
+def numel(shape: Shape) -> int:
+    """Number of elements of a shape."""
+    return math.prod(shape)
+
+
+def _expect_rank(kind: str, shape: Shape, rank: int) -> None:
+    if len(shape) != rank:
+        raise InvalidSpecError(f"{kind} needs a {rank}-d input, got shape {list(shape)}")
+
+
+def _expect_channels(kind: str, shape: Shape, channels: int) -> None:
+    if shape[1] != channels:
+        raise InvalidSpecError(f"{kind} expects {channels} input channels, got {shape[1]}")
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """Base: a parameter-free op that keeps its input's shape and costs nothing."""
+
+    kind: ClassVar[str] = "Primitive"
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        """Output shape for these input shapes (raises InvalidSpecError if they do not fit)."""
+        return inputs[0]
+
+    @property
+    def weight_params(self) -> int:
+        """Weights of linear maps (conv kernels, Linear matrices)."""
+        return 0
+
+    @property
+    def bias_params(self) -> int:
+        """Biases of linear maps."""
+        return 0
+
+    @property
+    def batchnorm_params(self) -> int:
+        """BatchNorm's affine gamma and beta (running statistics are buffers)."""
+        return 0
+
+    @property
+    def params(self) -> int:
+        """Every learnable parameter of the primitive."""
+        return self.weight_params + self.bias_params + self.batchnorm_params
+
+    def macs(self, inputs: tuple[Shape, ...], out: Shape) -> int:
+        """Weight multiply-accumulates for the whole batch."""
+        return 0
+
+    def bias_adds(self, out: Shape) -> int:
+        """One add per output element of a layer with a bias."""
+        return 0
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        """Element-wise work by kind (see the module docstring for the rule)."""
+        return {}
+
+    def describe(self) -> str:
+        """Short human description of the primitive's settings."""
+        return ""
+
+    def params_formula(self) -> str:
+        """The parameter count with the numbers filled in."""
+        return f"{self.params}" if self.params else "0"
+
+    def macs_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
+        """The MACs with the numbers filled in."""
+        return "0"
+
+    def window(self) -> tuple[Pair, Pair, Pair]:
+        """(kernel, stride, dilation) per axis, for the receptive-field recurrence."""
+        return (1, 1), (1, 1), (1, 1)
+
+    @property
+    def global_window(self) -> bool:
+        """True when the op sees the whole spatial extent (global pooling)."""
+        return False
+
+
+@dataclass(frozen=True)
+class Conv2d(Primitive):
+    """``nn.Conv2d``; with ``shared_kernel`` the shared-kernel depthwise module of DOMAIN.md 4.
+
+    weight ``(cout, cin/g, kh, kw)``; params ``cout * cin/g * kh * kw (+ cout)``;
+    MACs ``N * Hout * Wout * cout * cin/g * kh * kw``. Shared-kernel: one
+    ``(m, 1, kh, kw)`` kernel (+ m biases) reused by every input channel.
+    """
+
+    kind: ClassVar[str] = "Conv2d"
+    cin: int
+    cout: int
+    kernel: Pair
+    stride: Pair = (1, 1)
+    padding: Padding = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    shared_kernel: bool = False
+
+    def __post_init__(self) -> None:
+        for option, value in (("cin", self.cin), ("cout", self.cout), ("groups", self.groups)):
+            if value <= 0:
+                raise InvalidSpecError(f"{option}={value} must be a positive integer")
+        for option, pair in (
+            ("kernel", self.kernel),
+            ("stride", self.stride),
+            ("dilation", self.dilation),
+        ):
+            if min(pair) <= 0:
+                raise InvalidSpecError(f"{option}={pair_text(pair)} must be positive")
+        if self.padding != "same" and min(self.padding) < 0:
+            raise InvalidSpecError(f"padding={pair_text(self.padding)} must be zero or more")
+        if self.cin % self.groups or self.cout % self.groups:
+            raise InvalidSpecError(
+                f"groups={self.groups} must divide cin={self.cin} and cout={self.cout}"
+            )
+        if self.padding == "same" and self.stride != (1, 1):
+            raise InvalidSpecError(
+                f"padding=same needs stride 1 (got stride={pair_text(self.stride)}), "
+                "as in nn.Conv2d"
+            )
+        if self.shared_kernel and self.groups != self.cin:
+            raise InvalidSpecError(
+                f"--share-kernel is depthwise: it needs groups=cin={self.cin} "
+                f"(got groups={self.groups})"
+            )
+
+    @property
+    def multiplier(self) -> int:
+        """Depthwise channel multiplier m = cout / cin (meaningful when groups == cin)."""
+        return self.cout // self.cin
+
+    @property
+    def cin_per_group(self) -> int:
+        """Input channels each filter sees: cin / groups."""
+        return self.cin // self.groups
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        (shape,) = inputs
+        _expect_rank(self.kind, shape, 4)
+        _expect_channels(self.kind, shape, self.cin)
+        n, _, h, w = shape
+        if self.padding == "same":
+            # PyTorch pads d * (k - 1) in all, so the output keeps the input's size.
+            return (n, self.cout, h, w)
+        h_out, w_out = (
+            conv_output_size(
+                size, self.kernel[a], self.stride[a], self.padding[a], self.dilation[a]
+            )
+            for a, size in enumerate((h, w))
+        )
+        return (n, self.cout, h_out, w_out)
+
+    @property
+    def weight_params(self) -> int:
+        kh, kw = self.kernel
+        if self.shared_kernel:
+            return self.multiplier * kh * kw
+        return self.cout * self.cin_per_group * kh * kw
+
+    @property
+    def bias_params(self) -> int:
+        if not self.bias:
+            return 0
+        return self.multiplier if self.shared_kernel else self.cout
+
+    def macs(self, inputs: tuple[Shape, ...], out: Shape) -> int:
+        kh, kw = self.kernel
+        return numel(out) * self.cin_per_group * kh * kw
+
+    def bias_adds(self, out: Shape) -> int:
+        return numel(out) if self.bias else 0
+
+    def describe(self) -> str:
+        parts = [f"{pair_text(self.kernel)}"]
+        if self.stride != (1, 1):
+            parts.append(f"s{pair_text(self.stride)}")
+        if self.padding == "same":
+            parts.append("p=same")
+        elif self.padding != (0, 0):
+            parts.append(f"p{pair_text(self.padding)}")
+        if self.dilation != (1, 1):
+            parts.append(f"d{pair_text(self.dilation)}")
+        if self.groups != 1:
+            parts.append(f"g{self.groups}")
+        if self.shared_kernel:
+            parts.append("shared")
+        return " ".join(parts)
+
+    def params_formula(self) -> str:
+        kh, kw = self.kernel
+        if self.shared_kernel:
+            text = f"{self.multiplier} x {kh} x {kw}"
+            if self.bias:
+                text += f" + {self.multiplier}"
+            return f"{text} = {fmt_int(self.params)}"
+        cin_part = f"({self.cin}/{self.groups})" if self.groups != 1 else f"{self.cin}"
+        text = f"{self.cout} x {cin_part} x {kh} x {kw}"
+        if self.bias:
+            text += f" + {self.cout}"
+        return f"{text} = {fmt_int(self.params)}"
+
+    def macs_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
+        n, cout, h, w = out
+        kh, kw = self.kernel
+        cin_part = f"({self.cin}/{self.groups})" if self.groups != 1 else f"{self.cin}"
+        return (
+            f"{n} x {h} x {w} x {cout} x {cin_part} x {kh} x {kw}"
+            f" = {fmt_int(self.macs(inputs, out))}"
+        )
+
+    def window(self) -> tuple[Pair, Pair, Pair]:
+        return self.kernel, self.stride, self.dilation
+
+
+@dataclass(frozen=True)
+class Linear(Primitive):
+    """``nn.Linear``: params ``in * out (+ out)``; MACs ``N * in * out``."""
+
+    kind: ClassVar[str] = "Linear"
+    in_features: int
+    out_features: int
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        for option, value in (
+            ("in_features", self.in_features),
+            ("out_features", self.out_features),
+        ):
+            if value <= 0:
+                raise InvalidSpecError(f"{option}={value} must be a positive integer")
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        (shape,) = inputs
+        if shape[-1] != self.in_features:
+            raise InvalidSpecError(
+                f"Linear expects {self.in_features} input features, got {shape[-1]}"
+            )
+        return (*shape[:-1], self.out_features)
+
+    @property
+    def weight_params(self) -> int:
+        return self.in_features * self.out_features
+
+    @property
+    def bias_params(self) -> int:
+        return self.out_features if self.bias else 0
+
+    def macs(self, inputs: tuple[Shape, ...], out: Shape) -> int:
+        return numel(inputs[0][:-1]) * self.in_features * self.out_features
+
+    def bias_adds(self, out: Shape) -> int:
+        return numel(out) if self.bias else 0
+
+    def describe(self) -> str:
+        return f"{self.in_features} -> {self.out_features}"
+
+    def params_formula(self) -> str:
+        text = f"{self.in_features} x {self.out_features}"
+        if self.bias:
+            text += f" + {self.out_features}"
+        return f"{text} = {fmt_int(self.params)}"
+
+    def macs_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
+        rows = numel(inputs[0][:-1])
+        return (
+            f"{rows} x {self.in_features} x {self.out_features} = {fmt_int(self.macs(inputs, out))}"
+        )
+
+
+@dataclass(frozen=True)
+class BatchNorm2d(Primitive):
+    """``nn.BatchNorm2d``: gamma and beta are parameters (2C); running stats are buffers."""
+
+    kind: ClassVar[str] = "BatchNorm2d"
+    channels: int
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        (shape,) = inputs
+        _expect_rank(self.kind, shape, 4)
+        _expect_channels(self.kind, shape, self.channels)
+        return shape
+
+    @property
+    def batchnorm_params(self) -> int:
+        return 2 * self.channels
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        return {"batchnorm": 2 * numel(out)}
+
+    def params_formula(self) -> str:
+        return f"2 x {self.channels} = {fmt_int(self.params)}"
+
+
+@dataclass(frozen=True)
+class Activation(Primitive):
+    """ReLU, ReLU6 or sigmoid: one op per element."""
+
+    kind: ClassVar[str] = "Activation"
+    function: Literal["relu", "relu6", "sigmoid"]
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        return {self.function: numel(out)}
+
+    def describe(self) -> str:
+        return self.function
+
+
+@dataclass(frozen=True)
+class GlobalPool(Primitive):
+    """Global average or max pooling over H x W; ``flatten`` gives (N, C), not (N, C, 1, 1)."""
+
+    kind: ClassVar[str] = "GlobalPool"
+    mode: Literal["avg", "max"] = "avg"
+    flatten: bool = False
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        (shape,) = inputs
+        _expect_rank(self.kind, shape, 4)
+        n, c = shape[:2]
+        return (n, c) if self.flatten else (n, c, 1, 1)
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        return {f"{self.mode}_pool": numel(inputs[0])}
+
+    def describe(self) -> str:
+        return f"global {self.mode}"
+
+    @property
+    def global_window(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class ChannelPool(Primitive):
+    """CBAM's pooling across channels: mean and max, stacked to (N, 2, H, W)."""
+
+    kind: ClassVar[str] = "ChannelPool"
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        (shape,) = inputs
+        _expect_rank(self.kind, shape, 4)
+        n, _, h, w = shape
+        return (n, 2, h, w)
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        return {"channel_pool": 2 * numel(inputs[0])}
+
+    def describe(self) -> str:
+        return "mean, max over C"
+
+
+@dataclass(frozen=True)
+class GateMultiply(Primitive):
+    """``x * gate``: the gate (N, C), (N, C, 1, 1) or (N, 1, H, W) broadcasts over x."""
+
+    kind: ClassVar[str] = "GateMultiply"
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        x, gate = inputs
+        _expect_rank(self.kind, x, 4)
+        padded = gate + (1,) * (len(x) - len(gate))
+        if any(g not in (1, s) for g, s in zip(padded, x, strict=True)):
+            raise InvalidSpecError(f"gate {list(gate)} does not broadcast over {list(x)}")
+        return x
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        return {"gate_multiply": numel(out)}
+
+    def describe(self) -> str:
+        return "x * gate"
+
+
+@dataclass(frozen=True)
+class Add(Primitive):
+    """Element-wise sum of two equal shapes (residual add, CBAM's branch sum)."""
+
+    kind: ClassVar[str] = "Add"
+    label: str = "add"
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        a, b = inputs
+        if a != b:
+            raise InvalidSpecError(f"cannot add shapes {list(a)} and {list(b)}")
+        return a
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        return {self.label: numel(out)}
+
+    def describe(self) -> str:
+        return "a + b"
+
+
+def pair_text(pair: Pair | str) -> str:
+    """``(3, 3)`` -> ``3``; ``(3, 1)`` -> ``3x1``; words pass through."""
+    if isinstance(pair, str):
+        return pair
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"

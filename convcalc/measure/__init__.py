@@ -1,0 +1,1 @@
+"""Measurement: the only code that imports torch and torchinfo."""

@@ -1,0 +1,138 @@
+"""Primitive -> ``nn.Module``, one table; a network -> one module that runs its graph.
+
+The modules are built from the same description as the analytic figures, so
+what is measured is exactly what was counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+import torch
+import torch.nn.functional as F  # noqa: N812 - the usual torch alias
+from torch import nn
+
+from convcalc.core import primitives as P  # noqa: N812 - short alias for the table
+from convcalc.core.graph import INPUT, Network
+
+
+class SharedKernelDepthwiseConv2d(nn.Module):
+    """Depthwise conv whose one ``(m, 1, kh, kw)`` kernel is reused by every input channel.
+
+    DOMAIN.md 4: parameters ``m * kh * kw (+ m)``; the kernel is repeated
+    ``cin`` times in ``forward``, so input channel i gives outputs ``m*i .. m*i+m-1``.
+    """
+
+    def __init__(self, conv: P.Conv2d) -> None:
+        super().__init__()
+        self.cin = conv.cin
+        self.stride = conv.stride
+        self.padding: Any = conv.padding
+        self.dilation = conv.dilation
+        kh, kw = conv.kernel
+        self.weight = nn.Parameter(torch.empty(conv.multiplier, 1, kh, kw))
+        self.bias = nn.Parameter(torch.empty(conv.multiplier)) if conv.bias else None
+        nn.init.kaiming_uniform_(self.weight)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.weight.repeat(self.cin, 1, 1, 1)
+        bias = None if self.bias is None else self.bias.repeat(self.cin)
+        return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.cin)
+
+
+class GlobalPool2d(nn.Module):
+    """Global average or max pooling, optionally flattened to (N, C)."""
+
+    def __init__(self, mode: str, flatten: bool) -> None:
+        super().__init__()
+        self.mode = mode
+        self.flatten = flatten
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = (
+            x.mean((2, 3), keepdim=True) if self.mode == "avg" else x.amax((2, 3), keepdim=True)
+        )
+        return pooled.flatten(1) if self.flatten else pooled
+
+
+class ChannelPool(nn.Module):
+    """CBAM's mean and max over channels, stacked to (N, 2, H, W)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], dim=1)
+
+
+class GateMultiply(nn.Module):
+    """``x * gate`` with the gate broadcast over x (an SE or CBAM reweighting)."""
+
+    def forward(self, x: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+        return x * gate.reshape(*gate.shape, *([1] * (x.dim() - gate.dim())))
+
+
+class Add(nn.Module):
+    """Element-wise sum (residual add, branch sum)."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
+
+
+def _conv(op: P.Conv2d) -> nn.Module:
+    if op.shared_kernel:
+        return SharedKernelDepthwiseConv2d(op)
+    return nn.Conv2d(
+        op.cin,
+        op.cout,
+        op.kernel,
+        op.stride,
+        cast(Any, op.padding),
+        op.dilation,
+        op.groups,
+        op.bias,
+    )
+
+
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": lambda: nn.ReLU(inplace=False),
+    "relu6": lambda: nn.ReLU6(inplace=False),
+    "sigmoid": nn.Sigmoid,
+}
+
+# One row per primitive type: how to build it in torch.
+BUILDERS: dict[type[P.Primitive], Callable[[Any], nn.Module]] = {
+    P.Conv2d: _conv,
+    P.Linear: lambda op: nn.Linear(op.in_features, op.out_features, op.bias),
+    P.BatchNorm2d: lambda op: nn.BatchNorm2d(op.channels),
+    P.Activation: lambda op: _ACTIVATIONS[op.function](),
+    P.GlobalPool: lambda op: GlobalPool2d(op.mode, op.flatten),
+    P.ChannelPool: lambda op: ChannelPool(),
+    P.GateMultiply: lambda op: GateMultiply(),
+    P.Add: lambda op: Add(),
+}
+
+
+def build_module(op: P.Primitive) -> nn.Module:
+    """The torch module for one primitive."""
+    return BUILDERS[type(op)](op)
+
+
+class GraphModule(nn.Module):
+    """Runs a ``Network``'s nodes in order; nodes that share weights call the same module."""
+
+    def __init__(self, network: Network) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleDict()
+        self.plan: list[tuple[str, str, tuple[str, ...]]] = []
+        for index, node in enumerate(network.nodes):
+            if node.weights_of is None:
+                self.blocks[node.name] = build_module(node.op)
+            owner = network.owner(node).name
+            self.plan.append((node.name, owner, network.sources(index)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {INPUT: x}
+        for name, owner, sources in self.plan:
+            values[name] = self.blocks[owner](*(values[s] for s in sources))
+        return values[self.plan[-1][0]]

@@ -1,0 +1,127 @@
+"""Measure a network: build it on a device, run torchinfo (and FlopCounterMode).
+
+Costs, measured: ``import torch`` is most of a verified run; a small CPU
+forward costs milliseconds; the first meta-device forward costs about 0.3-0.5 s
+of lazy imports (more through BatchNorm); the first ``FlopCounterMode`` costs
+about 1-2 s. So small specs run for real on the CPU, large ones on ``meta``
+(same shapes, params and counts, no data), and FlopCounterMode only on request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from convcalc.core.figures import NetworkFigures
+from convcalc.core.primitives import fmt_int
+from convcalc.core.report import LayerMeasurement, Measurement
+from convcalc.errors import EnvironmentUnavailableError
+
+# A real forward pass is used only when it is small: above either limit the
+# run verifies on the meta device instead, which gives the same figures.
+REAL_FORWARD_BYTES = 256 * 2**20
+REAL_FORWARD_MACS = 4 * 10**9
+
+TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
+
+Notify = Callable[[str], None]
+
+
+def choose_device(requested: str, figures: NetworkFigures, notify: Notify) -> str:
+    """The device to verify on: the user's choice, or meta when a real forward is too big.
+
+    Raises EnvironmentUnavailableError when CUDA is asked for and absent.
+    """
+    import torch
+
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise EnvironmentUnavailableError("--device cuda was asked for, but CUDA is not available")
+    device = requested
+    if requested == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "meta":
+        return device
+    forward_bytes = figures.input_bytes + figures.activation_bytes + figures.param_bytes
+    macs = figures.totals.macs
+    if forward_bytes > REAL_FORWARD_BYTES or macs > REAL_FORWARD_MACS:
+        notify(
+            f"notice: a real forward pass would need {_mib(forward_bytes)} and "
+            f"{fmt_int(macs)} MACs on {device}; verifying on the meta device instead "
+            "(same shapes, parameters and counts, no data)"
+        )
+        return "meta"
+    return device
+
+
+def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) -> Measurement:
+    """Build ``figures.network`` on ``device`` and read its figures off torch and torchinfo."""
+    import torch
+    import torchinfo
+
+    from convcalc.measure.build import GraphModule
+
+    dtype = getattr(torch, figures.dtype)
+    target = torch.device(device)
+    # Built on meta then materialised without random init: the figures do not
+    # depend on the values, and skipping init keeps large layers cheap.
+    with torch.device("meta"):
+        model = GraphModule(figures.network)
+    model = model.to(dtype=dtype)
+    if target.type != "meta":
+        model = model.to_empty(device=target)
+        with torch.no_grad():
+            for tensor in (*model.parameters(), *model.buffers()):
+                tensor.zero_()
+    model.eval()
+    x = torch.zeros(figures.network.input_shape, dtype=dtype, device=target)
+    params = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    try:
+        with torch.no_grad():
+            stats = torchinfo.summary(model, input_data=x, verbose=0, device=target, mode="eval")
+            flops = _flop_counter_flops(model, x) if cross_check else None
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EnvironmentUnavailableError(
+            f"torch could not run the forward pass on {device} in {figures.dtype}: {first}"
+        ) from exc
+    root, *calls = stats.summary_list
+    return Measurement(
+        device=target.type,
+        params=params,
+        trainable_params=trainable,
+        output_shape=tuple(root.output_size),
+        torchinfo_params=stats.total_params,
+        torchinfo_mult_adds=stats.total_mult_adds,
+        param_bytes=stats.total_param_bytes,
+        input_bytes=x.nelement() * x.element_size(),
+        torchinfo_input_bytes=stats.total_input,
+        torchinfo_forward_backward_bytes=stats.total_output_bytes,
+        layers=tuple(
+            LayerMeasurement(info.var_name, tuple(info.output_size), info.num_params, info.macs)
+            for info in calls
+            if info.is_leaf_layer
+        ),
+        flop_counter_flops=flops,
+    )
+
+
+def _flop_counter_flops(model: object, x: object) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        model(x)  # type: ignore[operator]
+    return int(counter.get_total_flops())
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.1f} MiB" if size < 2**30 else f"{size / 2**30:,.1f} GiB"
+
+
+def torch_available() -> bool:
+    """Whether torch can be imported (checked without importing it)."""
+    import importlib.util
+
+    return (
+        importlib.util.find_spec("torch") is not None
+        and importlib.util.find_spec("torchinfo") is not None
+    )

@@ -1,0 +1,297 @@
+"""The rows every format shows, built once from a Report.
+
+A row holds raw values (ints, shapes, text) and says how to format them; the
+table, Markdown and CSV renderers only lay the rows out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from convcalc.core.figures import LayerFigures
+from convcalc.core.primitives import Conv2d, fmt_int
+from convcalc.core.report import Report
+from convcalc.core.shapes import effective_kernel
+from convcalc.render import units
+
+Kind = Literal["count", "bytes", "shape", "text"]
+NOT_COUNTED = "not counted by torchinfo"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure: analytic and measured values, whether they matched, and the formula."""
+
+    figure: str
+    label: str
+    analytic: Any
+    measured: Any = None
+    match: bool | None = None
+    formula: str = ""
+    kind: Kind = "count"
+
+    def cell(self, value: Any, exact: bool) -> str:
+        """A value formatted for a human table."""
+        if value is None:
+            return "-"
+        if isinstance(value, str):
+            return value
+        if self.kind == "count":
+            return units.count(int(value), exact)
+        if self.kind == "bytes":
+            return units.size(int(value), exact)
+        if self.kind == "shape":
+            return units.shape(value)
+        return str(value)
+
+
+def summary_rows(report: Report) -> list[Row]:
+    """The totals of a report, one row per quantity."""
+    fig = report.figures
+    totals = fig.totals
+    m = report.measured
+    layers = fig.layers
+    single_conv = _single_conv(report)
+    dtype_note = f"{fig.dtype_bytes} B ({fig.dtype})"
+
+    def match(figure: str) -> bool | None:
+        check = report.check(figure)
+        return None if check is None else check.ok
+
+    def measured(value: Any) -> Any:
+        return None if m is None else value
+
+    rows = [
+        Row(
+            "params",
+            "params",
+            totals.params,
+            measured(m and m.params),
+            match("params"),
+            layers[0].params_formula if single_conv else _params_sum(layers, totals.params),
+        ),
+        Row(
+            "trainable_params",
+            "trainable params",
+            totals.trainable_params,
+            measured(m and m.trainable_params),
+            match("trainable_params"),
+            f"non-trainable {totals.params - totals.trainable_params}",
+        ),
+        Row(
+            "output_shape",
+            "output shape",
+            totals.output_shape,
+            measured(m and m.output_shape),
+            match("output_shape"),
+            _output_formula(report) if single_conv else "",
+            "shape",
+        ),
+        Row(
+            "macs",
+            "MACs",
+            totals.macs,
+            None if m is None or m.flop_counter_flops is None else m.flop_counter_flops // 2,
+            match("flop_counter_flops"),
+            layers[0].macs_formula if single_conv else _sum_formula(x.macs for x in layers),
+        ),
+        Row(
+            "flops",
+            "FLOPs (2 x MACs)",
+            totals.flops,
+            None
+            if m is None
+            else (m.flop_counter_flops if m.flop_counter_flops is not None else "--cross-check"),
+            match("flop_counter_flops"),
+            f"2 x {fmt_int(totals.macs)} = {fmt_int(totals.flops)}",
+        ),
+        Row(
+            "bias_adds",
+            "bias adds",
+            totals.bias_adds,
+            measured(NOT_COUNTED),
+            None,
+            "one add per output element of a layer with bias",
+        ),
+    ]
+    if totals.elementwise:
+        rows.append(
+            Row(
+                "elementwise_ops",
+                "element-wise ops",
+                totals.elementwise_ops,
+                measured(NOT_COUNTED),
+                None,
+                " + ".join(f"{k} {units.count(v)}" for k, v in totals.elementwise.items()),
+            )
+        )
+    rows += [
+        Row(
+            "torchinfo_mult_adds",
+            "torchinfo mult-adds",
+            totals.torchinfo_mult_adds,
+            measured(m and m.torchinfo_mult_adds),
+            match("torchinfo_mult_adds"),
+            "torchinfo's rule: conv (weights + biases) x N x Hout x Wout, others params x N"
+            + (
+                f"; here MACs + bias adds = {fmt_int(totals.macs)} + {fmt_int(totals.bias_adds)}"
+                if single_conv and not _shared(report)
+                else ""
+            ),
+        ),
+        Row(
+            "param_bytes",
+            "param memory",
+            fig.param_bytes,
+            measured(m and m.param_bytes),
+            match("param_bytes"),
+            f"{fmt_int(totals.params)} x {dtype_note}",
+            "bytes",
+        ),
+        Row(
+            "input_bytes",
+            "input memory",
+            fig.input_bytes,
+            measured(m and m.input_bytes),
+            match("input_bytes"),
+            f"{units.shape(totals.input_shape)} x {dtype_note}",
+            "bytes",
+        ),
+        Row(
+            "activation_bytes",
+            "activation memory",
+            fig.activation_bytes,
+            None,
+            None,
+            f"{fmt_int(totals.activation_elements)} output elements x {dtype_note}",
+            "bytes",
+        ),
+        Row(
+            "torchinfo_forward_backward_bytes",
+            "torchinfo fwd/bwd size",
+            fig.torchinfo_forward_backward_bytes,
+            measured(m and m.torchinfo_forward_backward_bytes),
+            match("torchinfo_forward_backward_bytes"),
+            f"2 x {fmt_int(totals.torchinfo_output_elements)} outputs of layers with params"
+            f" x {dtype_note}",
+            "bytes",
+        ),
+    ]
+    if single_conv:
+        conv = _conv(report)
+        k_eff = [effective_kernel(k, d) for k, d in zip(conv.kernel, conv.dilation, strict=True)]
+        rows.append(
+            Row(
+                "effective_kernel",
+                "effective kernel",
+                "x".join(map(str, k_eff)),
+                None,
+                None,
+                "d x (k - 1) + 1: "
+                + ", ".join(
+                    f"{d} x ({k} - 1) + 1 = {e}"
+                    for k, d, e in zip(conv.kernel, conv.dilation, k_eff, strict=True)
+                ),
+                "text",
+            )
+        )
+    rows.append(
+        Row(
+            "receptive_field",
+            "receptive field / jump",
+            f"{_hw(totals.receptive_field)} / {_hw(totals.jump)}",
+            None,
+            None,
+            "r += (k_eff - 1) x j, j *= s, layer by layer",
+            "text",
+        )
+    )
+    return rows
+
+
+def layer_rows(report: Report) -> list[dict[str, Any]]:
+    """One dict per layer: analytic figures, torchinfo's, and whether they matched."""
+    rows = []
+    total_macs = report.figures.totals.macs
+    for layer in report.figures.layers:
+        measured = None
+        ok: bool | None = None
+        if report.measured is not None and layer.index < len(report.measured.layers):
+            measured = report.measured.layers[layer.index]
+            checks = [
+                report.check(f"{layer.name}.output_shape"),
+                report.check(f"{layer.name}.torchinfo_mult_adds"),
+            ]
+            ok = all(c is not None and c.ok for c in checks)
+        rows.append(
+            {
+                "index": layer.index,
+                "name": layer.name,
+                "type": layer.type,
+                "description": layer.description,
+                "channels": f"{layer.input_shapes[0][1]} -> {layer.output_shape[1]}",
+                "output": _hw(layer.output_shape[2:])
+                if len(layer.output_shape) == 4
+                else units.shape(layer.output_shape[1:]),
+                "output_shape": layer.output_shape,
+                "params": layer.params,
+                "macs": layer.macs,
+                "share": layer.macs / total_macs if total_macs else 0.0,
+                "elementwise_ops": layer.elementwise_ops,
+                "torchinfo_mult_adds": layer.torchinfo_mult_adds,
+                "receptive_field": _hw(layer.receptive_field),
+                "measured_output_shape": None if measured is None else measured.output_shape,
+                "measured_mult_adds": None if measured is None else measured.mult_adds,
+                "match": ok,
+                "params_formula": layer.params_formula,
+                "macs_formula": layer.macs_formula,
+                "shared": layer.shares_weights_of,
+            }
+        )
+    return rows
+
+
+def _single_conv(report: Report) -> bool:
+    nodes = report.figures.network.nodes
+    return len(nodes) == 1 and isinstance(nodes[0].op, Conv2d)
+
+
+def _conv(report: Report) -> Conv2d:
+    op = report.figures.network.nodes[0].op
+    assert isinstance(op, Conv2d)
+    return op
+
+
+def _shared(report: Report) -> bool:
+    return _conv(report).shared_kernel
+
+
+def _params_sum(layers: tuple[LayerFigures, ...], total: int) -> str:
+    parts = [fmt_int(x.params) for x in layers if x.params]
+    return f"{' + '.join(parts)} = {fmt_int(total)}" if len(parts) > 1 else ""
+
+
+def _sum_formula(values: Any) -> str:
+    parts = [v for v in values if v]
+    if len(parts) < 2:
+        return ""
+    return f"{' + '.join(fmt_int(v) for v in parts)} = {fmt_int(sum(parts))}"
+
+
+def _output_formula(report: Report) -> str:
+    conv = _conv(report)
+    _, _, h, w = report.figures.totals.input_shape
+    out = report.figures.totals.output_shape
+    if conv.padding == "same":
+        return f"padding=same keeps {h} x {w} (stride 1)"
+    parts = []
+    for axis, size in enumerate((h, w)):
+        k, s, p, d = conv.kernel[axis], conv.stride[axis], conv.padding[axis], conv.dilation[axis]
+        parts.append(f"floor(({size} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1 = {out[2 + axis]}")
+    return "; ".join(parts) if parts[0] != parts[1] else parts[0]
+
+
+def _hw(pair: Any) -> str:
+    a, b = pair
+    return f"{a}x{b}"

@@ -1,0 +1,157 @@
+"""Reports as Rich renderables (the default ``table`` format)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from convcalc.core.report import Report
+from convcalc.render import units
+from convcalc.render.rows import layer_rows, summary_rows
+
+MARKS = {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: Text("")}
+BAR_WIDTH = 12
+
+
+def report_table(report: Report, exact: bool = False) -> RenderableType:
+    """Totals with formulas; for several layers, a per-layer table first."""
+    parts: list[RenderableType] = []
+    if len(report.figures.layers) > 1:
+        parts.append(layers_table(report, exact))
+    parts.append(summary_table(report, exact))
+    return Group(*parts)
+
+
+def title(report: Report) -> str:
+    """``conv: grouped (g=2), 1 x 4 x 224 x 224 -> 1 x 8 x 222 x 222``."""
+    totals = report.figures.totals
+    kind = f": {report.kind}" if report.kind else ""
+    return (
+        f"convcalc {report.command}{kind}, "
+        f"{units.shape(totals.input_shape)} -> {units.shape(totals.output_shape)}"
+    )
+
+
+def summary_table(report: Report, exact: bool = False) -> Table:
+    """One row per quantity: analytic, measured, match, formula with the numbers filled in."""
+    device = (
+        "measured (not verified)"
+        if report.measured is None
+        else f"measured ({report.measured.device})"
+    )
+    table = Table(title=title(report), title_justify="left")
+    table.add_column("quantity")
+    table.add_column("analytic", justify="right")
+    table.add_column(device, justify="right")
+    table.add_column("match", justify="center")
+    table.add_column("formula", overflow="fold")
+    for row in summary_rows(report):
+        table.add_row(
+            row.label,
+            row.cell(row.analytic, exact),
+            row.cell(row.measured, exact),
+            MARKS[row.match],
+            row.formula,
+        )
+    return table
+
+
+def layers_table(report: Report, exact: bool = False) -> Table:
+    """A row per layer: shapes, params, MACs with a bar of their share, receptive field."""
+    table = Table(title=f"{report.command}: per layer", title_justify="left")
+    for name, justify in (
+        ("#", "right"),
+        ("layer", "left"),
+        ("type", "left"),
+        ("in -> out", "right"),
+        ("kernel", "left"),
+        ("output", "right"),
+        ("params", "right"),
+        ("MACs", "right"),
+        ("share of MACs", "left"),
+        ("RF", "right"),
+        ("torchinfo mult-adds", "right"),
+        ("match", "center"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in layer_rows(report):
+        params = "shared" if row["shared"] else units.count(row["params"], exact)
+        measured = row["measured_mult_adds"]
+        table.add_row(
+            str(row["index"]),
+            row["name"],
+            row["type"],
+            row["channels"],
+            row["description"],
+            row["output"],
+            params,
+            units.count(row["macs"], exact),
+            bar(row["share"]),
+            row["receptive_field"],
+            "-" if measured is None else units.count(measured, exact),
+            MARKS[row["match"]],
+        )
+    totals = report.figures.totals
+    table.add_section()
+    table.add_row(
+        "",
+        "total",
+        "",
+        "",
+        "",
+        "",
+        units.count(totals.params, exact),
+        units.count(totals.macs, exact),
+        "",
+        "",
+        "-" if report.measured is None else units.count(report.measured.torchinfo_mult_adds, exact),
+        MARKS[report.match],
+    )
+    return table
+
+
+def bar(share: float, width: int = BAR_WIDTH) -> str:
+    """A bar of ``width`` cells, eighths included, and the share in percent."""
+    eighths = round(share * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
+    return f"{text:<{width}} {share * 100:5.1f}%"
+
+
+def compare_table(reports: Sequence[Report], exact: bool = False) -> Table:
+    """One row per variant, with ratios to the standard convolution."""
+    standard = reports[0].figures.totals
+    table = Table(
+        title="convcalc compare: the same cin -> cout, built six ways", title_justify="left"
+    )
+    for name, justify in (
+        ("variant", "left"),
+        ("kind", "left"),
+        ("params", "right"),
+        ("x std", "right"),
+        ("MACs", "right"),
+        ("x std", "right"),
+        ("output", "right"),
+        ("torchinfo mult-adds", "right"),
+        ("match", "center"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for report in reports:
+        totals = report.figures.totals
+        table.add_row(
+            report.figures.network.name,
+            report.kind,
+            units.count(totals.params, exact),
+            units.ratio(totals.params, standard.params),
+            units.count(totals.macs, exact),
+            units.ratio(totals.macs, standard.macs),
+            units.shape(totals.output_shape),
+            "-"
+            if report.measured is None
+            else units.count(report.measured.torchinfo_mult_adds, exact),
+            MARKS[report.match],
+        )
+    return table

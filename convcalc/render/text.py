@@ -1,0 +1,193 @@
+"""Reports as JSON, CSV and Markdown strings (no I/O)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from convcalc.core.report import Report
+from convcalc.render import units
+from convcalc.render.rows import layer_rows, summary_rows
+
+
+def to_json(document: Any) -> str:
+    """One JSON document, exact integers, stable key order."""
+    return json.dumps(document, indent=2) + "\n"
+
+
+def compare_document(spec: dict[str, Any], reports: Sequence[Report]) -> dict[str, Any]:
+    """``compare``'s object: one report per variant, each with its ratios to standard."""
+    standard = reports[0].figures.totals
+    variants = []
+    for report in reports:
+        totals = report.figures.totals
+        entry = report.to_dict()
+        entry["variant"] = report.figures.network.name
+        entry["ratio_to_standard"] = {
+            "params": totals.params / standard.params if standard.params else None,
+            "macs": totals.macs / standard.macs if standard.macs else None,
+        }
+        variants.append(entry)
+    matches = [r.match for r in reports]
+    return {
+        "schema": reports[0].to_dict()["schema"],
+        "command": "compare",
+        "spec": spec,
+        "analytic": None,
+        "measured": None,
+        "match": None if None in matches else all(matches),
+        "variants": variants,
+    }
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return "x".join(str(v) for v in value)
+    return "" if value is None else value
+
+
+def to_csv(report: Report, scope: str = "total") -> str:
+    """Long format: scope (``total`` or a layer), figure, analytic, measured, match, formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["scope", "figure", "analytic", "measured", "match", "formula"])
+    _csv_rows(writer, report, scope)
+    return buffer.getvalue()
+
+
+def compare_csv(reports: Sequence[Report]) -> str:
+    """Every variant's rows, scoped by variant name."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["scope", "figure", "analytic", "measured", "match", "formula"])
+    for report in reports:
+        _csv_rows(writer, report, report.figures.network.name)
+    return buffer.getvalue()
+
+
+def _csv_rows(writer: Any, report: Report, scope: str) -> None:
+    for row in summary_rows(report):
+        writer.writerow(
+            [
+                scope,
+                row.figure,
+                _csv_value(row.analytic),
+                _csv_value(row.measured),
+                _csv_value(row.match),
+                row.formula,
+            ]
+        )
+    if len(report.figures.layers) > 1:
+        for layer in layer_rows(report):
+            prefix = f"{scope}/{layer['name']}" if scope != "total" else layer["name"]
+            writer.writerow(
+                [
+                    prefix,
+                    "output_shape",
+                    _csv_value(layer["output_shape"]),
+                    _csv_value(layer["measured_output_shape"]),
+                    _csv_value(layer["match"]),
+                    "",
+                ]
+            )
+            writer.writerow([prefix, "params", layer["params"], "", "", layer["params_formula"]])
+            writer.writerow([prefix, "macs", layer["macs"], "", "", layer["macs_formula"]])
+            writer.writerow(
+                [
+                    prefix,
+                    "torchinfo_mult_adds",
+                    layer["torchinfo_mult_adds"],
+                    _csv_value(layer["measured_mult_adds"]),
+                    _csv_value(layer["match"]),
+                    "",
+                ]
+            )
+
+
+_MARK = {True: "✓", False: "✗", None: ""}
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), line(["---"] * len(header)), *(line(r) for r in rows)]) + "\n"
+
+
+def to_markdown(report: Report, exact: bool = False) -> str:
+    """The table format as Markdown: per-layer table (for several layers), then totals."""
+    out = []
+    if len(report.figures.layers) > 1:
+        out.append(
+            _md_table(
+                [
+                    "#",
+                    "layer",
+                    "type",
+                    "in -> out",
+                    "kernel",
+                    "output",
+                    "params",
+                    "MACs",
+                    "share",
+                    "RF",
+                    "match",
+                ],
+                [
+                    [
+                        str(r["index"]),
+                        r["name"],
+                        r["type"],
+                        r["channels"],
+                        r["description"],
+                        r["output"],
+                        "shared" if r["shared"] else units.count(r["params"], exact),
+                        units.count(r["macs"], exact),
+                        f"{r['share'] * 100:.1f}%",
+                        r["receptive_field"],
+                        _MARK[r["match"]],
+                    ]
+                    for r in layer_rows(report)
+                ],
+            )
+        )
+    out.append(
+        _md_table(
+            ["quantity", "analytic", "measured", "match", "formula"],
+            [
+                [
+                    row.label,
+                    row.cell(row.analytic, exact),
+                    row.cell(row.measured, exact),
+                    _MARK[row.match],
+                    row.formula,
+                ]
+                for row in summary_rows(report)
+            ],
+        )
+    )
+    return "\n".join(out)
+
+
+def compare_markdown(reports: Sequence[Report], exact: bool = False) -> str:
+    """``compare`` as one Markdown table."""
+    standard = reports[0].figures.totals
+    return _md_table(
+        ["variant", "kind", "params", "x std", "MACs", "x std", "output", "match"],
+        [
+            [
+                r.figures.network.name,
+                r.kind,
+                units.count(r.figures.totals.params, exact),
+                units.ratio(r.figures.totals.params, standard.params),
+                units.count(r.figures.totals.macs, exact),
+                units.ratio(r.figures.totals.macs, standard.macs),
+                units.shape(r.figures.totals.output_shape),
+                _MARK[r.match],
+            ]
+            for r in reports
+        ],
+    )

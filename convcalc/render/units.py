@@ -1,0 +1,38 @@
+"""Human units for tables: ``569.3 M``, ``3.21 MB``; exact integers with ``--exact``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+_COUNT_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
+_BYTE_UNITS = ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "KB"))
+
+
+def count(value: int, exact: bool = False) -> str:
+    """A count: exact with thousands separators, or one decimal in K, M, G, T."""
+    if exact or abs(value) < 1000:
+        return f"{value:,}"
+    for scale, unit in _COUNT_UNITS:
+        if abs(value) >= scale:
+            return f"{value / scale:,.1f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def size(value: int, exact: bool = False) -> str:
+    """Bytes, in decimal units as torchinfo prints them (1 MB = 10^6 B)."""
+    if exact or abs(value) < 1000:
+        return f"{value:,} B"
+    for scale, unit in _BYTE_UNITS:
+        if abs(value) >= scale:
+            return f"{value / scale:,.2f} {unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def shape(dims: Sequence[int]) -> str:
+    """``(1, 8, 222, 222)`` -> ``1 x 8 x 222 x 222``."""
+    return " x ".join(str(d) for d in dims)
+
+
+def ratio(value: int, reference: int) -> str:
+    """``value / reference`` as ``0.125x`` (``-`` when the reference is 0)."""
+    return f"{value / reference:.3f}x" if reference else "-"
