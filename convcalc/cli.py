@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, NoReturn
 
@@ -28,7 +28,9 @@ from convcalc.core.layers import (
     spatial_network,
     standard_network,
 )
-from convcalc.core.parse import parse_budget, parse_kernel, parse_padding, parse_pair
+from convcalc.core.networks import MobileNetSpec, cbam_block, se_block
+from convcalc.core.networks import mobilenet as mobilenet_network
+from convcalc.core.parse import parse_budget, parse_kernel, parse_list, parse_padding, parse_pair
 from convcalc.core.primitives import Conv2d, fmt_int
 from convcalc.core.report import Report, build_checks
 from convcalc.errors import (
@@ -282,6 +284,8 @@ def compute(
     extras: dict[str, Any] | None = None,
 ) -> Report:
     """Analyze a network and, unless --no-verify, measure it and compare."""
+    for note in network.notes:
+        notify(f"notice: {note}")
     figures = analyze(network, common.dtype)
     report = Report(command, spec, figures, kind=kind, extras=extras or {})
     if not common.verify:
@@ -591,4 +595,255 @@ def emit_compare(reports: Sequence[Report], spec: dict[str, Any], common: Common
         console().print(compare_table(reports, common.exact))
 
 
-Runner = Callable[..., None]
+# ---------------------------------------------------------------- blocks and networks
+
+Channels = Annotated[int, typer.Option("--channels", help="Channels C of the block's input.")]
+Reduction = Annotated[
+    int, typer.Option("--reduction", help="Reduction r: the MLP's hidden width is C // r.")
+]
+
+
+def _input_pair(text: str) -> tuple[int, int]:
+    return parse_pair(text, "input")
+
+
+@app.command()
+def se(
+    channels: Channels,
+    reduction: Reduction = 16,
+    bias: Annotated[
+        bool,
+        typer.Option(
+            "--bias/--no-bias",
+            help="Biases on the two Linear layers (the notes' version has none).",
+        ),
+    ] = False,
+    input_size: Input = "224",
+    batch: Batch = 1,
+    dtype: Dtype = "float32",
+    device: Device = "auto",
+    output: Format = OutputFormat.table,
+    exact: Exact = False,
+    no_verify: NoVerify = False,
+    cross_check: CrossCheck = False,
+    max_params: MaxParams = None,
+    max_macs: MaxMacs = None,
+    max_flops: MaxFlops = None,
+) -> None:
+    """Squeeze-and-Excitation: global pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate."""
+    common = Common.parse(
+        dtype, device, output, exact, no_verify, cross_check, max_params, max_macs, max_flops
+    )
+    size = _input_pair(input_size)
+    network = se_block(channels, reduction, size, batch, bias)
+    spec = {
+        "channels": channels,
+        "reduction": reduction,
+        "bias": bias,
+        "input": list(size),
+        "batch": batch,
+    }
+    run_single("se", network, spec | common.spec(), common, "squeeze-and-excitation")
+
+
+@app.command()
+def cbam(
+    channels: Channels,
+    reduction: Reduction = 16,
+    spatial_kernel: Annotated[
+        int,
+        typer.Option(
+            "--spatial-kernel",
+            help="Kernel of the spatial gate's 2 -> 1 conv (the paper's 7; the notes mention 1).",
+        ),
+    ] = 7,
+    mlp_bias: Annotated[
+        bool,
+        typer.Option(
+            "--mlp-bias/--no-mlp-bias",
+            help="Biases in the shared channel MLP (the reference code has them).",
+        ),
+    ] = True,
+    spatial_bn: Annotated[
+        bool,
+        typer.Option(
+            "--spatial-bn/--no-spatial-bn",
+            help="BatchNorm after the spatial conv (the reference code has it).",
+        ),
+    ] = True,
+    input_size: Input = "224",
+    batch: Batch = 1,
+    dtype: Dtype = "float32",
+    device: Device = "auto",
+    output: Format = OutputFormat.table,
+    exact: Exact = False,
+    no_verify: NoVerify = False,
+    cross_check: CrossCheck = False,
+    max_params: MaxParams = None,
+    max_macs: MaxMacs = None,
+    max_flops: MaxFlops = None,
+) -> None:
+    """CBAM: channel gate (shared MLP on avg- and max-pooled), then spatial gate (k x k conv)."""
+    common = Common.parse(
+        dtype, device, output, exact, no_verify, cross_check, max_params, max_macs, max_flops
+    )
+    size = _input_pair(input_size)
+    network = cbam_block(
+        channels,
+        reduction,
+        size,
+        batch,
+        spatial_kernel=spatial_kernel,
+        mlp_bias=mlp_bias,
+        spatial_bn=spatial_bn,
+    )
+    spec = {
+        "channels": channels,
+        "reduction": reduction,
+        "spatial_kernel": spatial_kernel,
+        "mlp_bias": mlp_bias,
+        "spatial_bn": spatial_bn,
+        "input": list(size),
+        "batch": batch,
+    }
+    run_single("cbam", network, spec | common.spec(), common, "convolutional block attention")
+
+
+def _widths(text: str) -> list[float]:
+    values = []
+    for item in parse_list(text, "width"):
+        try:
+            value = float(item)
+        except ValueError:
+            raise InvalidSpecError(f"width={item!r} is not a number") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise InvalidSpecError(f"width={item} must be a finite number greater than 0")
+        values.append(value)
+    return values
+
+
+def _resolutions(text: str) -> list[int]:
+    values = []
+    for item in parse_list(text, "resolution"):
+        if not item.lstrip("+-").isdigit():
+            raise InvalidSpecError(f"resolution={item!r} is not an integer")
+        if int(item) <= 0:
+            raise InvalidSpecError(f"resolution={item} must be a positive integer")
+        values.append(int(item))
+    return values
+
+
+@app.command()
+def mobilenet(
+    version: Annotated[int, typer.Option("--version", help="MobileNet version: 1 or 2.")] = 1,
+    width: Annotated[
+        str,
+        typer.Option(
+            "--width",
+            help="Width multiplier alpha, or a comma list for a sweep (0.25,0.5,0.75,1.0).",
+        ),
+    ] = "1.0",
+    resolution: Annotated[
+        str,
+        typer.Option(
+            "--resolution", help="Input side, or a comma list for a sweep (128,160,192,224)."
+        ),
+    ] = "224",
+    classes: Annotated[
+        int, typer.Option("--classes", help="Classifier outputs (TF-slim's checkpoints use 1001).")
+    ] = 1000,
+    batch: Batch = 1,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot",
+            help="Draw MACs against params to FILE.png or FILE.svg (needs the plot extra: matplotlib).",
+        ),
+    ] = None,
+    dtype: Dtype = "float32",
+    device: Device = "auto",
+    output: Format = OutputFormat.table,
+    exact: Exact = False,
+    no_verify: NoVerify = False,
+    cross_check: CrossCheck = False,
+    max_params: MaxParams = None,
+    max_macs: MaxMacs = None,
+    max_flops: MaxFlops = None,
+) -> None:
+    """MobileNet V1 or V2 with width and resolution multipliers: per layer, or a sweep."""
+    common = Common.parse(
+        dtype, device, output, exact, no_verify, cross_check, max_params, max_macs, max_flops
+    )
+    widths, resolutions = _widths(width), _resolutions(resolution)
+    specs = [MobileNetSpec(version, w, r, classes, batch) for w in widths for r in resolutions]
+    if plot is not None and not plot.lower().endswith((".png", ".svg")):
+        raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
+    networks = [mobilenet_network(spec) for spec in specs]  # every spec valid before any work
+    if len(specs) == 1 and plot is None:
+        run_single(
+            "mobilenet",
+            networks[0],
+            specs[0].to_dict() | common.spec(),
+            common,
+            f"MobileNet V{version}",
+        )
+        return
+    reports = _sweep(specs, networks, common)
+    emit_sweep(reports, specs, common)
+    if plot is not None:
+        from convcalc.render.plot import plot_sweep
+
+        plot_sweep(reports, specs, plot)
+        notify(f"notice: wrote {plot}")
+    finish(reports, common)
+
+
+def _sweep(
+    specs: Sequence[MobileNetSpec], networks: Sequence[Network], common: Common
+) -> list[Report]:
+    """Compute every point, with a progress bar on stderr while verifying."""
+    if not common.verify:
+        return [
+            compute("mobilenet", n, s.to_dict() | common.spec(), common, f"MobileNet V{s.version}")
+            for s, n in zip(specs, networks, strict=True)
+        ]
+    from rich.progress import Progress
+
+    reports = []
+    with Progress(console=console(stderr=True), transient=True) as progress:
+        task = progress.add_task("verifying", total=len(specs))
+        for spec, network in zip(specs, networks, strict=True):
+            progress.update(
+                task, description=f"verifying width {spec.width:g}, resolution {spec.resolution}"
+            )
+            reports.append(
+                compute(
+                    "mobilenet",
+                    network,
+                    spec.to_dict() | common.spec(),
+                    common,
+                    f"MobileNet V{spec.version}",
+                )
+            )
+            progress.advance(task)
+    return reports
+
+
+def emit_sweep(reports: Sequence[Report], specs: Sequence[MobileNetSpec], common: Common) -> None:
+    """Write a sweep: one row (or JSON object) per point, with ratios to width 1.0 at 224."""
+    from convcalc.render import sweep
+
+    reference = analyze(
+        mobilenet_network(replace(specs[0], width=1.0, resolution=224, batch=specs[0].batch)),
+        common.dtype,
+    )
+    if common.output is OutputFormat.json:
+        from convcalc.render.text import to_json
+
+        sys.stdout.write(to_json(sweep.sweep_document(reports, reference)))
+    elif common.output is OutputFormat.csv:
+        sys.stdout.write(sweep.sweep_csv(reports, reference))
+    elif common.output is OutputFormat.markdown:
+        sys.stdout.write(sweep.sweep_markdown(reports, reference, common.exact))
+    else:
+        console().print(sweep.sweep_table(reports, reference, common.exact))

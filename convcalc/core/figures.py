@@ -8,7 +8,7 @@ to the description.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from convcalc.core.conventions import torchinfo_mult_adds
 from convcalc.core.graph import INPUT, Network
@@ -41,6 +41,7 @@ class LayerFigures:
     params_formula: str
     macs_formula: str
     shares_weights_of: str | None = None
+    group: str = ""
 
     @property
     def elementwise_ops(self) -> int:
@@ -96,7 +97,6 @@ class NetworkFigures:
     layers: tuple[LayerFigures, ...]
     totals: Totals
     dtype: str = "float32"
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def dtype_bytes(self) -> int:
@@ -160,6 +160,7 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
                 params_formula=op.params_formula() if counted else f"shared with {owner.name}",
                 macs_formula=op.macs_formula(inputs, out),
                 shares_weights_of=None if counted else owner.name,
+                group=node.row,
             )
         )
     elementwise: Counter[str] = Counter()

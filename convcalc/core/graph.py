@@ -24,6 +24,12 @@ class Node:
     op: Primitive
     inputs: tuple[str, ...] = ()
     weights_of: str | None = None
+    group: str = ""  # the table row this node is shown in (conv + BN + ReLU); default its name
+
+    @property
+    def row(self) -> str:
+        """The name of the displayed row this node belongs to."""
+        return self.group or self.name
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Network:
     name: str
     input_shape: Shape
     nodes: tuple[Node, ...]
+    notes: tuple[str, ...] = ()  # what the builder decided for the user (channel rounding)
 
     def __post_init__(self) -> None:
         seen = {INPUT}

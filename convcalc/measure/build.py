@@ -118,6 +118,11 @@ def build_module(op: P.Primitive) -> nn.Module:
     return BUILDERS[type(op)](op)
 
 
+def module_key(node_name: str) -> str:
+    """The ``nn.ModuleDict`` key of a node (dots are not allowed there)."""
+    return node_name.replace(".", "_")
+
+
 class GraphModule(nn.Module):
     """Runs a ``Network``'s nodes in order; nodes that share weights call the same module."""
 
@@ -127,8 +132,11 @@ class GraphModule(nn.Module):
         self.plan: list[tuple[str, str, tuple[str, ...]]] = []
         for index, node in enumerate(network.nodes):
             if node.weights_of is None:
-                self.blocks[node.name] = build_module(node.op)
-            owner = network.owner(node).name
+                # nn.Module names cannot hold dots; node names may ("b3.dw").
+                key = module_key(node.name)
+                assert key not in self.blocks, f"two nodes map to module {key!r}"
+                self.blocks[key] = build_module(node.op)
+            owner = module_key(network.owner(node).name)
             self.plan.append((node.name, owner, network.sources(index)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

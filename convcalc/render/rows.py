@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from convcalc.core.figures import LayerFigures
+from convcalc.core.figures import LayerFigures, Totals
 from convcalc.core.primitives import Conv2d, fmt_int
 from convcalc.core.report import Report
 from convcalc.core.shapes import effective_kernel
@@ -17,6 +17,7 @@ from convcalc.render import units
 
 Kind = Literal["count", "bytes", "shape", "text"]
 NOT_COUNTED = "not counted by torchinfo"
+MAX_TERMS = 6  # longer sums are summarised: the per-layer table has the terms
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def summary_rows(report: Report) -> list[Row]:
             totals.params,
             measured(m and m.params),
             match("params"),
-            layers[0].params_formula if single_conv else _params_sum(layers, totals.params),
+            layers[0].params_formula if single_conv else _params_sum(layers, totals),
         ),
         Row(
             "trainable_params",
@@ -210,43 +211,75 @@ def summary_rows(report: Report) -> list[Row]:
     return rows
 
 
+SHORT_KIND = {
+    "Conv2d": "conv",
+    "Linear": "linear",
+    "BatchNorm2d": "bn",
+    "GlobalPool": "pool",
+    "ChannelPool": "channel pool",
+    "GateMultiply": "x * gate",
+}
+
+
+def _short(layer: LayerFigures) -> str:
+    if layer.type == "Activation":
+        return layer.description
+    if layer.type == "Add":
+        return "+ residual" if "residual" in "".join(layer.elementwise) else "add"
+    return SHORT_KIND.get(layer.type, layer.type)
+
+
 def layer_rows(report: Report) -> list[dict[str, Any]]:
-    """One dict per layer: analytic figures, torchinfo's, and whether they matched."""
-    rows = []
-    total_macs = report.figures.totals.macs
+    """One dict per displayed row (a node, or a conv with its BN and activation).
+
+    Holds the analytic figures, torchinfo's per-call figures summed over the
+    row, and whether every per-node check in it agreed.
+    """
+    groups: dict[str, list[LayerFigures]] = {}
     for layer in report.figures.layers:
-        measured = None
+        groups.setdefault(layer.group or layer.name, []).append(layer)
+    total_macs = report.figures.totals.macs
+    measured_layers = report.measured.layers if report.measured is not None else ()
+    rows = []
+    for index, (name, members) in enumerate(groups.items()):
+        first, last = members[0], members[-1]
+        main = next((x for x in members if x.type in ("Conv2d", "Linear")), first)
+        seen = [measured_layers[x.index] for x in members if x.index < len(measured_layers)]
         ok: bool | None = None
-        if report.measured is not None and layer.index < len(report.measured.layers):
-            measured = report.measured.layers[layer.index]
+        if report.measured is not None:
             checks = [
-                report.check(f"{layer.name}.output_shape"),
-                report.check(f"{layer.name}.torchinfo_mult_adds"),
+                report.check(f"{x.name}.{figure}")
+                for x in members
+                for figure in ("output_shape", "torchinfo_mult_adds")
             ]
             ok = all(c is not None and c.ok for c in checks)
+        macs = sum(x.macs for x in members)
+        shared = [x.shares_weights_of for x in members if x.shares_weights_of]
         rows.append(
             {
-                "index": layer.index,
-                "name": layer.name,
-                "type": layer.type,
-                "description": layer.description,
-                "channels": f"{layer.input_shapes[0][1]} -> {layer.output_shape[1]}",
-                "output": _hw(layer.output_shape[2:])
-                if len(layer.output_shape) == 4
-                else units.shape(layer.output_shape[1:]),
-                "output_shape": layer.output_shape,
-                "params": layer.params,
-                "macs": layer.macs,
-                "share": layer.macs / total_macs if total_macs else 0.0,
-                "elementwise_ops": layer.elementwise_ops,
-                "torchinfo_mult_adds": layer.torchinfo_mult_adds,
-                "receptive_field": _hw(layer.receptive_field),
-                "measured_output_shape": None if measured is None else measured.output_shape,
-                "measured_mult_adds": None if measured is None else measured.mult_adds,
+                "index": index,
+                "name": name,
+                "type": " + ".join(_short(x) for x in members),
+                "description": main.description,
+                "channels": f"{first.input_shapes[0][1]} -> {last.output_shape[1]}",
+                "output": _hw(last.output_shape[2:])
+                if len(last.output_shape) == 4
+                else units.shape(last.output_shape[1:]),
+                "output_shape": last.output_shape,
+                "params": sum(x.params for x in members),
+                "macs": macs,
+                "share": macs / total_macs if total_macs else 0.0,
+                "elementwise_ops": sum(x.elementwise_ops for x in members),
+                "torchinfo_mult_adds": sum(x.torchinfo_mult_adds for x in members),
+                "receptive_field": _hw(last.receptive_field),
+                "measured_output_shape": seen[-1].output_shape if seen else None,
+                "measured_mult_adds": sum(x.mult_adds for x in seen) if seen else None,
                 "match": ok,
-                "params_formula": layer.params_formula,
-                "macs_formula": layer.macs_formula,
-                "shared": layer.shares_weights_of,
+                "params_formula": " + ".join(x.params_formula for x in members if x.params),
+                "macs_formula": " + ".join(x.macs_formula for x in members if x.macs),
+                "shared": ", ".join(shared)
+                if shared and not any(x.params for x in members)
+                else None,
             }
         )
     return rows
@@ -267,15 +300,22 @@ def _shared(report: Report) -> bool:
     return _conv(report).shared_kernel
 
 
-def _params_sum(layers: tuple[LayerFigures, ...], total: int) -> str:
-    parts = [fmt_int(x.params) for x in layers if x.params]
-    return f"{' + '.join(parts)} = {fmt_int(total)}" if len(parts) > 1 else ""
+def _params_sum(layers: tuple[LayerFigures, ...], totals: Totals) -> str:
+    parts = [x.params for x in layers if x.params]
+    if len(parts) <= MAX_TERMS:
+        return _sum_formula(parts)
+    return (
+        f"weights {fmt_int(totals.weights)} + biases {fmt_int(totals.biases)} + batchnorm "
+        f"{fmt_int(totals.batchnorm)} = {fmt_int(totals.params)}"
+    )
 
 
 def _sum_formula(values: Any) -> str:
     parts = [v for v in values if v]
     if len(parts) < 2:
         return ""
+    if len(parts) > MAX_TERMS:
+        return f"sum of {len(parts)} layers (per-layer table) = {fmt_int(sum(parts))}"
     return f"{' + '.join(fmt_int(v) for v in parts)} = {fmt_int(sum(parts))}"
 
 

@@ -72,6 +72,7 @@ def layers_table(report: Report, exact: bool = False) -> Table:
         ("params", "right"),
         ("MACs", "right"),
         ("share of MACs", "left"),
+        ("element-wise", "right"),
         ("RF", "right"),
         ("torchinfo mult-adds", "right"),
         ("match", "center"),
@@ -80,6 +81,8 @@ def layers_table(report: Report, exact: bool = False) -> Table:
     for row in layer_rows(report):
         params = "shared" if row["shared"] else units.count(row["params"], exact)
         measured = row["measured_mult_adds"]
+        if measured == 0 and row["elementwise_ops"]:
+            measured = "not counted"
         table.add_row(
             str(row["index"]),
             row["name"],
@@ -90,8 +93,13 @@ def layers_table(report: Report, exact: bool = False) -> Table:
             params,
             units.count(row["macs"], exact),
             bar(row["share"]),
+            units.count(row["elementwise_ops"], exact),
             row["receptive_field"],
-            "-" if measured is None else units.count(measured, exact),
+            measured
+            if isinstance(measured, str)
+            else "-"
+            if measured is None
+            else units.count(measured, exact),
             MARKS[row["match"]],
         )
     totals = report.figures.totals

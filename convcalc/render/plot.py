@@ -1,0 +1,46 @@
+"""MACs against params for a sweep, drawn with matplotlib (the optional plot extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from convcalc.core.networks import MobileNetSpec
+from convcalc.core.report import Report
+from convcalc.errors import EnvironmentUnavailableError
+
+
+def plot_sweep(reports: Sequence[Report], specs: Sequence[MobileNetSpec], path: str) -> None:
+    """Write a labelled scatter of (params, MACs), one point per (width, resolution)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise EnvironmentUnavailableError(
+            "--plot needs matplotlib: pip install 'convcalc[plot]'"
+        ) from None
+    figure, axes = plt.subplots(figsize=(7, 5))
+    params = [r.figures.totals.params / 1e6 for r in reports]
+    macs = [r.figures.totals.macs / 1e6 for r in reports]
+    axes.scatter(params, macs)
+    for spec, x, y in zip(specs, params, macs, strict=True):
+        axes.annotate(
+            f"{spec.width:g}/{spec.resolution}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+        )
+    axes.set_xlabel("params (M)")
+    axes.set_ylabel("MACs (M)")
+    axes.set_yscale("log")
+    axes.set_title(f"MobileNet V{specs[0].version}: width/resolution")
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    try:
+        figure.savefig(path)
+    except OSError as exc:
+        raise EnvironmentUnavailableError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        plt.close(figure)
