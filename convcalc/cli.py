@@ -716,7 +716,7 @@ def _widths(text: str) -> list[float]:
             value = float(item)
         except ValueError:
             raise InvalidSpecError(f"width={item!r} is not a number") from None
-        if not value > 0 or value != value or value == float("inf"):
+        if not (0 < value < float("inf")):  # also rejects nan
             raise InvalidSpecError(f"width={item} must be a finite number greater than 0")
         values.append(value)
     return values

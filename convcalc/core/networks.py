@@ -212,7 +212,7 @@ def _reduced(channels: int, reduction: int) -> tuple[int, tuple[str, ...]]:
             f"channels={channels} must be at least reduction={reduction} (C/r would be 0)"
         )
     hidden = channels // reduction
-    notes = ()
+    notes: tuple[str, ...] = ()
     if channels % reduction:
         notes = (f"channels={channels} is not a multiple of reduction={reduction}: "
                  f"the hidden width is {channels} // {reduction} = {hidden}",)  # fmt: skip
@@ -222,7 +222,7 @@ def _reduced(channels: int, reduction: int) -> tuple[int, tuple[str, ...]]:
 def se_block(
     channels: int, reduction: int, size: tuple[int, int], batch: int, bias: bool
 ) -> Network:
-    """Squeeze-and-Excitation (DOMAIN.md 8): pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate."""
+    """Squeeze-and-Excitation (DOMAIN.md 8): pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x*gate."""
     hidden, notes = _reduced(channels, reduction)
     shape = (batch, channels, *size)
     validate_input(shape)
@@ -257,7 +257,8 @@ def cbam_block(
     hidden, notes = _reduced(channels, reduction)
     if spatial_kernel <= 0 or spatial_kernel % 2 == 0:
         raise InvalidSpecError(
-            f"spatial-kernel={spatial_kernel} must be a positive odd integer (padding (k-1)/2 keeps H x W)"
+            f"spatial-kernel={spatial_kernel} must be a positive odd integer "
+            "(padding (k-1)/2 keeps H x W)"
         )
     shape = (batch, channels, *size)
     validate_input(shape)
