@@ -222,7 +222,7 @@ def _reduced(channels: int, reduction: int) -> tuple[int, tuple[str, ...]]:
 def se_block(
     channels: int, reduction: int, size: tuple[int, int], batch: int, bias: bool
 ) -> Network:
-    """Squeeze-and-Excitation (DOMAIN.md 8): pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x*gate."""
+    """Squeeze-and-Excitation (DOMAIN.md 8): pool, FC C->C/r, ReLU, FC C/r->C, sigmoid, x*gate."""
     hidden, notes = _reduced(channels, reduction)
     shape = (batch, channels, *size)
     validate_input(shape)

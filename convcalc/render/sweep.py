@@ -43,7 +43,7 @@ def sweep_table(reports: Sequence[Report], reference: NetworkFigures, exact: boo
         title=f"convcalc mobilenet: MobileNet V{version} sweep (ratios to width 1.0 at 224)",
         title_justify="left",
     )
-    for name in ("width", "resolution", "params", "x ref", "MACs", "x ref", "paper params (weights)",
+    for name in ("width", "resolution", "params", "x ref", "MACs", "x ref", "weights only",
                  "torchinfo mult-adds", "match"):  # fmt: skip
         table.add_column(name, justify="left" if name == "match" else "right")
     for report in reports:
