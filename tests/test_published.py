@@ -16,7 +16,8 @@ import pytest
 from convcalc.core.figures import Totals, analyze
 from convcalc.core.networks import MobileNetSpec, mobilenet
 
-# MobileNet V1 paper (arXiv 1704.04861), Tables 6 and 7: (width, resolution) -> (M mult-adds, M params).
+# MobileNet V1 paper (arXiv 1704.04861), Tables 6 and 7:
+# (width, resolution) -> (M mult-adds, M params).
 PAPER_V1 = {
     (1.0, 224): (569, 4.2),
     (0.75, 224): (325, 2.6),
@@ -29,10 +30,14 @@ PAPER_V1 = {
 
 # TensorFlow-slim research/slim/nets/mobilenet_v1.md: (width, resolution) -> (M MACs, M params).
 SLIM_V1 = {
-    (1.0, 224): (569, 4.24), (1.0, 192): (418, 4.24), (1.0, 160): (291, 4.24), (1.0, 128): (186, 4.24),
-    (0.75, 224): (317, 2.59), (0.75, 192): (233, 2.59), (0.75, 160): (162, 2.59), (0.75, 128): (104, 2.59),
-    (0.5, 224): (150, 1.34), (0.5, 192): (110, 1.34), (0.5, 160): (77, 1.34), (0.5, 128): (49, 1.34),
-    (0.25, 224): (41, 0.47), (0.25, 192): (34, 0.47), (0.25, 160): (21, 0.47), (0.25, 128): (14, 0.47),
+    (1.0, 224): (569, 4.24), (1.0, 192): (418, 4.24),
+    (1.0, 160): (291, 4.24), (1.0, 128): (186, 4.24),
+    (0.75, 224): (317, 2.59), (0.75, 192): (233, 2.59),
+    (0.75, 160): (162, 2.59), (0.75, 128): (104, 2.59),
+    (0.5, 224): (150, 1.34), (0.5, 192): (110, 1.34),
+    (0.5, 160): (77, 1.34), (0.5, 128): (49, 1.34),
+    (0.25, 224): (41, 0.47), (0.25, 192): (34, 0.47),
+    (0.25, 160): (21, 0.47), (0.25, 128): (14, 0.47),
 }  # fmt: skip
 # Rows whose MACs no counting reproduces: every 0.75 row is about 2.6% below the
 # network's count (the paper's Table 6 prints 325 for 0.75/224), and 0.25/192 is
