@@ -113,7 +113,9 @@ def summary_rows(report: Report) -> list[Row]:
             totals.bias_adds,
             measured(NOT_COUNTED),
             None,
-            "one add per output element of a layer with bias",
+            f"N x Cout x Hout x Wout = {units.shape(totals.output_shape)}"
+            if single_conv and totals.bias_adds
+            else "one add per output element of a layer with bias",
         ),
     ]
     if totals.elementwise:
@@ -134,12 +136,7 @@ def summary_rows(report: Report) -> list[Row]:
             totals.torchinfo_mult_adds,
             measured(m and m.torchinfo_mult_adds),
             match("torchinfo_mult_adds"),
-            "torchinfo's rule: conv (weights + biases) x N x Hout x Wout, others params x N"
-            + (
-                f"; here MACs + bias adds = {fmt_int(totals.macs)} + {fmt_int(totals.bias_adds)}"
-                if single_conv and not _shared(report)
-                else ""
-            ),
+            _torchinfo_formula(report, single_conv),
         ),
         Row(
             "param_bytes",
@@ -283,6 +280,19 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _torchinfo_formula(report: Report, single_conv: bool) -> str:
+    """torchinfo's rule with the numbers in, for one conv; the rule itself otherwise."""
+    totals = report.figures.totals
+    if not single_conv:
+        return "torchinfo's rule: conv params x N x Hout x Wout, other layers params x N"
+    layer = report.figures.layers[0]
+    n, _, h, w = layer.output_shape
+    text = f"({fmt_int(layer.weights)} + {fmt_int(layer.biases)}) x {n} x {h} x {w}"
+    if _shared(report):
+        return f"{text}: the shared kernel's own params, not its MACs"
+    return f"{text} = MACs + bias adds"
 
 
 def _single_conv(report: Report) -> bool:
