@@ -284,8 +284,6 @@ def compute(
     extras: dict[str, Any] | None = None,
 ) -> Report:
     """Analyze a network and, unless --no-verify, measure it and compare."""
-    for note in network.notes:
-        notify(f"notice: {note}")
     figures = analyze(network, common.dtype)
     report = Report(command, spec, figures, kind=kind, extras=extras or {})
     if not common.verify:
@@ -377,6 +375,8 @@ def run_single(
     extras: dict[str, Any] | None = None,
 ) -> None:
     """compute, emit, then apply the checks and budgets."""
+    for note in network.notes:
+        notify(f"notice: {note}")
     report = compute(command, network, spec, common, kind, extras)
     emit(report, common)
     finish([report], common)
@@ -802,6 +802,8 @@ def _sweep(
     specs: Sequence[MobileNetSpec], networks: Sequence[Network], common: Common
 ) -> list[Report]:
     """Compute every point, with a progress bar on stderr while verifying."""
+    for note in dict.fromkeys(note for network in networks for note in network.notes):
+        notify(f"notice: {note}")
     if not common.verify:
         return [
             compute("mobilenet", n, s.to_dict() | common.spec(), common, f"MobileNet V{s.version}")
