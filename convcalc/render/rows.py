@@ -284,7 +284,6 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
 
 def _torchinfo_formula(report: Report, single_conv: bool) -> str:
     """torchinfo's rule with the numbers in, for one conv; the rule itself otherwise."""
-    totals = report.figures.totals
     if not single_conv:
         return "torchinfo's rule: conv params x N x Hout x Wout, other layers params x N"
     layer = report.figures.layers[0]
