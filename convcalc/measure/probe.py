@@ -9,7 +9,14 @@ about 1-2 s. So small specs run for real on the CPU, large ones on ``meta``
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+
+# Imported here, not lazily inside the functions: the CLI imports this module
+# only on the verify path and turns an ImportError of it into exit 3 ("torch
+# missing"); a lazy import would escape that as a traceback.
+import torch
+import torchinfo
 
 from convcalc.core.figures import NetworkFigures
 from convcalc.core.primitives import fmt_int
@@ -31,8 +38,6 @@ def choose_device(requested: str, figures: NetworkFigures, notify: Notify) -> st
 
     Raises EnvironmentUnavailableError when CUDA is asked for and absent.
     """
-    import torch
-
     if requested == "cuda" and not torch.cuda.is_available():
         raise EnvironmentUnavailableError("--device cuda was asked for, but CUDA is not available")
     device = requested
@@ -54,9 +59,6 @@ def choose_device(requested: str, figures: NetworkFigures, notify: Notify) -> st
 
 def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) -> Measurement:
     """Build ``figures.network`` on ``device`` and read its figures off torch and torchinfo."""
-    import torch
-    import torchinfo
-
     from convcalc.measure.build import GraphModule
 
     dtype = getattr(torch, figures.dtype)
@@ -76,7 +78,12 @@ def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) 
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # padding='same' with an even kernel makes torch warn about a padded
+            # copy of the input: a performance note, not ours to show the user.
+            warnings.filterwarnings(
+                "ignore", message="Using padding='same' with even kernel", category=UserWarning
+            )
             stats = torchinfo.summary(model, input_data=x, verbose=0, device=target, mode="eval")
             flops = _flop_counter_flops(model, x) if cross_check else None
     except RuntimeError as exc:
