@@ -76,6 +76,9 @@ class OneLineErrors(TyperGroup):
         except typer.Abort:
             _fail("aborted", 130)
         except (_USAGE_ERROR, _CLICK_ERROR) as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare ``convcalc``: show the help
+                sys.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[attr-defined]
+                sys.exit(0)
             message = exc.format_message()  # type: ignore[attr-defined]
             _fail(" ".join(message.split()), 2)
         except ConvCalcError as exc:
@@ -342,12 +345,18 @@ def _show(value: Any) -> str:
 
 
 def console(stderr: bool = False) -> Any:
-    """A Rich console: plain when not a terminal or NO_COLOR is set (Rich reads both)."""
+    """A Rich console: plain when not a terminal or NO_COLOR is set (Rich reads both).
+
+    Markup, emoji and highlighting are off: cells are plain text, and their
+    parsers cost start-up time on the fast path.
+    """
     from rich.console import Console
 
     file = sys.stderr if stderr else sys.stdout
     width = None if file.isatty() else int(os.environ.get("COLUMNS", "200"))
-    return Console(file=file, width=width, soft_wrap=False)
+    return Console(
+        file=file, width=width, soft_wrap=False, markup=False, emoji=False, highlight=False
+    )
 
 
 def emit(report: Report, common: Common) -> None:
