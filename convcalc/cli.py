@@ -21,6 +21,7 @@ from convcalc.core.graph import Network
 from convcalc.core.layers import (
     COMPARE_VARIANTS,
     ConvSpec,
+    compare_variant,
     conv_kind,
     conv_network,
     separable_network,
@@ -567,14 +568,19 @@ def compare(
         cin, cout, kernel, stride, padding, dilation, chosen or 1, bias, input_size, batch
     )
     reports = []
-    for name, build in COMPARE_VARIANTS.items():
+    for name in COMPARE_VARIANTS:
         if name == "grouped" and chosen is None:
             skipped.append(f"grouped (cin={cin} and cout={cout} share no divisor > 1)")
+            continue
+        if name == "grouped" and groups is None and chosen == cin:
+            skipped.append(
+                f"grouped (the only g > 1 dividing both is cin={cin}: that is depthwise)"
+            )
             continue
         if name in ("depthwise", "shared-kernel") and cout % cin:
             skipped.append(f"{name} (cout={cout} is not a multiple of cin={cin})")
             continue
-        network = build(spec)
+        network = compare_variant(name, spec)
         nodes = network.nodes
         kind = (
             conv_kind(nodes[0].op, spec.input)

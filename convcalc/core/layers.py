@@ -182,14 +182,19 @@ COMPARE_VARIANTS: dict[str, Callable[[ConvSpec], Network]] = {
     "standard": standard_network,
     "grouped": _grouped,
     "depthwise": _depthwise,
-    "depthwise-separable": lambda spec: replace(
-        separable_network(replace(spec, groups=1, share_kernel=False)), name="depthwise-separable"
+    "depthwise-separable": lambda spec: separable_network(
+        replace(spec, groups=1, share_kernel=False)
     ),
     "spatially-separable": lambda spec: spatial_network(
         replace(spec, groups=1, share_kernel=False)
     ),
     "shared-kernel": lambda spec: _depthwise(spec, shared=True),
 }
+
+
+def compare_variant(name: str, spec: ConvSpec) -> Network:
+    """One registered variant, named by its registry key."""
+    return replace(COMPARE_VARIANTS[name](spec), name=name)
 
 
 def smallest_group(cin: int, cout: int) -> int | None:

@@ -194,6 +194,7 @@ def summary_rows(report: Report) -> list[Row]:
                 "text",
             )
         )
+    rows += _versus_standard_rows(report)
     rows.append(
         Row(
             "receptive_field",
@@ -278,6 +279,41 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
                 if shared and not any(x.params for x in members)
                 else None,
             }
+        )
+    return rows
+
+
+def _versus_standard_rows(report: Report) -> list[Row]:
+    """For separable and spatial: the standard k x k beside, with the ratios."""
+    standard = report.extras.get("standard")
+    if standard is None:
+        return []
+    totals = report.figures.totals
+    ratios = report.extras["ratio_to_standard"]
+    rows = [
+        Row(
+            "standard_params",
+            "standard k x k params",
+            standard["params"],
+            formula=f"this block {fmt_int(totals.params)} = {ratios['params']:.3f}x standard",
+        ),
+        Row(
+            "standard_macs",
+            "standard k x k MACs",
+            standard["macs"],
+            formula=f"this block {fmt_int(totals.macs)} = {ratios['macs']:.3f}x standard",
+        ),
+    ]
+    theory = report.extras.get("ratio_theory")
+    if theory is not None:
+        rows.append(
+            Row(
+                "ratio_theory",
+                "MACs ratio, theory",
+                f"{theory['value']:.3f}x",
+                formula=f"{theory['formula']} (stride 1, same padding, no bias)",
+                kind="text",
+            )
         )
     return rows
 
