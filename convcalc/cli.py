@@ -827,7 +827,9 @@ def _sweep(
     from rich.progress import Progress
 
     reports = []
-    with Progress(console=console(stderr=True), transient=True) as progress:
+    err = console(stderr=True)
+    # A live bar only on a terminal: redirected stderr gets no control codes.
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("verifying", total=len(specs))
         for spec, network in zip(specs, networks, strict=True):
             progress.update(
