@@ -14,7 +14,9 @@ from convcalc.errors import InvalidSpecError
 Pair = tuple[int, int]
 
 _SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_BUDGET = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([KMGT]?)\s*$", re.IGNORECASE)
+_BUDGET = re.compile(
+    r"^\s*((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?)\s*([KMGT]?)\s*$", re.IGNORECASE
+)
 
 
 def _int(text: str, option: str) -> int:
@@ -66,17 +68,19 @@ def parse_padding(text: str) -> Pair | str:
 
 
 def parse_budget(text: str, option: str) -> int:
-    """A budget: a plain integer or a decimal with K, M, G or T (``1.5M``, ``2G``)."""
+    """A budget: an integer, a decimal with K, M, G or T (``1.5M``, ``2G``), or ``1e6``."""
     match = _BUDGET.match(text)
     if not match:
         raise InvalidSpecError(
-            f"{option}={text!r} is not a count (use an integer or a number with K, M, G or T, "
-            "e.g. 1.5M)"
+            f"{option}={text!r} is not a count (use an integer, a number with K, M, G or T "
+            "such as 1.5M, or 1e6)"
         )
     try:
         number = Decimal(match.group(1)) * _SUFFIXES[match.group(2).upper()]
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
         raise InvalidSpecError(f"{option}={text!r} is not a count") from exc
+    if number.adjusted() > 30:  # a budget beyond 10^30 is a typo, and int() of 1e999999 hangs
+        raise InvalidSpecError(f"{option}={text!r} is too large")
     if number != number.to_integral_value():
         raise InvalidSpecError(f"{option}={text!r} is not a whole number")
     return int(number)
