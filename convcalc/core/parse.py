@@ -7,7 +7,7 @@ so the CLI can print one line and exit 2.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 
 from convcalc.errors import InvalidSpecError
 
@@ -77,8 +77,8 @@ def parse_budget(text: str, option: str) -> int:
         )
     try:
         number = Decimal(match.group(1)) * _SUFFIXES[match.group(2).upper()]
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals
-        raise InvalidSpecError(f"{option}={text!r} is not a count") from exc
+    except DecimalException as exc:  # overflow: an exponent past Decimal's range
+        raise InvalidSpecError(f"{option}={text!r} is too large") from exc
     if number.adjusted() > 30:  # a budget beyond 10^30 is a typo, and int() of 1e999999 hangs
         raise InvalidSpecError(f"{option}={text!r} is too large")
     if number != number.to_integral_value():
