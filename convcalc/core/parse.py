@@ -7,7 +7,7 @@ so the CLI can print one line and exit 2.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, DecimalException
+from decimal import Decimal
 
 from convcalc.errors import InvalidSpecError
 
@@ -75,11 +75,14 @@ def parse_budget(text: str, option: str) -> int:
             f"{option}={text!r} is not a count (use an integer, a number with K, M, G or T "
             "such as 1.5M, or 1e6)"
         )
-    try:
-        number = Decimal(match.group(1)) * _SUFFIXES[match.group(2).upper()]
-    except DecimalException as exc:  # overflow: an exponent past Decimal's range
-        raise InvalidSpecError(f"{option}={text!r} is too large") from exc
-    if number.adjusted() > 30:  # a budget beyond 10^30 is a typo, and int() of 1e999999 hangs
+    base = Decimal(match.group(1))  # exact: no context rounding yet
+    # Bound the magnitude before any arithmetic: 1e999999999 would overflow (or
+    # hang in int()), 1e-999999999 would underflow to a silent 0.
+    if base and not -40 < base.adjusted() < 30:
+        problem = "is too large" if base.adjusted() > 0 else "is not a whole number"
+        raise InvalidSpecError(f"{option}={text!r} {problem}")
+    number = base * _SUFFIXES[match.group(2).upper()]
+    if number.adjusted() > 30:
         raise InvalidSpecError(f"{option}={text!r} is too large")
     if number != number.to_integral_value():
         raise InvalidSpecError(f"{option}={text!r} is not a whole number")
