@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import convcalc.measure.probe as probe
 from convcalc.cli import app
 from convcalc.core.figures import analyze
 from convcalc.core.layers import ConvSpec, conv_network
 from convcalc.core.report import Measurement, build_checks
+from convcalc.measure import probe
 
 runner = CliRunner()
 
@@ -44,7 +44,7 @@ def lying_measure(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_mismatch_exits_1_naming_the_figure() -> None:
     """The document is printed, then one line names the figure and both values; exit 1."""
     result = runner.invoke(
-        app, ["conv", "--cin", "4", "--cout", "8", "-i", "16", "--format", "json"]
+        app, ["conv", "--cin", "4", "--cout", "8", "-g", "2", "-i", "16", "--format", "json"]
     )
     assert result.exit_code == 1
     assert '"match": false' in result.stdout
