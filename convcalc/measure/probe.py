@@ -9,6 +9,8 @@ about 1-2 s. So small specs run for real on the CPU, large ones on ``meta``
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import warnings
 from collections.abc import Callable
 
@@ -19,7 +21,7 @@ import torch
 import torchinfo
 
 from convcalc.core.figures import NetworkFigures
-from convcalc.core.primitives import fmt_int
+from convcalc.core.primitives import Conv2d, fmt_int
 from convcalc.core.report import LayerMeasurement, Measurement
 from convcalc.errors import EnvironmentUnavailableError
 
@@ -29,6 +31,10 @@ REAL_FORWARD_BYTES = 256 * 2**20
 REAL_FORWARD_MACS = 4 * 10**9
 
 TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
+
+# torch sizes are int64, and it adds and multiplies them (padded sizes, d x (k - 1)):
+# beyond this, torch overflows with a traceback instead of an error we can report.
+TORCH_SIZE_LIMIT = 2**61
 
 Notify = Callable[[str], None]
 
@@ -40,6 +46,7 @@ def choose_device(requested: str, figures: NetworkFigures, notify: Notify) -> st
     """
     if requested == "cuda" and not torch.cuda.is_available():
         raise EnvironmentUnavailableError("--device cuda was asked for, but CUDA is not available")
+    check_torch_sizes(figures)
     device = requested
     if requested == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -57,9 +64,33 @@ def choose_device(requested: str, figures: NetworkFigures, notify: Notify) -> st
     return device
 
 
+def check_torch_sizes(figures: NetworkFigures) -> None:
+    """Raise EnvironmentUnavailableError when a size is too large for torch's int64 sizes."""
+    network = figures.network
+    sizes = [math.prod(network.input_shape), *network.input_shape]
+    for layer in figures.layers:
+        sizes += [math.prod(layer.output_shape), *layer.output_shape, layer.params]
+    for node in network.nodes:
+        op = node.op
+        for field in dataclasses.fields(op):
+            value = getattr(op, field.name)
+            values = value if isinstance(value, tuple) else (value,)
+            sizes += [v for v in values if type(v) is int]
+        if isinstance(op, Conv2d):
+            sizes.append(op.cout * op.cin_per_group * math.prod(op.kernel))
+            sizes += [k * d for k, d in zip(op.kernel, op.dilation, strict=True)]
+    if max(sizes) > TORCH_SIZE_LIMIT:
+        raise EnvironmentUnavailableError(
+            f"torch cannot hold a size of {fmt_int(max(sizes))} (its sizes are 64-bit); "
+            "use --no-verify for the analytic figures"
+        )
+
+
 def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) -> Measurement:
     """Build ``figures.network`` on ``device`` and read its figures off torch and torchinfo."""
     from convcalc.measure.build import GraphModule
+
+    check_torch_sizes(figures)
 
     dtype = getattr(torch, figures.dtype)
     target = torch.device(device)
@@ -82,7 +113,10 @@ def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) 
             stats = torchinfo.summary(model, input_data=x, verbose=0, device=target, mode="eval")
             flops = _flop_counter_flops(model, x) if cross_check else None
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        cause: BaseException = exc
+        while cause.__cause__ is not None:  # torchinfo wraps the real error ("see above")
+            cause = cause.__cause__
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         raise EnvironmentUnavailableError(
             f"torch could not run the forward pass on {device} in {figures.dtype}: {first}"
         ) from exc
@@ -117,13 +151,3 @@ def _flop_counter_flops(model: object, x: object) -> int:
 
 def _mib(size: int) -> str:
     return f"{size / 2**20:,.1f} MiB" if size < 2**30 else f"{size / 2**30:,.1f} GiB"
-
-
-def torch_available() -> bool:
-    """Whether torch can be imported (checked without importing it)."""
-    import importlib.util
-
-    return (
-        importlib.util.find_spec("torch") is not None
-        and importlib.util.find_spec("torchinfo") is not None
-    )

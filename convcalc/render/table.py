@@ -114,6 +114,7 @@ def layers_table(report: Report, exact: bool = False) -> Table:
         units.count(totals.params, exact),
         units.count(totals.macs, exact),
         "",
+        units.count(totals.elementwise_ops, exact),
         "",
         "-" if report.measured is None else units.count(report.measured.torchinfo_mult_adds, exact),
         MARKS[report.match],

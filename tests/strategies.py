@@ -1,0 +1,292 @@
+"""Hypothesis strategies: valid convolution specs and invalid command lines (with reasons).
+
+Sizes stay small so a real forward pass of every drawn spec takes milliseconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from convcalc.core.layers import ConvSpec, PaddingSpec
+from convcalc.core.shapes import Pair, effective_kernel
+
+MAX_CHANNELS = 12
+MAX_EXTRA = 10  # how far the input may exceed the smallest size the kernel fits
+
+
+def measured_examples() -> int:
+    """Examples for a property that runs torch: 60% of the active profile's max_examples."""
+    active = settings.default
+    assert active is not None  # conftest loads a profile before any test module is imported
+    return max(10, active.max_examples * 3 // 5)
+
+
+def pair_text(pair: Pair) -> str:
+    """``(3, 1)`` -> ``3x1``, the CLI's HxW form."""
+    return f"{pair[0]}x{pair[1]}"
+
+
+@st.composite
+def channels_and_groups(draw: st.DrawFn, max_channels: int = MAX_CHANNELS) -> tuple[int, int, int]:
+    """(cin, cout, groups) with groups dividing both channel counts."""
+    groups = draw(st.integers(1, 4))
+    cin = groups * draw(st.integers(1, max_channels // groups))
+    cout = groups * draw(st.integers(1, max_channels // groups))
+    return cin, cout, groups
+
+
+@st.composite
+def conv_specs(
+    draw: st.DrawFn,
+    *,
+    max_batch: int = 3,
+    padding: Literal["any", "same"] = "any",
+    bias: bool | None = None,
+) -> ConvSpec:
+    """A valid ``ConvSpec``: rectangular kernels, stride, padding int/HxW/same/valid, dilation,
+    groups dividing both channel counts, a batch, and an input the kernel fits."""
+    cin, cout, groups = draw(channels_and_groups())
+    use_bias = draw(st.booleans()) if bias is None else bias
+    batch = draw(st.integers(1, max_batch))
+    if padding == "any" and draw(st.integers(0, 9)) == 0:
+        # kernel=global: the kernel is the input; no padding, no dilation.
+        size = (draw(st.integers(1, 9)), draw(st.integers(1, 9)))
+        return ConvSpec(
+            cin,
+            cout,
+            kernel="global",
+            stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+            padding=draw(st.sampled_from([(0, 0), "valid"])),
+            groups=groups,
+            bias=use_bias,
+            input=size,
+            batch=batch,
+        )
+    kernel = (draw(st.integers(1, 5)), draw(st.integers(1, 5)))
+    dilation = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    pad: PaddingSpec
+    if padding == "same":
+        pad = "same"
+    else:
+        pad = draw(
+            st.one_of(
+                st.sampled_from(["same", "valid"]),
+                st.integers(0, 3).map(lambda p: (p, p)),
+                st.tuples(st.integers(0, 3), st.integers(0, 3)),
+            )
+        )
+    if pad == "same":
+        stride: Pair = (1, 1)
+        size = (draw(st.integers(1, 12)), draw(st.integers(1, 12)))
+    else:
+        stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+        numeric = (0, 0) if pad == "valid" else pad
+        assert not isinstance(numeric, str)
+        smallest = [
+            max(1, effective_kernel(k, d) - 2 * p)
+            for k, d, p in zip(kernel, dilation, numeric, strict=True)
+        ]
+        size = (
+            draw(st.integers(smallest[0], smallest[0] + MAX_EXTRA)),
+            draw(st.integers(smallest[1], smallest[1] + MAX_EXTRA)),
+        )
+    return ConvSpec(
+        cin,
+        cout,
+        kernel=kernel,
+        stride=stride,
+        padding=pad,
+        dilation=dilation,
+        groups=groups,
+        bias=use_bias,
+        input=size,
+        batch=batch,
+    )
+
+
+@st.composite
+def depthwise_specs(draw: st.DrawFn, *, share_kernel: bool | None = None) -> ConvSpec:
+    """A valid depthwise spec (groups = cin, cout = m x cin), perhaps with a shared kernel."""
+    base = draw(conv_specs())
+    cin = draw(st.integers(1, 6))
+    multiplier = draw(st.integers(1, 3))
+    shared = draw(st.booleans()) if share_kernel is None else share_kernel
+    return ConvSpec(
+        cin,
+        cin * multiplier,
+        kernel=base.kernel,
+        stride=base.stride,
+        padding=base.padding,
+        dilation=base.dilation,
+        groups=cin,
+        bias=base.bias,
+        input=base.input,
+        batch=base.batch,
+        share_kernel=shared,
+    )
+
+
+def conv_argv(spec: ConvSpec, command: str = "conv") -> list[str]:
+    """The ``convcalc`` command line for a spec (every option spelled out)."""
+    kernel = spec.kernel if isinstance(spec.kernel, str) else pair_text(spec.kernel)
+    padding = spec.padding if isinstance(spec.padding, str) else pair_text(spec.padding)
+    argv = [
+        command,
+        "--cin",
+        str(spec.cin),
+        "--cout",
+        str(spec.cout),
+        "--kernel",
+        kernel,
+        "--stride",
+        pair_text(spec.stride),
+        "--padding",
+        padding,
+        "--dilation",
+        pair_text(spec.dilation),
+        "--groups",
+        str(spec.groups),
+        "--bias" if spec.bias else "--no-bias",
+        "--input",
+        pair_text(spec.input),
+        "--batch",
+        str(spec.batch),
+    ]
+    if spec.share_kernel:
+        argv.append("--share-kernel")
+    return argv
+
+
+@dataclass(frozen=True)
+class InvalidCase:
+    """A command line that must exit 2, why, and a word the error line must contain."""
+
+    argv: tuple[str, ...]
+    reason: str
+    keyword: str
+
+
+def _replace(argv: list[str], option: str, value: str) -> list[str]:
+    index = argv.index(option)
+    return [*argv[: index + 1], value, *argv[index + 2 :]]
+
+
+NOT_INTEGERS = ["0", "-1", "-7", "1.5", "abc", "", "3.0", "1e3"]
+BAD_PAIRS = ["0", "-1", "3x", "x3", "3x3x3", "3x0", "a", "1.5", "3xx3", "3x-1", "三"]
+BAD_PADDINGS = ["-1", "sam", "1x", "x1", "1x-1", "1.5", "full", "1x1x1"]
+BAD_BUDGETS = ["1.5X", "abc", "-5", "1,000", "M", "1.5", "1.2345K", "2GG", "0x10", "", "1e-3", "e6"]
+BAD_FORMATS = ["xml", "yaml", "tabl", "JSONL", "html"]
+
+
+@st.composite
+def invalid_cases(draw: st.DrawFn) -> InvalidCase:
+    """A valid command line with exactly one thing made invalid, and the reason."""
+    spec = draw(conv_specs(max_batch=2).filter(lambda s: s.kernel != "global"))
+    argv = conv_argv(spec)
+    kind = draw(
+        st.sampled_from(
+            [
+                "size",
+                "groups",
+                "kernel-too-large",
+                "dilated-kernel-too-large",
+                "same-stride",
+                "share-kernel",
+                "kernel-text",
+                "padding-text",
+                "pair-text",
+                "format",
+                "budget",
+                "device",
+            ]
+        )
+    )
+    if kind == "size":
+        option = draw(st.sampled_from(["--cin", "--cout", "--groups", "--batch"]))
+        value = draw(st.sampled_from(NOT_INTEGERS))
+        return InvalidCase(
+            tuple(_replace(argv, option, value)),
+            f"{option}={value!r} is not a positive integer",
+            option.lstrip("-"),
+        )
+    if kind == "groups":
+        cin = draw(st.integers(1, MAX_CHANNELS))
+        cout = draw(st.integers(1, MAX_CHANNELS))
+        groups = draw(
+            st.integers(2, 2 * MAX_CHANNELS).filter(lambda g: cin % g != 0 or cout % g != 0)
+        )
+        changed = _replace(_replace(argv, "--cin", str(cin)), "--cout", str(cout))
+        return InvalidCase(
+            tuple(_replace(changed, "--groups", str(groups))),
+            f"groups={groups} does not divide cin={cin} and cout={cout}",
+            "groups",
+        )
+    if kind in ("kernel-too-large", "dilated-kernel-too-large"):
+        size = draw(st.integers(1, 8))
+        pad = draw(st.integers(0, 2))
+        padded = size + 2 * pad
+        if kind == "kernel-too-large":
+            kernel, dilation = draw(st.integers(padded + 1, padded + 4)), 1
+        else:
+            kernel = draw(st.integers(2, 4))
+            dilation = draw(st.integers(padded // (kernel - 1) + 1, padded // (kernel - 1) + 3))
+        assert effective_kernel(kernel, dilation) > padded
+        other = draw(st.integers(1, 3))  # the other axis fits: only one is too large
+        axis = draw(st.sampled_from([0, 1]))
+        kernels, sizes = [other, other], [other + 2, other + 2]
+        kernels[axis], sizes[axis] = kernel, size
+        dilations = [1, 1]
+        dilations[axis] = dilation
+        changed = _replace(argv, "--kernel", f"{kernels[0]}x{kernels[1]}")
+        changed = _replace(changed, "--dilation", f"{dilations[0]}x{dilations[1]}")
+        changed = _replace(changed, "--padding", str(pad))
+        changed = _replace(changed, "--input", f"{sizes[0]}x{sizes[1]}")
+        return InvalidCase(
+            tuple(changed),
+            f"effective kernel {effective_kernel(kernel, dilation)} > padded input {padded}",
+            "kernel",
+        )
+    if kind == "same-stride":
+        stride = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)).filter(lambda s: s != (1, 1)))
+        changed = _replace(_replace(argv, "--padding", "same"), "--stride", pair_text(stride))
+        return InvalidCase(tuple(changed), "padding=same with stride > 1", "same")
+    if kind == "share-kernel":
+        # groups = 1 with cin > 1: not depthwise, so no integral multiplier per input channel.
+        cin = draw(st.integers(2, MAX_CHANNELS))
+        changed = _replace(_replace(argv, "--cin", str(cin)), "--groups", "1")
+        return InvalidCase(
+            (*changed, "--share-kernel"), "--share-kernel without groups=cin", "share-kernel"
+        )
+    if kind == "kernel-text":
+        value = draw(st.sampled_from([*BAD_PAIRS, "globl", "global3"]))
+        return InvalidCase(
+            tuple(_replace(argv, "--kernel", value)), f"kernel={value!r} malformed", "kernel"
+        )
+    if kind == "padding-text":
+        value = draw(st.sampled_from(BAD_PADDINGS))
+        return InvalidCase(
+            tuple(_replace(argv, "--padding", value)), f"padding={value!r} malformed", "padding"
+        )
+    if kind == "pair-text":
+        option = draw(st.sampled_from(["--stride", "--dilation", "--input"]))
+        value = draw(st.sampled_from(BAD_PAIRS))
+        return InvalidCase(
+            tuple(_replace(argv, option, value)),
+            f"{option}={value!r} malformed",
+            option.lstrip("-"),
+        )
+    if kind == "format":
+        value = draw(st.sampled_from(BAD_FORMATS))
+        return InvalidCase((*argv, "--format", value), f"unknown format {value!r}", "format")
+    if kind == "budget":
+        option = draw(st.sampled_from(["--max-params", "--max-macs", "--max-flops"]))
+        value = draw(st.sampled_from(BAD_BUDGETS))
+        return InvalidCase(
+            (*argv, option, value), f"malformed budget {option}={value!r}", option.lstrip("-")
+        )
+    value = draw(st.sampled_from(["gpu", "tpu", "CUDA:0", "mps"]))
+    return InvalidCase((*argv, "--device", value), f"unknown device {value!r}", "device")

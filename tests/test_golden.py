@@ -1,0 +1,108 @@
+"""Rendered tables and JSON compared with reviewed golden files (``pytest --update-golden``).
+
+Reports are built through the library and verified on the CPU, so the files do
+not depend on the machine's devices or terminal.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+from rich.console import Console
+
+from convcalc.core.figures import analyze
+from convcalc.core.graph import Network
+from convcalc.core.layers import ConvSpec, conv_kind, conv_network, separable_network
+from convcalc.core.primitives import Conv2d
+from convcalc.core.report import Report, build_checks
+from convcalc.measure.probe import measure
+from convcalc.render import text
+from convcalc.render.table import report_table
+from tests.conftest import Golden
+
+
+def verified_report(command: str, spec: ConvSpec, network: Network, kind: str) -> Report:
+    """Analyse, measure on the CPU and compare, as the CLI does (without --cross-check)."""
+    figures = analyze(network)
+    report = Report(command, spec.to_dict() | {"dtype": "float32", "device": "cpu"}, figures, kind)
+    measured = measure(figures, "cpu")
+    return replace(report, measured=measured, checks=build_checks(figures, measured))
+
+
+def render(report: Report, exact: bool = False) -> str:
+    """The table as a 160-column, colourless terminal would show it."""
+    console = Console(width=160, file=io.StringIO(), color_system=None)
+    console.print(report_table(report, exact))
+    output = console.file
+    assert isinstance(output, io.StringIO)
+    return output.getvalue()
+
+
+def grouped_report() -> Report:
+    """``convcalc conv --cin 4 --cout 8 --groups 2`` (SPEC.md's example), verified on the CPU."""
+    spec = ConvSpec(4, 8, groups=2)
+    network = conv_network(spec)
+    op = network.nodes[0].op
+    assert isinstance(op, Conv2d)
+    return verified_report("conv", spec, network, conv_kind(op, spec.input))
+
+
+def test_grouped_conv_table(golden: Golden) -> None:
+    """The grouped conv's table shows each figure, the match marks and the filled-in formulas."""
+    rendered = render(grouped_report())
+    # What a reader must see, whatever the layout: SPEC's formula and the hand-checked figures.
+    assert "8 x (4/2) x 3 x 3 + 8 = 152" in rendered
+    assert "1 x 222 x 222 x 8 x (4/2) x 3 x 3 = 7,096,896" in rendered
+    assert "measured (cpu)" in rendered
+    assert "✗" not in rendered
+    golden.check("conv_grouped_4_8_g2.txt", rendered)
+
+
+def test_grouped_conv_exact_table(golden: Golden) -> None:
+    """--exact shows exact integers instead of K/M units."""
+    rendered = render(grouped_report(), exact=True)
+    assert "7,096,896" in rendered
+    assert "7.1 M" not in rendered
+    golden.check("conv_grouped_4_8_g2_exact.txt", rendered)
+
+
+def test_grouped_conv_json(golden: Golden) -> None:
+    """The grouped conv's JSON document (the contract) is stable."""
+    document = text.to_json(grouped_report().to_dict())
+    assert '"params": 152' in document
+    golden.check("conv_grouped_4_8_g2.json", document)
+
+
+def test_separable_table(golden: Golden) -> None:
+    """The separable block's table shows a row per layer, their shares and the totals."""
+    spec = ConvSpec(16, 32, padding=(1, 1), input=(64, 64))
+    report = verified_report("separable", spec, separable_network(spec), "depthwise-separable")
+    rendered = render(report)
+    assert "160 + 544 = 704" in rendered
+    assert "✗" not in rendered
+    golden.check("separable_16_32.txt", rendered)
+
+
+def test_separable_markdown(golden: Golden) -> None:
+    """The separable block as Markdown (per-layer table, then totals) is stable."""
+    spec = ConvSpec(4, 8, padding=(1, 1), bias=False, input=(64, 64))
+    report = verified_report("separable", spec, separable_network(spec), "depthwise-separable")
+    golden.check("separable_4_8.md", text.to_markdown(report))
+
+
+def test_layers_table_total_row_lines_up() -> None:
+    """The per-layer table's total row puts each total under its own column header."""
+    from convcalc.render.table import layers_table
+
+    spec = ConvSpec(16, 32, padding=(1, 1), input=(64, 64))
+    report = verified_report("separable", spec, separable_network(spec), "depthwise-separable")
+    table = layers_table(report)
+    total = {str(column.header): list(column.cells)[-1] for column in table.columns}
+    assert total["layer"] == "total"
+    assert total["params"] == "704"  # 160 + 544
+    assert total["MACs"] == "2.7 M"  # 589,824 + 2,097,152
+    # torchinfo: (144 + 16) x 4,096 + (512 + 32) x 4,096 = 2,883,584
+    assert total["torchinfo mult-adds"] == "2.9 M"
+    assert str(total["match"]) == "✓"
+    assert total["RF"] == ""
