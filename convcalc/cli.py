@@ -354,9 +354,18 @@ def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     file = sys.stderr if stderr else sys.stdout
-    width = None if file.isatty() else int(os.environ.get("COLUMNS", "200"))
+    columns = os.environ.get("COLUMNS", "")
+    width = None if file.isatty() else int(columns) if columns.isdigit() else 200
+    # NO_COLOR means plain: no bold or italic either, not only no colour.
+    plain = bool(os.environ.get("NO_COLOR")) or not file.isatty()
     return Console(
-        file=file, width=width, soft_wrap=False, markup=False, emoji=False, highlight=False
+        file=file,
+        width=width,
+        soft_wrap=False,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        color_system=None if plain else "auto",
     )
 
 
