@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from convcalc.core.figures import analyze
 from convcalc.core.graph import Network, Node, validate_input
 from convcalc.core.primitives import Conv2d, Padding, pair_text
 from convcalc.core.shapes import Pair, effective_kernel
@@ -195,6 +196,53 @@ COMPARE_VARIANTS: dict[str, Callable[[ConvSpec], Network]] = {
 def compare_variant(name: str, spec: ConvSpec) -> Network:
     """One registered variant, named by its registry key."""
     return replace(COMPARE_VARIANTS[name](spec), name=name)
+
+
+def compare_networks(spec: ConvSpec, groups_given: bool) -> tuple[list[Network], list[str]]:
+    """Every variant ``compare`` can build for this spec, and why any other was skipped.
+
+    ``spec.groups`` is the grouped variant's g. A grouped variant that would be
+    the depthwise one (g = cin, chosen by default) is skipped, as are depthwise
+    kinds when cout is not a multiple of cin.
+    """
+    networks, skipped = [], []
+    for name in COMPARE_VARIANTS:
+        if name == "grouped" and spec.groups == 1:
+            skipped.append(f"grouped (cin={spec.cin} and cout={spec.cout} share no divisor > 1)")
+        elif name == "grouped" and not groups_given and spec.groups == spec.cin:
+            skipped.append(
+                f"grouped (the only g > 1 dividing both is cin={spec.cin}: that is depthwise)"
+            )
+        elif name in ("depthwise", "shared-kernel") and spec.cout % spec.cin:
+            skipped.append(f"{name} (cout={spec.cout} is not a multiple of cin={spec.cin})")
+        else:
+            networks.append(compare_variant(name, spec))
+    return networks, skipped
+
+
+def versus_standard(spec: ConvSpec, network: Network) -> dict[str, Any]:
+    """What the standard k x k convolution of the same spec costs, and the ratios to it."""
+    standard = analyze(standard_network(replace(spec, groups=1, share_kernel=False))).totals
+    ours = analyze(network).totals
+    return {
+        "standard": {
+            "params": standard.params,
+            "macs": standard.macs,
+            "output_shape": list(standard.output_shape),
+        },
+        "ratio_to_standard": {
+            "params": ours.params / standard.params,
+            "macs": ours.macs / standard.macs,
+        },
+    }
+
+
+def network_kind(network: Network, input_hw: Pair) -> str:
+    """The kind a network shows as: a single conv's classification, else its name."""
+    nodes = network.nodes
+    if len(nodes) == 1 and isinstance(nodes[0].op, Conv2d):
+        return conv_kind(nodes[0].op, input_hw)
+    return network.name
 
 
 def smallest_group(cin: int, cout: int) -> int | None:

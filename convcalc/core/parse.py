@@ -95,3 +95,24 @@ def parse_list(text: str, option: str) -> list[str]:
     if any(not item for item in items):
         raise InvalidSpecError(f"{option}={text!r} is a malformed list (empty item)")
     return items
+
+
+def parse_widths(text: str) -> list[float]:
+    """MobileNet widths: a comma list of finite numbers greater than 0."""
+    values = []
+    for item in parse_list(text, "width"):
+        try:
+            value = float(item)
+        except ValueError:
+            raise InvalidSpecError(f"width={item!r} is not a number") from None
+        if not 0 < value < float("inf"):  # also rejects nan
+            raise InvalidSpecError(f"width={item} must be a finite number greater than 0")
+        values.append(value)
+    return values
+
+
+def parse_resolutions(text: str) -> list[int]:
+    """MobileNet input sides: a comma list of positive integers."""
+    return [
+        positive(_int(item, "resolution"), "resolution") for item in parse_list(text, "resolution")
+    ]

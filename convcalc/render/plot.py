@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convcalc.core.networks import MobileNetSpec
 from convcalc.core.report import Report
 from convcalc.errors import EnvironmentUnavailableError
 
 
-def plot_sweep(reports: Sequence[Report], specs: Sequence[MobileNetSpec], path: str) -> None:
+def plot_sweep(reports: Sequence[Report], path: str) -> None:
     """Write a labelled scatter of (params, MACs), one point per (width, resolution)."""
     try:
         import matplotlib
@@ -24,9 +23,10 @@ def plot_sweep(reports: Sequence[Report], specs: Sequence[MobileNetSpec], path: 
     params = [r.figures.totals.params / 1e6 for r in reports]
     macs = [r.figures.totals.macs / 1e6 for r in reports]
     axes.scatter(params, macs)
-    for spec, x, y in zip(specs, params, macs, strict=True):
+    for report, x, y in zip(reports, params, macs, strict=True):
+        label = f"{report.spec['width']:g}/{report.spec['resolution']}"
         axes.annotate(
-            f"{spec.width:g}/{spec.resolution}",
+            label,
             (x, y),
             textcoords="offset points",
             xytext=(4, 4),
@@ -35,7 +35,7 @@ def plot_sweep(reports: Sequence[Report], specs: Sequence[MobileNetSpec], path: 
     axes.set_xlabel("params (M)")
     axes.set_ylabel("MACs (M)")
     axes.set_yscale("log")
-    axes.set_title(f"MobileNet V{specs[0].version}: width/resolution")
+    axes.set_title(f"MobileNet V{reports[0].spec['version']}: width/resolution")
     axes.grid(True, alpha=0.3)
     figure.tight_layout()
     try:

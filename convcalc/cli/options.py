@@ -1,0 +1,255 @@
+"""The CLI's options, declared once, and the decorator that gives them to commands.
+
+Typer reads options from a function's signature. Every command takes the
+common options, and the convolution commands the shape options; rather than
+repeat them in seven signatures, ``with_options`` appends them and hands the
+command their values gathered: ``common`` (validated) and ``shape`` (raw).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from convcalc.core.figures import DTYPE_BYTES
+from convcalc.core.layers import ConvSpec
+from convcalc.core.parse import parse_budget, parse_kernel, parse_padding, parse_pair
+from convcalc.errors import InvalidSpecError
+from convcalc.render import OutputFormat
+
+DEVICES = ("auto", "cpu", "cuda", "meta")
+
+Groups = Annotated[int, typer.Option("-g", "--groups", help="Groups (must divide cin and cout).")]
+Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Bias on the convolutions.")]
+Input = Annotated[str, typer.Option("-i", "--input", help="Input size: 64 or HxW (64x48).")]
+Batch = Annotated[int, typer.Option("-b", "--batch", help="Batch size N.")]
+
+
+def _option(
+    name: str, annotation: Any, default: Any = inspect.Parameter.empty
+) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+# The convolution's shape, as nn.Conv2d names and defaults it (groups and bias
+# are each command's own: their meaning differs between commands).
+SHAPE_OPTIONS = (
+    _option("cin", Annotated[int, typer.Option("--cin", help="Input channels.")]),
+    _option("cout", Annotated[int, typer.Option("--cout", help="Output channels.")]),
+    _option(
+        "kernel",
+        Annotated[str, typer.Option("-k", "--kernel", help="Kernel: 3, HxW (3x1) or global.")],
+        "3",
+    ),
+    _option(
+        "stride", Annotated[str, typer.Option("-s", "--stride", help="Stride: 1 or HxW.")], "1"
+    ),
+    _option(
+        "padding",
+        Annotated[str, typer.Option("-p", "--padding", help="Padding: 1, HxW, same or valid.")],
+        "0",
+    ),
+    _option(
+        "dilation",
+        Annotated[str, typer.Option("-d", "--dilation", help="Dilation: 1 or HxW.")],
+        "1",
+    ),
+    _option("bias", Bias, True),
+    _option("input_size", Input, "224"),
+    _option("batch", Batch, 1),
+)
+
+COMMON_OPTIONS = (
+    _option(
+        "dtype",
+        Annotated[
+            str,
+            typer.Option(
+                "--dtype",
+                help="Element type for memory figures and verification: "
+                "float32, float16, bfloat16, float64.",
+            ),
+        ],
+        "float32",
+    ),
+    _option(
+        "device",
+        Annotated[
+            str,
+            typer.Option(
+                "--device",
+                help="Where to verify: auto (CUDA if present, else CPU), cpu, cuda or meta. "
+                "Large specs move to meta on their own, with a notice.",
+            ),
+        ],
+        "auto",
+    ),
+    _option(
+        "output",
+        Annotated[
+            OutputFormat,
+            typer.Option(
+                "--format", help="Output: table, json, csv or markdown.", case_sensitive=False
+            ),
+        ],
+        OutputFormat.table,
+    ),
+    _option(
+        "exact",
+        Annotated[
+            bool, typer.Option("--exact", help="Exact integers in tables instead of K/M/G units.")
+        ],
+        False,
+    ),
+    _option(
+        "no_verify",
+        Annotated[
+            bool,
+            typer.Option("--no-verify", help="Analytic figures only; never imports torch (fast)."),
+        ],
+        False,
+    ),
+    _option(
+        "cross_check",
+        Annotated[
+            bool,
+            typer.Option(
+                "--cross-check",
+                help="Also count FLOPs with torch's FlopCounterMode (about 1-2 s more: "
+                "its first use imports torch._dynamo).",
+            ),
+        ],
+        False,
+    ),
+    _option(
+        "max_params",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--max-params",
+                help="Fail (exit 1) above this many params: 1.5M, 600K, 2G, 1e6 or an integer.",
+            ),
+        ],
+        None,
+    ),
+    _option(
+        "max_macs",
+        Annotated[
+            str | None, typer.Option("--max-macs", help="Fail (exit 1) above this many MACs.")
+        ],
+        None,
+    ),
+    _option(
+        "max_flops",
+        Annotated[
+            str | None, typer.Option("--max-flops", help="Fail (exit 1) above this many FLOPs.")
+        ],
+        None,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Common:
+    """The options every command takes, validated."""
+
+    dtype: str = "float32"
+    device: str = "auto"
+    output: OutputFormat = OutputFormat.table
+    exact: bool = False
+    verify: bool = True
+    cross_check: bool = False
+    max_params: int | None = None
+    max_macs: int | None = None
+    max_flops: int | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        dtype: str,
+        device: str,
+        output: OutputFormat,
+        exact: bool,
+        no_verify: bool,
+        cross_check: bool,
+        max_params: str | None,
+        max_macs: str | None,
+        max_flops: str | None,
+    ) -> Common:
+        """Validate the raw option values (exit 2 on a bad one)."""
+        if dtype not in DTYPE_BYTES:
+            raise InvalidSpecError(f"dtype={dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
+        if device not in DEVICES:
+            raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
+        if no_verify and cross_check:
+            raise InvalidSpecError("--cross-check needs verification; drop --no-verify")
+        return cls(
+            dtype=dtype,
+            device=device,
+            output=output,
+            exact=exact,
+            verify=not no_verify,
+            cross_check=cross_check,
+            max_params=None if max_params is None else parse_budget(max_params, "max-params"),
+            max_macs=None if max_macs is None else parse_budget(max_macs, "max-macs"),
+            max_flops=None if max_flops is None else parse_budget(max_flops, "max-flops"),
+        )
+
+    def spec(self) -> dict[str, Any]:
+        """The run options that belong in the JSON ``spec``."""
+        return {"dtype": self.dtype, "device": self.device}
+
+
+def conv_spec(shape: dict[str, Any], groups: int, share_kernel: bool = False) -> ConvSpec:
+    """Parse the shape options into a ConvSpec (exit 2 on a bad one)."""
+    return ConvSpec(
+        cin=shape["cin"],
+        cout=shape["cout"],
+        kernel=parse_kernel(shape["kernel"]),  # type: ignore[arg-type]
+        stride=parse_pair(shape["stride"], "stride"),
+        padding=parse_padding(shape["padding"]),  # type: ignore[arg-type]
+        dilation=parse_pair(shape["dilation"], "dilation"),
+        groups=groups,
+        bias=shape["bias"],
+        input=parse_pair(shape["input_size"], "input"),
+        batch=shape["batch"],
+        share_kernel=share_kernel,
+    )
+
+
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def with_options(*, shape: bool = False) -> Callable[[Command], Command]:
+    """Append the common options (and the shape options) to a command's signature.
+
+    The command declares ``common: Common`` (and ``shape: dict[str, Any]``) in
+    place of them and receives them gathered and validated.
+    """
+
+    def decorate(command: Command) -> Command:
+        own = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in inspect.signature(command, eval_str=True).parameters.values()
+            if p.name not in ("common", "shape")
+        ]
+        added = SHAPE_OPTIONS if shape else ()
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            common = Common.parse(**{p.name: values.pop(p.name) for p in COMMON_OPTIONS})
+            if shape:
+                values["shape"] = {p.name: values.pop(p.name) for p in SHAPE_OPTIONS}
+            command(common=common, **values)
+
+        wrapper.__signature__ = inspect.Signature([*added, *own, *COMMON_OPTIONS])  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
