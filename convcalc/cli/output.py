@@ -45,18 +45,19 @@ def console(stderr: bool = False) -> Any:
 
 def emit(report: Report, common: Common) -> None:
     """Write one report to stdout in the chosen format."""
+    if common.output is OutputFormat.table:
+        from convcalc.render.table import report_table
+
+        console().print(report_table(report, common.exact))
+        return
     from convcalc.render import text
 
     if common.output is OutputFormat.json:
         sys.stdout.write(text.to_json(report.to_dict()))
     elif common.output is OutputFormat.csv:
         sys.stdout.write(text.to_csv(report))
-    elif common.output is OutputFormat.markdown:
-        sys.stdout.write(text.to_markdown(report, common.exact))
     else:
-        from convcalc.render.table import report_table
-
-        console().print(report_table(report, common.exact))
+        sys.stdout.write(text.to_markdown(report, common.exact))
 
 
 def emit_compare(reports: Sequence[Report], spec: dict[str, Any], common: Common) -> None:
