@@ -1,0 +1,273 @@
+"""One peer tool on one benchmark workload, in a fresh process (its import cost counts).
+
+Run by ``benchmarks/run.py`` as ``python benchmarks/peers.py TOOL WORKLOAD``; it
+prints one JSON line on stdout: the parameters and the count the tool reports,
+in the tool's own unit, summed over the workload's models (a sweep has 16).
+
+TOOL is one of ``TOOLS``; WORKLOAD one of ``WORKLOADS``. Each tool is called the
+way its documentation shows, on the CPU with a real input, except
+``torchinfo-meta``: module and input created on the meta device, ``input_data=``
+(torchinfo's ``input_size=`` path allocates on the CPU first).
+
+MobileNets come from convcalc's own description (``convcalc.core.networks`` and
+``convcalc.measure.build.GraphModule``) when it is importable, else from the
+plain-torch definitions below (V1 per the paper's Table 1 with BN + ReLU and
+TF-slim's channel rounding; V2 like torchvision's ``mobilenet_v2``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from torch import nn
+
+Shape = tuple[int, int, int, int]
+
+# (width, resolution) points of the MobileNet V1 sweep.
+SWEEP_WIDTHS = (0.25, 0.5, 0.75, 1.0)
+SWEEP_RESOLUTIONS = (128, 160, 192, 224)
+
+
+# ---------------------------------------------------------------- plain-torch MobileNets
+
+
+def _make_divisible(value: float, divisor: int = 8) -> int:
+    """torchvision's ``_make_divisible``: nearest multiple of 8, never more than 10% down."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+def _conv_bn(
+    cin: int, cout: int, kernel: int, stride: int, groups: int, act: type[nn.Module] | None
+) -> nn.Sequential:
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
+    if act is not None:
+        layers.append(act())
+    return nn.Sequential(*layers)
+
+
+def plain_mobilenet_v1(width: float, classes: int = 1000) -> nn.Module:
+    """MobileNet V1, paper Table 1: BN + ReLU after every conv; TF-slim's ``max(int(c*a), 8)``."""
+
+    def depth(channels: int) -> int:
+        return max(int(channels * width), 8)
+
+    blocks = (
+        (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+        (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1),
+    )  # fmt: skip
+    cin = depth(32)
+    layers: list[nn.Module] = [_conv_bn(3, cin, 3, 2, 1, nn.ReLU)]
+    for channels, stride in blocks:
+        cout = depth(channels)
+        layers += [
+            _conv_bn(cin, cin, 3, stride, cin, nn.ReLU),
+            _conv_bn(cin, cout, 1, 1, 1, nn.ReLU),
+        ]
+        cin = cout
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(cin, classes))
+
+
+class _InvertedResidual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
+        super().__init__()
+        hidden = cin * expand
+        layers: list[nn.Module] = []
+        if expand != 1:
+            layers.append(_conv_bn(cin, hidden, 1, 1, 1, nn.ReLU6))
+        layers += [
+            _conv_bn(hidden, hidden, 3, stride, hidden, nn.ReLU6),
+            _conv_bn(hidden, cout, 1, 1, 1, None),
+        ]
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.block(x)
+        return x + out if self.residual else out
+
+
+def plain_mobilenet_v2(width: float, classes: int = 1000) -> nn.Module:
+    """MobileNet V2 as torchvision's ``mobilenet_v2`` builds it (dropout left out)."""
+    settings = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))  # fmt: skip
+    cin = _make_divisible(32 * width)
+    last = _make_divisible(1280 * max(1.0, width))
+    layers: list[nn.Module] = [_conv_bn(3, cin, 3, 2, 1, nn.ReLU6)]
+    for expand, channels, repeats, first_stride in settings:
+        cout = _make_divisible(channels * width)
+        for index in range(repeats):
+            layers.append(_InvertedResidual(cin, cout, first_stride if index == 0 else 1, expand))
+            cin = cout
+    layers.append(_conv_bn(cin, last, 1, 1, 1, nn.ReLU6))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(last, classes))
+
+
+MODEL_SOURCE = "plain torch (benchmarks/peers.py)"
+
+
+def mobilenet(version: int, width: float, resolution: int) -> nn.Module:
+    """convcalc's own description when it imports, else the plain-torch definition."""
+    global MODEL_SOURCE  # noqa: PLW0603 - reported once in the output line
+    try:
+        from convcalc.core.networks import MobileNetSpec
+        from convcalc.core.networks import mobilenet as describe
+        from convcalc.measure.build import GraphModule
+
+        module: nn.Module = GraphModule(describe(MobileNetSpec(version, width, resolution)))
+    except Exception:  # any import or API drift: plain torch
+        MODEL_SOURCE = "plain torch (benchmarks/peers.py)"
+        return plain_mobilenet_v1(width) if version == 1 else plain_mobilenet_v2(width)
+    MODEL_SOURCE = "convcalc.core.networks + convcalc.measure.build.GraphModule"
+    return module
+
+
+# ---------------------------------------------------------------- workloads
+
+Factory = Callable[[], nn.Module]
+
+
+def workload(name: str) -> Iterator[tuple[Factory, Shape]]:
+    """The (model factory, input shape) pairs of a workload."""
+    if name == "seed":
+        yield (lambda: nn.Conv2d(4, 8, 3, groups=2)), (1, 4, 224, 224)
+    elif name == "big":
+        yield (lambda: nn.Conv2d(256, 256, 3, padding=1)), (64, 256, 1024, 1024)
+    elif name in ("v1", "v2"):
+        version = int(name[1])
+        yield (lambda: mobilenet(version, 1.0, 224)), (1, 3, 224, 224)
+    elif name == "sweep":
+        for width in SWEEP_WIDTHS:
+            for resolution in SWEEP_RESOLUTIONS:
+                shape: Shape = (1, 3, resolution, resolution)
+                yield functools.partial(mobilenet, 1, width, resolution), shape
+    else:
+        raise SystemExit(f"unknown workload {name!r}; use one of {', '.join(WORKLOADS)}")
+
+
+WORKLOADS = ("seed", "big", "v1", "v2", "sweep")
+
+
+# ---------------------------------------------------------------- tools
+# Each returns (params, count) as the tool reports them.
+
+Result = tuple[int, int]
+
+
+def run_torchinfo(factory: Factory, shape: Shape) -> Result:
+    import torchinfo
+
+    stats = torchinfo.summary(factory(), input_size=shape, verbose=0)
+    return int(stats.total_params), int(stats.total_mult_adds)
+
+
+def run_torchinfo_meta(factory: Factory, shape: Shape) -> Result:
+    import torchinfo
+
+    with torch.device("meta"):
+        model = factory()
+    x = torch.empty(shape, device="meta")
+    stats = torchinfo.summary(model, input_data=x, device="meta", verbose=0)
+    return int(stats.total_params), int(stats.total_mult_adds)
+
+
+def ptflops_backend() -> str:
+    """``aten`` where this ptflops has it (0.7.3 and later), else ``pytorch``."""
+    from ptflops import flops_counter
+
+    backends = getattr(flops_counter, "FLOPS_BACKEND", None)
+    return "aten" if backends is not None and hasattr(backends, "ATEN") else "pytorch"
+
+
+def run_ptflops(factory: Factory, shape: Shape) -> Result:
+    from ptflops import get_model_complexity_info
+
+    backend = ptflops_backend()
+    extra: dict[str, Any] = {"backend": backend} if backend == "aten" else {}
+    macs, params = get_model_complexity_info(
+        factory(),
+        shape[1:],
+        as_strings=False,
+        print_per_layer_stat=False,
+        input_constructor=lambda _res: torch.randn(shape),
+        **extra,
+    )
+    if macs is None or params is None:
+        # ptflops prints the exception and returns None: make that a failure.
+        raise RuntimeError("ptflops returned None (its estimation raised; see above)")
+    return int(params), int(macs)
+
+
+def run_thop(factory: Factory, shape: Shape) -> Result:
+    from thop import profile
+
+    macs, params = profile(factory(), inputs=(torch.randn(shape),), verbose=False)
+    return int(params), int(macs)
+
+
+def run_fvcore(factory: Factory, shape: Shape) -> Result:
+    from fvcore.nn import FlopCountAnalysis, parameter_count
+
+    model = factory()
+    analysis = FlopCountAnalysis(model, torch.randn(shape))
+    analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    return int(parameter_count(model)[""]), int(analysis.total())
+
+
+def run_flopcounter(factory: Factory, shape: Shape) -> Result:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = factory()
+    x = torch.randn(shape)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return sum(p.numel() for p in model.parameters()), int(counter.get_total_flops())
+
+
+# tool -> (function, what its count is)
+TOOLS: dict[str, tuple[Callable[[Factory, Shape], Result], str]] = {
+    "torchinfo": (run_torchinfo, "mult-adds"),
+    "torchinfo-meta": (run_torchinfo_meta, "mult-adds"),
+    "ptflops": (run_ptflops, "MACs"),
+    "thop": (run_thop, "MACs"),
+    "fvcore": (run_fvcore, "flops (1 per MAC)"),
+    "flopcounter": (run_flopcounter, "FLOPs (2 per MAC)"),
+}
+
+
+def _eval(factory: Factory) -> nn.Module:
+    return factory().eval()
+
+
+def main(argv: list[str]) -> None:
+    """``peers.py TOOL WORKLOAD``: print one JSON line with the tool's figures."""
+    if len(argv) != 2 or argv[0] not in TOOLS:
+        raise SystemExit(f"usage: peers.py {{{','.join(TOOLS)}}} {{{','.join(WORKLOADS)}}}")
+    tool, name = argv
+    function, unit = TOOLS[tool]
+    params = count = points = 0
+    # Inference, as each tool's documentation measures it (torchinfo does both itself).
+    with torch.no_grad():
+        for factory, shape in workload(name):
+            p, c = function(functools.partial(_eval, factory), shape)
+            params, count, points = params + p, count + c, points + 1
+    note = f"ptflops backend={ptflops_backend()}" if tool == "ptflops" else ""
+    if name in ("v1", "v2", "sweep"):
+        note = f"{note}; model: {MODEL_SOURCE}".lstrip("; ")
+    line = {"tool": tool, "workload": name, "points": points, "params": params,
+            "count": count, "unit": unit, "note": note}  # fmt: skip
+    sys.stdout.write(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
