@@ -35,12 +35,13 @@ def compute(
     if not common.verify:
         return report
     try:
-        from convcalc.measure.probe import choose_device, measure
+        from convcalc.measure.probe import choose_device, measure, use_one_thread
     except ImportError as exc:
         raise EnvironmentUnavailableError(
             f"verification needs torch and torchinfo ({exc.name} is missing); "
             "install them, or use --no-verify for the analytic figures"
         ) from exc
+    use_one_thread()
     device = choose_device(common.device, figures, notify)
     measured = measure(figures, device, cross_check=common.cross_check)
     return replace(report, measured=measured, checks=build_checks(figures, measured))

@@ -64,6 +64,13 @@ def choose_device(requested: str, figures: NetworkFigures, notify: Notify) -> st
     return device
 
 
+def use_one_thread() -> None:
+    """One intra-op thread: verification forwards are small, and a second thread
+    spins against any other busy process (a sweep: 4.2 s with one, 11.9 s with
+    two under load). The CLI calls this; library users keep their own setting."""
+    torch.set_num_threads(1)
+
+
 def check_torch_sizes(figures: NetworkFigures) -> None:
     """Raise EnvironmentUnavailableError when a size is too large for torch's int64 sizes."""
     network = figures.network

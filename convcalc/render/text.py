@@ -14,7 +14,14 @@ from convcalc.render.rows import layer_rows, summary_rows
 
 
 def to_json(document: Any) -> str:
-    """One JSON document, exact integers, stable key order."""
+    """One JSON document, exact integers, stable key order.
+
+    Indented for reading unless it is large (a sweep's is megabytes, and
+    indenting it costs several times the compact dump); both parse the same.
+    """
+    compact = json.dumps(document, separators=(",", ":"))
+    if len(compact) > 200_000:
+        return compact + "\n"
     return json.dumps(document, indent=2) + "\n"
 
 
