@@ -207,7 +207,9 @@ def compare_networks(spec: ConvSpec, groups_given: bool) -> tuple[list[Network],
     """
     networks, skipped = [], []
     for name in COMPARE_VARIANTS:
-        if name == "grouped" and spec.groups == 1:
+        if name == "grouped" and spec.groups == 1 and groups_given:
+            skipped.append("grouped (g=1 is the standard variant)")
+        elif name == "grouped" and spec.groups == 1:
             skipped.append(f"grouped (cin={spec.cin} and cout={spec.cout} share no divisor > 1)")
         elif name == "grouped" and not groups_given and spec.groups == spec.cin:
             skipped.append(
