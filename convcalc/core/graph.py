@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convcalc.core.primitives import Primitive, Shape
+from convcalc.core.primitives import Conv2d, Primitive, Shape
 from convcalc.errors import InvalidSpecError
 
 INPUT = "input"
@@ -54,6 +54,13 @@ class Network:
                     f"node {node.name!r} shares weights of unknown {node.weights_of!r}"
                 )
             seen.add(node.name)
+
+    @property
+    def single_conv(self) -> Conv2d | None:
+        """The convolution, when the network is one convolution (the conv commands)."""
+        if len(self.nodes) == 1 and isinstance(self.nodes[0].op, Conv2d):
+            return self.nodes[0].op
+        return None
 
     def sources(self, index: int) -> tuple[str, ...]:
         """The names a node reads: its own list, else the previous node (or the input)."""

@@ -241,10 +241,8 @@ def versus_standard(spec: ConvSpec, network: Network) -> dict[str, Any]:
 
 def network_kind(network: Network, input_hw: Pair) -> str:
     """The kind a network shows as: a single conv's classification, else its name."""
-    nodes = network.nodes
-    if len(nodes) == 1 and isinstance(nodes[0].op, Conv2d):
-        return conv_kind(nodes[0].op, input_hw)
-    return network.name
+    conv = network.single_conv
+    return network.name if conv is None else conv_kind(conv, input_hw)
 
 
 def smallest_group(cin: int, cout: int) -> int | None:

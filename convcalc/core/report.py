@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures, per_sample
-from convcalc.core.primitives import Conv2d, Shape
+from convcalc.core.primitives import Shape
 from convcalc.core.shapes import effective_kernel
 
 SCHEMA_VERSION = 1
@@ -230,8 +230,8 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
             "activation_bytes": per_sample(figures.activation_bytes, batch),
         },
     }
-    if len(figures.layers) == 1 and isinstance(figures.network.nodes[0].op, Conv2d):
-        conv = figures.network.nodes[0].op
+    conv = figures.network.single_conv
+    if conv is not None:
         result["effective_kernel"] = [
             effective_kernel(k, d) for k, d in zip(conv.kernel, conv.dilation, strict=True)
         ]

@@ -46,6 +46,8 @@ def choose_device(requested: str, figures: NetworkFigures, notify: Notify) -> st
     """
     if requested == "cuda" and not torch.cuda.is_available():
         raise EnvironmentUnavailableError("--device cuda was asked for, but CUDA is not available")
+    # Before any notice: a size torch cannot hold is one error line, not a
+    # meta-fallback notice followed by it. (measure checks again for library callers.)
     check_torch_sizes(figures)
     device = requested
     if requested == "auto":

@@ -331,14 +331,13 @@ def _torchinfo_formula(report: Report, single_conv: bool) -> str:
 
 
 def _single_conv(report: Report) -> bool:
-    nodes = report.figures.network.nodes
-    return len(nodes) == 1 and isinstance(nodes[0].op, Conv2d)
+    return report.figures.network.single_conv is not None
 
 
 def _conv(report: Report) -> Conv2d:
-    op = report.figures.network.nodes[0].op
-    assert isinstance(op, Conv2d)
-    return op
+    conv = report.figures.network.single_conv
+    assert conv is not None
+    return conv
 
 
 def _shared(report: Report) -> bool:
