@@ -7,27 +7,19 @@ not depend on the machine's devices or terminal.
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 
 from rich.console import Console
 
-from convcalc.core.figures import analyze
-from convcalc.core.graph import Network
-from convcalc.core.layers import ConvSpec, conv_kind, conv_network, separable_network
-from convcalc.core.primitives import Conv2d
-from convcalc.core.report import Report, build_checks
-from convcalc.measure.probe import measure
+import convcalc
+from convcalc import Design, Report
 from convcalc.render import text
 from convcalc.render.table import report_table
 from tests.conftest import Golden
 
 
-def verified_report(command: str, spec: ConvSpec, network: Network, kind: str) -> Report:
+def verified_report(design: Design) -> Report:
     """Analyse, measure on the CPU and compare, as the CLI does (without --cross-check)."""
-    figures = analyze(network)
-    report = Report(command, spec.to_dict() | {"dtype": "float32", "device": "cpu"}, figures, kind)
-    measured = measure(figures, "cpu")
-    return replace(report, measured=measured, checks=build_checks(figures, measured))
+    return convcalc.verify(design, "cpu")
 
 
 def render(report: Report, exact: bool = False) -> str:
@@ -41,11 +33,7 @@ def render(report: Report, exact: bool = False) -> str:
 
 def grouped_report() -> Report:
     """``convcalc conv --cin 4 --cout 8 --groups 2`` (SPEC.md's example), verified on the CPU."""
-    spec = ConvSpec(4, 8, groups=2)
-    network = conv_network(spec)
-    op = network.nodes[0].op
-    assert isinstance(op, Conv2d)
-    return verified_report("conv", spec, network, conv_kind(op, spec.input))
+    return verified_report(convcalc.conv(4, 8, groups=2))
 
 
 def test_grouped_conv_table(golden: Golden) -> None:
@@ -76,8 +64,7 @@ def test_grouped_conv_json(golden: Golden) -> None:
 
 def test_separable_table(golden: Golden) -> None:
     """The separable block's table shows a row per layer, their shares and the totals."""
-    spec = ConvSpec(16, 32, padding=(1, 1), input=(64, 64))
-    report = verified_report("separable", spec, separable_network(spec), "depthwise-separable")
+    report = verified_report(convcalc.separable(16, 32, padding=1, input=64))
     rendered = render(report)
     assert "160 + 544 = 704" in rendered
     assert "✗" not in rendered
@@ -86,8 +73,7 @@ def test_separable_table(golden: Golden) -> None:
 
 def test_separable_markdown(golden: Golden) -> None:
     """The separable block as Markdown (per-layer table, then totals) is stable."""
-    spec = ConvSpec(4, 8, padding=(1, 1), bias=False, input=(64, 64))
-    report = verified_report("separable", spec, separable_network(spec), "depthwise-separable")
+    report = verified_report(convcalc.separable(4, 8, padding=1, bias=False, input=64))
     golden.check("separable_4_8.md", text.to_markdown(report))
 
 
@@ -95,8 +81,7 @@ def test_layers_table_total_row_lines_up() -> None:
     """The per-layer table's total row puts each total under its own column header."""
     from convcalc.render.table import layers_table
 
-    spec = ConvSpec(16, 32, padding=(1, 1), input=(64, 64))
-    report = verified_report("separable", spec, separable_network(spec), "depthwise-separable")
+    report = verified_report(convcalc.separable(16, 32, padding=1, input=64))
     table = layers_table(report)
     total = {str(column.header): list(column.cells)[-1] for column in table.columns}
     assert total["layer"] == "total"

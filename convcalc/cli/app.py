@@ -1,7 +1,8 @@
 """The Typer app: one command per layer kind, block or network.
 
-Each command parses its options into a description, and hands it to the
-shared steps (compute, emit, judge). Errors of every kind end in one
+Each command parses its options into a call of the library (``convcalc.conv``,
+``convcalc.mobilenet``...), then runs the shared steps: analyze, verify, emit,
+judge. Errors of every kind end in one
 ``error: ...`` line and an exit code (``OneLineErrors``).
 """
 
@@ -16,22 +17,13 @@ from typing import Annotated, Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from convcalc import __version__
-from convcalc.cli.options import Batch, Common, Groups, Input, conv_spec, with_options
-from convcalc.cli.output import emit, emit_compare, emit_sweep, notify
-from convcalc.cli.run import compute, judge
-from convcalc.core.graph import Network
-from convcalc.core.layers import (
-    compare_networks,
-    conv_network,
-    network_kind,
-    separable_network,
-    smallest_group,
-    spatial_network,
-    versus_standard,
-)
+import convcalc
+from convcalc import __version__, analyze, verify
+from convcalc.cli.options import Batch, Common, Groups, Input, with_options
+from convcalc.cli.output import emit, notify
+from convcalc.cli.run import judge
 from convcalc.core.parse import parse_pair, parse_resolutions, parse_widths
-from convcalc.core.report import Report
+from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
 
 # Typer vendors click in recent releases and re-exports only some of it: find
@@ -129,20 +121,25 @@ def _root(
     """convcalc: exact parameters, shapes and MACs of convolution layers and compact CNNs."""
 
 
-def run_single(
-    command: str,
-    network: Network,
-    spec: dict[str, Any],
-    common: Common,
-    kind: str = "",
-    extras: dict[str, Any] | None = None,
-) -> None:
-    """Say the builder's notices, compute, emit, then judge checks and budgets."""
-    for note in network.notes:
+def run(subject: Any, common: Common) -> None:
+    """Say the builder's notices, analyze (and verify), emit, then judge checks and budgets."""
+    for note in subject.notes:
         notify(f"notice: {note}")
-    report = compute(command, network, spec | common.spec(), common, notify, kind, extras)
+    report = analyze(subject, common.dtype, common.device)
+    if common.verify:
+        use_one_thread()
+        report = verify(report, common.device, cross_check=common.cross_check, notify=notify)
     emit(report, common)
-    judge([report], common)
+    judge(report, common)
+
+
+def use_one_thread() -> None:
+    """One torch thread for verification (imports torch: the verify path only)."""
+    try:
+        from convcalc.measure.probe import use_one_thread as one_thread
+    except ImportError:
+        return  # verify() says what is missing
+    one_thread()
 
 
 # ---------------------------------------------------------------- convolutions
@@ -164,9 +161,7 @@ def conv(
     ] = False,
 ) -> None:
     """One nn.Conv2d: standard, grouped, depthwise (x multiplier), global, dilated, strided."""
-    spec = conv_spec(shape, groups, share_kernel)
-    network = conv_network(spec)
-    run_single("conv", network, spec.to_dict(), common, network_kind(network, spec.input))
+    run(convcalc.conv(**shape, groups=groups, share_kernel=share_kernel), common)
 
 
 @app.command()
@@ -179,25 +174,14 @@ def separable(
     ] = 1,
 ) -> None:
     """Depthwise-separable: depthwise k x k (groups=cin), then pointwise 1x1 to cout."""
-    spec = conv_spec(shape, groups)
-    network = separable_network(spec)
-    extras = versus_standard(spec, network)
-    kh, kw = spec.resolved_kernel
-    extras["ratio_theory"] = {
-        "formula": f"1/{spec.cout} + 1/({kh}x{kw})",
-        "value": 1 / spec.cout + 1 / (kh * kw),
-    }
-    run_single("separable", network, spec.to_dict(), common, "depthwise-separable", extras)
+    run(convcalc.separable(**shape, groups=groups), common)
 
 
 @app.command()
 @with_options(shape=True)
 def spatial(shape: dict[str, Any], common: Common, groups: Groups = 1) -> None:
     """Spatially separable: k x 1 (cin -> cin) then 1 x k (cin -> cout), beside the k x k."""
-    spec = conv_spec(shape, groups)
-    network = spatial_network(spec)
-    extras = versus_standard(spec, network)
-    run_single("spatial", network, spec.to_dict(), common, "spatially separable", extras)
+    run(convcalc.spatial(**shape, groups=groups), common)
 
 
 @app.command()
@@ -215,18 +199,7 @@ def compare(
     ] = None,
 ) -> None:
     """Standard, grouped, depthwise, separable, spatial and shared-kernel side by side."""
-    chosen = groups if groups is not None else smallest_group(shape["cin"], shape["cout"])
-    spec = conv_spec(shape, chosen or 1)
-    networks, skipped = compare_networks(spec, groups_given=groups is not None)
-    spec_dict = spec.to_dict() | common.spec()
-    reports = [
-        compute("compare", n, spec_dict, common, notify, network_kind(n, spec.input))
-        for n in networks
-    ]
-    for entry in skipped:
-        notify(f"notice: skipped {entry}")
-    emit_compare(reports, spec_dict, common)
-    judge(reports, common)
+    run(convcalc.compare(**shape, groups=groups), common)
 
 
 # ---------------------------------------------------------------- blocks and networks
@@ -254,13 +227,8 @@ def se(
     batch: Batch = 1,
 ) -> None:
     """Squeeze-and-Excitation: global pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate."""
-    from convcalc.core.networks import se_block
-
     size = parse_pair(input_size, "input")
-    network = se_block(channels, reduction, size, batch, bias)
-    spec: dict[str, Any] = {"channels": channels, "reduction": reduction, "bias": bias}
-    spec |= {"input": list(size), "batch": batch}
-    run_single("se", network, spec, common, "squeeze-and-excitation")
+    run(convcalc.se(channels, reduction, bias, size, batch), common)
 
 
 @app.command()
@@ -294,25 +262,9 @@ def cbam(
     batch: Batch = 1,
 ) -> None:
     """CBAM: channel gate (shared MLP on avg- and max-pooled), then spatial gate (k x k conv)."""
-    from convcalc.core.networks import cbam_block
-
     size = parse_pair(input_size, "input")
-    network = cbam_block(
-        channels,
-        reduction,
-        size,
-        batch,
-        spatial_kernel=spatial_kernel,
-        mlp_bias=mlp_bias,
-        spatial_bn=spatial_bn,
-    )
-    spec: dict[str, Any] = {
-        "channels": channels,
-        "reduction": reduction,
-        "spatial_kernel": spatial_kernel,
-    }
-    spec |= {"mlp_bias": mlp_bias, "spatial_bn": spatial_bn, "input": list(size), "batch": batch}
-    run_single("cbam", network, spec, common, "convolutional block attention")
+    design = convcalc.cbam(channels, reduction, spatial_kernel, mlp_bias, spatial_bn, size, batch)
+    run(design, common)
 
 
 @app.command()
@@ -346,51 +298,53 @@ def mobilenet(
     ] = None,
 ) -> None:
     """MobileNet V1 or V2 with width and resolution multipliers: per layer, or a sweep."""
-    from convcalc.core.figures import analyze
-    from convcalc.core.networks import MobileNetSpec
-    from convcalc.core.networks import mobilenet as build
-
     widths, resolutions = parse_widths(width), parse_resolutions(resolution)
-    specs = [MobileNetSpec(version, w, r, classes, batch) for w in widths for r in resolutions]
-    if plot is not None and not plot.lower().endswith((".png", ".svg")):
-        raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
-    networks = [build(spec) for spec in specs]  # every point valid before any work
-    kind = f"MobileNet V{version}"
-    if len(specs) == 1 and plot is None:
-        run_single("mobilenet", networks[0], specs[0].to_dict(), common, kind)
+    if plot is not None:
+        from convcalc.render.plot import require_matplotlib
+
+        if not plot.lower().endswith((".png", ".svg")):
+            raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
+        require_matplotlib()  # before any work, not after the document is printed
+    if len(widths) == 1 and len(resolutions) == 1 and plot is None:
+        run(convcalc.mobilenet(version, widths[0], resolutions[0], classes, batch), common)
         return
-    for note in dict.fromkeys(note for network in networks for note in network.notes):
+    if version not in (1, 2):  # the spec says so too, but before the registry is asked
+        convcalc.mobilenet(version)
+    points = convcalc.sweep(
+        f"mobilenet_v{version}", widths, resolutions, version=version, classes=classes,
+        batch=batch,
+    )  # fmt: skip
+    for note in points.notes:
         notify(f"notice: {note}")
-    points = [(s.to_dict() | common.spec(), n) for s, n in zip(specs, networks, strict=True)]
-    reports = _sweep(points, common, kind)
-    reference = analyze(build(replace(specs[0], width=1.0, resolution=224)), common.dtype)
-    emit_sweep(reports, reference, common)
+    report = _verify_sweep(analyze(points, common.dtype, common.device), common)
+    emit(report, common)
     if plot is not None:
         from convcalc.render.plot import plot_sweep
 
-        plot_sweep(reports, plot)
+        plot_sweep(report.reports, plot)
         notify(f"notice: wrote {plot}")
-    judge(reports, common)
+    judge(report, common)
 
 
-def _sweep(
-    points: Sequence[tuple[dict[str, Any], Network]], common: Common, kind: str
-) -> list[Report]:
-    """Compute every point, with a progress bar on stderr while verifying on a terminal."""
+def _verify_sweep(report: SweepReport, common: Common) -> SweepReport:
+    """Verify every point, with a progress bar on stderr while on a terminal."""
     if not common.verify:
-        return [compute("mobilenet", n, s, common, notify, kind) for s, n in points]
+        return report
     from rich.progress import Progress
 
     from convcalc.cli.output import console
 
+    use_one_thread()
     err = console(stderr=True)
-    reports = []
+    verified = []
     # A live bar only on a terminal: redirected stderr gets no control codes.
     with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
-        task = progress.add_task("verifying", total=len(points))
-        for spec, network in points:
-            width, resolution = spec["width"], spec["resolution"]
+        task = progress.add_task("verifying", total=len(report.reports))
+        for point in report.reports:
+            width, resolution = point.spec["width"], point.spec["resolution"]
             progress.update(task, description=f"verifying width {width:g}, resolution {resolution}")
-            reports.append(compute("mobilenet", network, spec, common, notify, kind))
+            verified.append(
+                verify(point, common.device, cross_check=common.cross_check, notify=notify)
+            )
             progress.advance(task)
-    return reports
+    return replace(report, reports=tuple(verified))

@@ -16,13 +16,11 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from convcalc.api import DEVICES
 from convcalc.core.figures import DTYPE_BYTES
-from convcalc.core.layers import ConvSpec
 from convcalc.core.parse import parse_budget, parse_kernel, parse_padding, parse_pair
 from convcalc.errors import InvalidSpecError
 from convcalc.render import OutputFormat
-
-DEVICES = ("auto", "cpu", "cuda", "meta")
 
 Groups = Annotated[int, typer.Option("-g", "--groups", help="Groups (must divide cin and cout).")]
 Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Bias on the convolutions.")]
@@ -202,26 +200,20 @@ class Common:
             max_flops=None if max_flops is None else parse_budget(max_flops, "max-flops"),
         )
 
-    def spec(self) -> dict[str, Any]:
-        """The run options that belong in the JSON ``spec``."""
-        return {"dtype": self.dtype, "device": self.device}
 
-
-def conv_spec(shape: dict[str, Any], groups: int, share_kernel: bool = False) -> ConvSpec:
-    """Parse the shape options into a ConvSpec (exit 2 on a bad one)."""
-    return ConvSpec(
-        cin=shape["cin"],
-        cout=shape["cout"],
-        kernel=parse_kernel(shape["kernel"]),  # type: ignore[arg-type]
-        stride=parse_pair(shape["stride"], "stride"),
-        padding=parse_padding(shape["padding"]),  # type: ignore[arg-type]
-        dilation=parse_pair(shape["dilation"], "dilation"),
-        groups=groups,
-        bias=shape["bias"],
-        input=parse_pair(shape["input_size"], "input"),
-        batch=shape["batch"],
-        share_kernel=share_kernel,
-    )
+def parse_shape(raw: dict[str, Any]) -> dict[str, Any]:
+    """The shape options as the library's keyword arguments (exit 2 on a bad one)."""
+    return {
+        "cin": raw["cin"],
+        "cout": raw["cout"],
+        "kernel": parse_kernel(raw["kernel"]),
+        "stride": parse_pair(raw["stride"], "stride"),
+        "padding": parse_padding(raw["padding"]),
+        "dilation": parse_pair(raw["dilation"], "dilation"),
+        "bias": raw["bias"],
+        "input": parse_pair(raw["input_size"], "input"),
+        "batch": raw["batch"],
+    }
 
 
 Command = TypeVar("Command", bound=Callable[..., None])
@@ -246,7 +238,7 @@ def with_options(*, shape: bool = False) -> Callable[[Command], Command]:
         def wrapper(**values: Any) -> None:
             common = Common.parse(**{p.name: values.pop(p.name) for p in COMMON_OPTIONS})
             if shape:
-                values["shape"] = {p.name: values.pop(p.name) for p in SHAPE_OPTIONS}
+                values["shape"] = parse_shape({p.name: values.pop(p.name) for p in SHAPE_OPTIONS})
             command(common=common, **values)
 
         wrapper.__signature__ = inspect.Signature([*added, *own, *COMMON_OPTIONS])  # type: ignore[attr-defined]

@@ -1,54 +1,19 @@
-"""Compute, verify and judge reports: the steps every command shares.
-
-No printing here beyond the notices the caller hands in; a failed check or a
-budget raises the error the CLI maps to exit 1.
-"""
+"""Judge reports: a failed check or a budget raises the error the CLI maps to exit 1."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import replace
+from collections.abc import Sequence
 from typing import Any
 
 from convcalc.cli.options import Common
-from convcalc.core.figures import analyze
-from convcalc.core.graph import Network
 from convcalc.core.primitives import fmt_int
-from convcalc.core.report import Report, build_checks
-from convcalc.errors import BudgetExceededError, EnvironmentUnavailableError, MismatchError
-
-Notify = Callable[[str], None]
+from convcalc.core.report import CompareReport, Report, SweepReport
+from convcalc.errors import BudgetExceededError, MismatchError
 
 
-def compute(
-    command: str,
-    network: Network,
-    spec: dict[str, Any],
-    common: Common,
-    notify: Notify,
-    kind: str = "",
-    extras: dict[str, Any] | None = None,
-) -> Report:
-    """Analyze a network and, unless --no-verify, measure it and compare."""
-    figures = analyze(network, common.dtype)
-    report = Report(command, spec, figures, kind=kind, extras=extras or {})
-    if not common.verify:
-        return report
-    try:
-        from convcalc.measure.probe import choose_device, measure, use_one_thread
-    except ImportError as exc:
-        raise EnvironmentUnavailableError(
-            f"verification needs torch and torchinfo ({exc.name} is missing); "
-            "install them, or use --no-verify for the analytic figures"
-        ) from exc
-    use_one_thread()
-    device = choose_device(common.device, figures, notify)
-    measured = measure(figures, device, cross_check=common.cross_check)
-    return replace(report, measured=measured, checks=build_checks(figures, measured))
-
-
-def judge(reports: Sequence[Report], common: Common) -> None:
+def judge(document: Report | CompareReport | SweepReport, common: Common) -> None:
     """Raise MismatchError on any disagreement, then BudgetExceededError on any budget."""
+    reports = (document,) if isinstance(document, Report) else document.reports
     failed = [(r, c) for r in reports for c in r.failed_checks]
     if failed:
         details = "; ".join(

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from convcalc.core.conventions import torchinfo_mult_adds
 from convcalc.core.graph import INPUT, Network
-from convcalc.core.primitives import Primitive, Shape, numel
-from convcalc.core.shapes import Pair, receptive_field_step
+from convcalc.core.primitives import Shape, numel
+from convcalc.core.shapes import Field, Pair, input_field
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+FLOPS_PER_MAC = 2  # FlopCounterMode's convention: a multiply and an add
+
+
+def flops(macs: int) -> int:
+    """FLOPs = 2 x MACs, the one place that rule is written."""
+    return FLOPS_PER_MAC * macs
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,10 @@ class LayerFigures:
     bias_adds: int
     elementwise: dict[str, int]
     torchinfo_mult_adds: int
-    receptive_field: Pair
-    jump: Pair
+    field: Field
     params_formula: str
     macs_formula: str
+    label: str = ""
     shares_weights_of: str | None = None
     group: str = ""
 
@@ -47,6 +52,21 @@ class LayerFigures:
     def elementwise_ops(self) -> int:
         """All element-wise work of the node."""
         return sum(self.elementwise.values())
+
+    @property
+    def flops(self) -> int:
+        """2 x MACs."""
+        return flops(self.macs)
+
+    @property
+    def receptive_field(self) -> Pair:
+        """Receptive field per axis, in input pixels (the whole input when global)."""
+        return self.field.size
+
+    @property
+    def jump(self) -> Pair:
+        """Distance between neighbouring units per axis, in input pixels."""
+        return self.field.jump
 
 
 @dataclass(frozen=True)
@@ -65,8 +85,7 @@ class Totals:
     torchinfo_mult_adds: int
     activation_elements: int
     torchinfo_output_elements: int
-    receptive_field: Pair
-    jump: Pair
+    field: Field
 
     @property
     def trainable_params(self) -> int:
@@ -76,7 +95,17 @@ class Totals:
     @property
     def flops(self) -> int:
         """FLOPs = 2 x MACs (FlopCounterMode's convention)."""
-        return 2 * self.macs
+        return flops(self.macs)
+
+    @property
+    def receptive_field(self) -> Pair:
+        """The output's receptive field per axis."""
+        return self.field.size
+
+    @property
+    def jump(self) -> Pair:
+        """The output's jump per axis."""
+        return self.field.jump
 
     @property
     def elementwise_ops(self) -> int:
@@ -127,15 +156,15 @@ class NetworkFigures:
 def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
     """Propagate shapes through the network and count everything."""
     shapes: dict[str, Shape] = {INPUT: network.input_shape}
-    fields: dict[str, tuple[Pair, Pair]] = {INPUT: ((1, 1), (1, 1))}
+    extent = network.input_shape[2:4] if len(network.input_shape) == 4 else (1, 1)
+    fields: dict[str, Field] = {INPUT: input_field((extent[0], extent[-1]))}
     layers: list[LayerFigures] = []
     for index, node in enumerate(network.nodes):
         sources = network.sources(index)
         inputs = tuple(shapes[s] for s in sources)
         out = node.op.out_shape(inputs)
         shapes[node.name] = out
-        rf, jump = _receptive_field(node.op, [fields[s] for s in sources], inputs[0])
-        fields[node.name] = (rf, jump)
+        fields[node.name] = node.op.field(tuple(fields[s] for s in sources), inputs)
         owner = network.owner(node)
         counted = owner is node
         op = node.op
@@ -154,11 +183,11 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
                 macs=op.macs(inputs, out),
                 bias_adds=op.bias_adds(out),
                 elementwise=op.elementwise(inputs, out),
-                torchinfo_mult_adds=torchinfo_mult_adds(op, out),
-                receptive_field=rf,
-                jump=jump,
+                torchinfo_mult_adds=op.torchinfo_mult_adds(out),
+                field=fields[node.name],
                 params_formula=op.params_formula() if counted else f"shared with {owner.name}",
                 macs_formula=op.macs_formula(inputs, out),
+                label=op.label,
                 shares_weights_of=None if counted else owner.name,
                 group=node.row,
             )
@@ -182,29 +211,9 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
         torchinfo_output_elements=sum(
             numel(x.output_shape) for x in layers if network.owner(network.nodes[x.index]).op.params
         ),
-        receptive_field=last.receptive_field,
-        jump=last.jump,
+        field=last.field,
     )
     return NetworkFigures(network=network, layers=tuple(layers), totals=totals, dtype=dtype)
-
-
-def _receptive_field(
-    op: Primitive, sources: list[tuple[Pair, Pair]], in_shape: Shape
-) -> tuple[Pair, Pair]:
-    """Receptive field and jump per axis; branches take the widest input."""
-    rf = (max(s[0][0] for s in sources), max(s[0][1] for s in sources))
-    jump = (max(s[1][0] for s in sources), max(s[1][1] for s in sources))
-    if op.global_window and len(in_shape) == 4:
-        # A global pool sees the whole input: its window is the input's extent.
-        kernel: Pair = (in_shape[2], in_shape[3])
-        stride: Pair = kernel
-        dilation: Pair = (1, 1)
-    else:
-        kernel, stride, dilation = op.window()
-    (rf_h, jump_h), (rf_w, jump_w) = (
-        receptive_field_step(rf[a], jump[a], kernel[a], stride[a], dilation[a]) for a in range(2)
-    )
-    return (rf_h, rf_w), (jump_h, jump_w)
 
 
 def per_sample(total: int, batch: int) -> int:

@@ -4,13 +4,19 @@ Each node names its inputs (the previous node when it names none; ``"input"``
 is the network's input) and may reuse the weights of an earlier node, as
 CBAM's shared MLP does: reused weights count once in params, and their MACs
 count every time they run.
+
+Blocks compose through ``GraphBuilder``: a block is a function that adds named
+nodes reading given input nodes and returns its output node, so an SE block
+can sit inside a MobileNet V3 or a ResNet block as well as stand alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
-from convcalc.core.primitives import Conv2d, Primitive, Shape
+from convcalc.core.primitives import Primitive, Shape
 from convcalc.errors import InvalidSpecError
 
 INPUT = "input"
@@ -56,11 +62,14 @@ class Network:
             seen.add(node.name)
 
     @property
-    def single_conv(self) -> Conv2d | None:
-        """The convolution, when the network is one convolution (the conv commands)."""
-        if len(self.nodes) == 1 and isinstance(self.nodes[0].op, Conv2d):
-            return self.nodes[0].op
-        return None
+    def single_op(self) -> Primitive | None:
+        """The primitive, when the network is one node (the conv commands)."""
+        return self.nodes[0].op if len(self.nodes) == 1 else None
+
+    def classify(self) -> str:
+        """What the network is called: its one op's classification, else its name."""
+        op = self.single_op
+        return self.name if op is None else op.classify(self.input_shape)
 
     def sources(self, index: int) -> tuple[str, ...]:
         """The names a node reads: its own list, else the previous node (or the input)."""
@@ -80,3 +89,65 @@ def validate_input(shape: Shape) -> None:
     """Every size of the input must be positive."""
     if any(size <= 0 for size in shape):
         raise InvalidSpecError(f"input shape {list(shape)} must have positive sizes")
+
+
+@dataclass
+class GraphBuilder:
+    """Adds nodes in execution order; blocks call it with their input node names.
+
+    ``add`` reads the last added node unless told otherwise and returns the new
+    node's name; ``scope`` prefixes every name added inside it (``b3.se.fc1``),
+    so one block can be placed many times in one network.
+    """
+
+    nodes: list[Node] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    prefix: str = ""
+
+    @property
+    def last(self) -> str:
+        """The most recently added node (the input before any)."""
+        return self.nodes[-1].name if self.nodes else INPUT
+
+    def name(self, local: str) -> str:
+        """The full name of ``local`` in the current scope."""
+        return f"{self.prefix}{local}"
+
+    def add(
+        self,
+        name: str,
+        op: Primitive,
+        inputs: tuple[str, ...] = (),
+        *,
+        group: str = "",
+        weights_of: str | None = None,
+    ) -> str:
+        """Append one call of ``op`` reading ``inputs`` (default: the last node).
+
+        ``group`` (scoped like the name) is the table row the node is shown in;
+        ``weights_of`` (a full name) is the node whose weights it reuses.
+        """
+        full = self.name(name)
+        row = self.name(group) if group else ""
+        self.nodes.append(Node(full, op, inputs or (self.last,), weights_of, row))
+        return full
+
+    @contextmanager
+    def scope(self, prefix: str) -> Iterator[GraphBuilder]:
+        """Names added inside are ``prefix.name``."""
+        outer = self.prefix
+        self.prefix = f"{outer}{prefix}." if prefix else outer
+        try:
+            yield self
+        finally:
+            self.prefix = outer
+
+    def note(self, text: str) -> None:
+        """Record a decision the builder made for the user (said once on stderr)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def build(self, name: str, input_shape: Shape) -> Network:
+        """The finished network."""
+        validate_input(input_shape)
+        return Network(name, input_shape, tuple(self.nodes), tuple(self.notes))

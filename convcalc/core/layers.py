@@ -7,14 +7,14 @@ written once and appears in ``convcalc compare`` and its tests for free.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from convcalc.core.figures import analyze
 from convcalc.core.graph import Network, Node, validate_input
 from convcalc.core.primitives import Conv2d, Padding, pair_text
-from convcalc.core.shapes import Pair, effective_kernel
+from convcalc.core.shapes import Pair
 from convcalc.errors import InvalidSpecError
 
 KernelSpec = Pair | Literal["global"]
@@ -96,28 +96,6 @@ class ConvSpec:
             "batch": self.batch,
             "share_kernel": self.share_kernel,
         }
-
-
-def conv_kind(conv: Conv2d, input_hw: Pair) -> str:
-    """Name a convolution the way the notes classify it (by groups, kernel, dilation)."""
-    if conv.shared_kernel:
-        name = "shared-kernel depthwise"
-    elif conv.groups == 1:
-        name = "pointwise" if conv.kernel == (1, 1) else "standard"
-    elif conv.groups == conv.cin:
-        name = "depthwise"
-        if conv.kernel == input_hw and conv.padding == (0, 0):
-            name = "global depthwise"
-        if conv.multiplier > 1:
-            name += f" (multiplier {conv.multiplier})"
-    else:
-        name = f"grouped (g={conv.groups})"
-    if conv.dilation != (1, 1):
-        k_eff = tuple(
-            effective_kernel(k, d) for k, d in zip(conv.kernel, conv.dilation, strict=True)
-        )
-        name += f", dilated (effective kernel {k_eff[0]}x{k_eff[1]})"
-    return name
 
 
 def conv_network(spec: ConvSpec) -> Network:
@@ -222,32 +200,16 @@ def compare_networks(spec: ConvSpec, groups_given: bool) -> tuple[list[Network],
     return networks, skipped
 
 
-def versus_standard(spec: ConvSpec, network: Network) -> dict[str, Any]:
-    """What the standard k x k convolution of the same spec costs, and the ratios to it."""
-    standard = analyze(standard_network(replace(spec, groups=1, share_kernel=False))).totals
-    ours = analyze(network).totals
-    return {
-        "standard": {
-            "params": standard.params,
-            "macs": standard.macs,
-            "output_shape": list(standard.output_shape),
-        },
-        "ratio_to_standard": {
-            "params": ours.params / standard.params,
-            "macs": ours.macs / standard.macs,
-        },
-    }
-
-
-def network_kind(network: Network, input_hw: Pair) -> str:
-    """The kind a network shows as: a single conv's classification, else its name."""
-    conv = network.single_conv
-    return network.name if conv is None else conv_kind(conv, input_hw)
-
-
 def smallest_group(cin: int, cout: int) -> int | None:
-    """The smallest g > 1 dividing both channel counts (compare's default grouping)."""
-    for g in range(2, min(cin, cout) + 1):
-        if cin % g == 0 and cout % g == 0:
-            return g
-    return None
+    """The smallest g > 1 dividing both channel counts (compare's default grouping).
+
+    That is the smallest prime factor of gcd(cin, cout): trial division up to
+    its square root, so channel counts near 10^9 answer at once.
+    """
+    common = math.gcd(cin, cout)
+    factor = 2
+    while factor * factor <= common:
+        if common % factor == 0:
+            return factor
+        factor += 1
+    return common if common > 1 else None

@@ -20,9 +20,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from convcalc.core.shapes import Pair, conv_output_size
+from convcalc.core.shapes import (
+    Field,
+    Pair,
+    broadcast_field,
+    conv_output_size,
+    effective_kernel,
+    global_field,
+    local_field,
+    merged_field,
+)
 from convcalc.errors import InvalidSpecError
 
 Shape = tuple[int, ...]
@@ -103,14 +112,51 @@ class Primitive:
         """The MACs with the numbers filled in."""
         return "0"
 
-    def window(self) -> tuple[Pair, Pair, Pair]:
-        """(kernel, stride, dilation) per axis, for the receptive-field recurrence."""
-        return (1, 1), (1, 1), (1, 1)
+    def shape_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
+        """The output-size rule with the numbers filled in ("" when the shape is kept)."""
+        return ""
 
     @property
-    def global_window(self) -> bool:
-        """True when the op sees the whole spatial extent (global pooling)."""
-        return False
+    def label(self) -> str:
+        """The short name shown in per-layer tables (``conv``, ``bn``, ``relu6``)."""
+        return self.kind
+
+    def classify(self, input_shape: Shape) -> str:
+        """What a network of this op alone is called (a conv: by groups, kernel, dilation)."""
+        return self.label
+
+    def torchinfo_mult_adds(self, out: Shape) -> int:
+        """What torchinfo 1.8 reports as mult-adds for one call of this op.
+
+        Its rule: a module with parameters counts ``params x output.shape[0]``
+        (only the first dimension: its issue #77); a parameter-free one counts 0.
+        """
+        return self.params * out[0]
+
+    def torchinfo_formula(self, out: Shape) -> str:
+        """torchinfo's rule for this op with the numbers filled in."""
+        if not self.params:
+            return "0 (no parameters)"
+        return f"{fmt_int(self.params)} x {out[0]} = {fmt_int(self.torchinfo_mult_adds(out))}"
+
+    def tensor_sizes(self) -> list[int]:
+        """Sizes torch forms to run the op (its weights): checked against torch's int64."""
+        return [self.params]
+
+    def headline(self) -> dict[str, Any]:
+        """Figures a one-op network adds to its analytic summary (a conv's effective kernel)."""
+        return {}
+
+    def headline_text(self) -> list[tuple[str, str, str, str]]:
+        """The same figures for a table: (figure, label, value, formula)."""
+        return []
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        """The receptive field of the output, from the fields of the inputs.
+
+        Default: a point-wise op keeps its input's field.
+        """
+        return sources[0]
 
 
 @dataclass(frozen=True)
@@ -245,8 +291,87 @@ class Conv2d(Primitive):
             f" = {fmt_int(self.macs(inputs, out))}"
         )
 
-    def window(self) -> tuple[Pair, Pair, Pair]:
-        return self.kernel, self.stride, self.dilation
+    @property
+    def effective_kernel(self) -> Pair:
+        """Span of the dilated kernel per axis: ``d x (k - 1) + 1``."""
+        kh, kw = (effective_kernel(k, d) for k, d in zip(self.kernel, self.dilation, strict=True))
+        return kh, kw
+
+    @property
+    def padding_total(self) -> Pair:
+        """Padding added per axis, both sides together (``same``: ``d x (k - 1)``)."""
+        if self.padding == "same":
+            return self.effective_kernel[0] - 1, self.effective_kernel[1] - 1
+        return 2 * self.padding[0], 2 * self.padding[1]
+
+    @property
+    def label(self) -> str:
+        return "conv"
+
+    def classify(self, input_shape: Shape) -> str:
+        """The notes' classification: by groups (standard, grouped, depthwise), kernel, dilation."""
+        if self.shared_kernel:
+            name = "shared-kernel depthwise"
+        elif self.groups == 1:
+            name = "pointwise" if self.kernel == (1, 1) else "standard"
+        elif self.groups == self.cin:
+            name = "depthwise"
+            if self.kernel == tuple(input_shape[2:]) and self.padding == (0, 0):
+                name = "global depthwise"
+            if self.multiplier > 1:
+                name += f" (multiplier {self.multiplier})"
+        else:
+            name = f"grouped (g={self.groups})"
+        if self.dilation != (1, 1):
+            kh, kw = self.effective_kernel
+            name += f", dilated (effective kernel {kh}x{kw})"
+        return name
+
+    def torchinfo_mult_adds(self, out: Shape) -> int:
+        """torchinfo's rule for a module whose class name has "Conv": params x N x Hout x Wout."""
+        return self.params * out[0] * math.prod(out[2:])
+
+    def torchinfo_formula(self, out: Shape) -> str:
+        n, _, h, w = out
+        text = f"({fmt_int(self.weight_params)} + {fmt_int(self.bias_params)}) x {n} x {h} x {w}"
+        if self.shared_kernel:
+            return f"{text}: the shared kernel's own params, not its MACs"
+        return f"{text} = MACs + bias adds"
+
+    def shape_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
+        h, w = inputs[0][2:]
+        if self.padding == "same":
+            return f"padding=same keeps {h} x {w} (stride 1)"
+        parts = []
+        for axis, size in enumerate((h, w)):
+            k, s, p, d = (
+                self.kernel[axis],
+                self.stride[axis],
+                self.padding[axis],
+                self.dilation[axis],
+            )
+            parts.append(f"floor(({size} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1 = {out[2 + axis]}")
+        return "; ".join(parts) if parts[0] != parts[1] else parts[0]
+
+    def tensor_sizes(self) -> list[int]:
+        """The weight as torch lays it out (a shared kernel is repeated cin times), and
+        each kernel times its dilation."""
+        kh, kw = self.kernel
+        spans = [k * d for k, d in zip(self.kernel, self.dilation, strict=True)]
+        return [self.params, self.cout * self.cin_per_group * kh * kw, *spans]
+
+    def headline(self) -> dict[str, Any]:
+        return {"effective_kernel": list(self.effective_kernel)}
+
+    def headline_text(self) -> list[tuple[str, str, str, str]]:
+        spans = zip(self.kernel, self.dilation, self.effective_kernel, strict=True)
+        formula = ", ".join(f"{d} x ({k} - 1) + 1 = {e}" for k, d, e in spans)
+        kh, kw = self.effective_kernel
+        text = f"d x (k - 1) + 1: {formula}"
+        return [("effective_kernel", "effective kernel", f"{kh}x{kw}", text)]
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        return local_field(sources[0], self.kernel, self.stride, self.dilation, self.padding_total)
 
 
 @dataclass(frozen=True)
@@ -288,6 +413,10 @@ class Linear(Primitive):
     def bias_adds(self, out: Shape) -> int:
         return numel(out) if self.bias else 0
 
+    @property
+    def label(self) -> str:
+        return "linear"
+
     def describe(self) -> str:
         return f"{self.in_features} -> {self.out_features}"
 
@@ -324,6 +453,10 @@ class BatchNorm2d(Primitive):
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         return {"batchnorm": 2 * numel(out)}
 
+    @property
+    def label(self) -> str:
+        return "bn"
+
     def params_formula(self) -> str:
         return f"2 x {self.channels} = {fmt_int(self.params)}"
 
@@ -337,6 +470,10 @@ class Activation(Primitive):
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         return {self.function: numel(out)}
+
+    @property
+    def label(self) -> str:
+        return self.function
 
     def describe(self) -> str:
         return self.function
@@ -359,12 +496,16 @@ class GlobalPool(Primitive):
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         return {f"{self.mode}_pool": numel(inputs[0])}
 
+    @property
+    def label(self) -> str:
+        return "pool"
+
     def describe(self) -> str:
         return f"global {self.mode}"
 
-    @property
-    def global_window(self) -> bool:
-        return True
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        """Each output sees the whole input: a global field."""
+        return global_field(sources[0], (inputs[0][2], inputs[0][3]))
 
 
 @dataclass(frozen=True)
@@ -381,6 +522,10 @@ class ChannelPool(Primitive):
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         return {"channel_pool": 2 * numel(inputs[0])}
+
+    @property
+    def label(self) -> str:
+        return "channel pool"
 
     def describe(self) -> str:
         return "mean, max over C"
@@ -403,8 +548,16 @@ class GateMultiply(Primitive):
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         return {"gate_multiply": numel(out)}
 
+    @property
+    def label(self) -> str:
+        return "x * gate"
+
     def describe(self) -> str:
         return "x * gate"
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        """The gate is broadcast: x's positions and jump, widened by what the gate saw."""
+        return broadcast_field(sources[0], sources[1])
 
 
 @dataclass(frozen=True)
@@ -412,7 +565,7 @@ class Add(Primitive):
     """Element-wise sum of two equal shapes (residual add, CBAM's branch sum)."""
 
     kind: ClassVar[str] = "Add"
-    label: str = "add"
+    work: str = "add"  # the element-wise tally it counts under: residual_add, branch_add
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         a, b = inputs
@@ -421,10 +574,18 @@ class Add(Primitive):
         return a
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
-        return {self.label: numel(out)}
+        return {self.work: numel(out)}
+
+    @property
+    def label(self) -> str:
+        return "+ residual" if "residual" in self.work else "add"
 
     def describe(self) -> str:
         return "a + b"
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        """Both operands are read at the same positions: the wider field."""
+        return merged_field(sources)
 
 
 def pair_text(pair: Pair | str) -> str:

@@ -7,19 +7,21 @@ breaking change).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from convcalc.core.figures import LayerFigures, NetworkFigures, per_sample
+from convcalc.core.figures import LayerFigures, NetworkFigures, Totals, per_sample
 from convcalc.core.primitives import Shape
-from convcalc.core.shapes import effective_kernel
+
+if TYPE_CHECKING:
+    from convcalc.core.designs import RatioTheory
 
 SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
 class LayerMeasurement:
-    """What torchinfo saw of one module call."""
+    """What torchinfo saw of one module call, named by the node it ran for."""
 
     name: str
     output_shape: Shape
@@ -43,6 +45,10 @@ class Measurement:
     torchinfo_forward_backward_bytes: int
     layers: tuple[LayerMeasurement, ...]
     flop_counter_flops: int | None = None
+
+    def by_name(self) -> dict[str, LayerMeasurement]:
+        """Per-layer measurements keyed by node name (checks pair by name, not position)."""
+        return {layer.name: layer for layer in self.layers}
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ class Check:
 
 
 def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check, ...]:
-    """Every figure both sides know, compared exactly, totals first then each layer."""
+    """Every figure both sides know, compared exactly: totals, then each layer by name."""
     totals = figures.totals
     checks = [
         Check("params", totals.params, measured.params),
@@ -88,12 +94,57 @@ def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check,
     if measured.flop_counter_flops is not None:
         checks.append(Check("flop_counter_flops", totals.flops, measured.flop_counter_flops))
     checks.append(Check("layer_count", len(figures.layers), len(measured.layers)))
-    for layer, seen in zip(figures.layers, measured.layers, strict=False):
-        checks.append(Check(f"{layer.name}.output_shape", layer.output_shape, seen.output_shape))
+    seen = measured.by_name()
+    for layer in figures.layers:
+        m = seen.get(layer.name)
+        checks.append(Check(f"{layer.name}.output_shape", layer.output_shape, m and m.output_shape))
         checks.append(
-            Check(f"{layer.name}.torchinfo_mult_adds", layer.torchinfo_mult_adds, seen.mult_adds)
+            Check(f"{layer.name}.torchinfo_mult_adds", layer.torchinfo_mult_adds, m and m.mult_adds)
         )
     return tuple(checks)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The standard k x k convolution a block replaces, and the block's ratios to it."""
+
+    params: int
+    macs: int
+    output_shape: Shape
+    params_ratio: float | None
+    macs_ratio: float | None
+    theory: RatioTheory | None = None
+
+    @classmethod
+    def of(cls, standard: Totals, ours: Totals, theory: RatioTheory | None = None) -> Baseline:
+        """Ratios of ``ours`` to ``standard``."""
+        return cls(
+            standard.params,
+            standard.macs,
+            standard.output_shape,
+            ratio(ours.params, standard.params),
+            ratio(ours.macs, standard.macs),
+            theory,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The top-level JSON keys ``standard``, ``ratio_to_standard`` (and ``ratio_theory``)."""
+        result: dict[str, Any] = {
+            "standard": {
+                "params": self.params,
+                "macs": self.macs,
+                "output_shape": list(self.output_shape),
+            },
+            "ratio_to_standard": {"params": self.params_ratio, "macs": self.macs_ratio},
+        }
+        if self.theory is not None:
+            result["ratio_theory"] = {"formula": self.theory.formula, "value": self.theory.value}
+        return result
+
+
+def ratio(value: int, reference: int) -> float | None:
+    """``value / reference``: the one ratio rule (a zero reference has no ratio: None)."""
+    return value / reference if reference else None
 
 
 @dataclass(frozen=True)
@@ -106,7 +157,63 @@ class Report:
     kind: str = ""
     measured: Measurement | None = None
     checks: tuple[Check, ...] = ()
-    extras: dict[str, Any] = field(default_factory=dict)
+    baseline: Baseline | None = None
+
+    # Typed figures, so a notebook reads ``report.params`` rather than a dict.
+    @property
+    def totals(self) -> Totals:
+        """Whole-network analytic figures."""
+        return self.figures.totals
+
+    @property
+    def params(self) -> int:
+        """Every learnable parameter, counted once."""
+        return self.totals.params
+
+    @property
+    def macs(self) -> int:
+        """Weight multiply-accumulates for the whole batch."""
+        return self.totals.macs
+
+    @property
+    def flops(self) -> int:
+        """2 x MACs."""
+        return self.totals.flops
+
+    @property
+    def output_shape(self) -> Shape:
+        """The network's output shape."""
+        return self.totals.output_shape
+
+    @property
+    def layers(self) -> tuple[LayerFigures, ...]:
+        """Per-node analytic figures, in execution order."""
+        return self.figures.layers
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the builder decided for the user (channel rounding)."""
+        return self.figures.network.notes
+
+    def __repr__(self) -> str:
+        verified = "not verified" if self.match is None else f"match={self.match}"
+        return (
+            f"<convcalc Report {self.command}"
+            f"{': ' + self.kind if self.kind else ''}: params={self.params:,} "
+            f"macs={self.macs:,} output={list(self.output_shape)} {verified}>"
+        )
+
+    def _repr_markdown_(self) -> str:
+        """A notebook shows the table format as Markdown."""
+        from convcalc.render.text import to_markdown
+
+        return to_markdown(self)
+
+    def __rich__(self) -> Any:
+        """Rich (and a notebook with rich's extension) shows the table format."""
+        from convcalc.render.table import report_table
+
+        return report_table(self)
 
     @property
     def match(self) -> bool | None:
@@ -126,6 +233,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract (SPEC.md): schema, command, spec, analytic, measured, match, layers."""
+        seen = {} if self.measured is None else self.measured.by_name()
         return {
             "schema": SCHEMA_VERSION,
             "command": self.command,
@@ -133,8 +241,8 @@ class Report:
             "analytic": analytic_dict(self.figures, self.kind),
             "measured": None if self.measured is None else self._measured_dict(self.measured),
             "match": self.match,
-            "layers": [self._layer_dict(i, layer) for i, layer in enumerate(self.figures.layers)],
-            **self.extras,
+            "layers": [self._layer_dict(layer, seen) for layer in self.figures.layers],
+            **({} if self.baseline is None else self.baseline.to_dict()),
         }
 
     def _measured_dict(self, measured: Measurement) -> dict[str, Any]:
@@ -153,11 +261,11 @@ class Report:
             "checks": [check.to_dict() for check in self.checks],
         }
 
-    def _layer_dict(self, index: int, layer: LayerFigures) -> dict[str, Any]:
-        seen = None
-        if self.measured is not None and index < len(self.measured.layers):
-            m = self.measured.layers[index]
-            seen = {
+    def _layer_dict(self, layer: LayerFigures, seen: dict[str, LayerMeasurement]) -> dict[str, Any]:
+        m = seen.get(layer.name)
+        measured = None
+        if m is not None:
+            measured = {
                 "output_shape": list(m.output_shape),
                 "params": m.params,
                 "torchinfo_mult_adds": m.mult_adds,
@@ -176,16 +284,17 @@ class Report:
                 "batchnorm": layer.batchnorm,
             },
             "macs": layer.macs,
-            "flops": 2 * layer.macs,
+            "flops": layer.flops,
             "bias_adds": layer.bias_adds,
             "elementwise_ops": layer.elementwise_ops,
             "elementwise": dict(layer.elementwise),
             "torchinfo_mult_adds": layer.torchinfo_mult_adds,
             "receptive_field": list(layer.receptive_field),
             "jump": list(layer.jump),
+            "receptive_field_global": layer.field.whole,
             "formulas": {"params": layer.params_formula, "macs": layer.macs_formula},
             "shares_weights_of": layer.shares_weights_of,
-            "measured": seen,
+            "measured": measured,
         }
 
 
@@ -221,6 +330,7 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
         },
         "receptive_field": list(totals.receptive_field),
         "jump": list(totals.jump),
+        "receptive_field_global": totals.field.whole,
         "per_sample": {
             "macs": per_sample(totals.macs, batch),
             "flops": per_sample(totals.flops, batch),
@@ -230,11 +340,9 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
             "activation_bytes": per_sample(figures.activation_bytes, batch),
         },
     }
-    conv = figures.network.single_conv
-    if conv is not None:
-        result["effective_kernel"] = [
-            effective_kernel(k, d) for k, d in zip(conv.kernel, conv.dilation, strict=True)
-        ]
+    op = figures.network.single_op
+    if op is not None:
+        result |= op.headline()
         result["formulas"] = {
             "params": figures.layers[0].params_formula,
             "macs": figures.layers[0].macs_formula,
@@ -244,3 +352,103 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass(frozen=True)
+class CompareReport:
+    """``compare``: one report per variant, each with its ratios to the first (standard)."""
+
+    spec: dict[str, Any]
+    reports: tuple[Report, ...]
+
+    @property
+    def match(self) -> bool | None:
+        """True when every variant's checks agreed; None when nothing was measured."""
+        matches = [r.match for r in self.reports]
+        return None if None in matches else all(matches)
+
+    def ratios(self, report: Report) -> tuple[float | None, float | None]:
+        """(params, MACs) of ``report`` over the standard variant's."""
+        standard = self.reports[0].totals
+        return ratio(report.params, standard.params), ratio(report.macs, standard.macs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """One object whose ``variants`` hold one report each, with ``ratio_to_standard``."""
+        variants = []
+        for report in self.reports:
+            entry = report.to_dict()
+            entry["variant"] = report.figures.network.name
+            params, macs = self.ratios(report)
+            entry["ratio_to_standard"] = {"params": params, "macs": macs}
+            variants.append(entry)
+        return {
+            "schema": SCHEMA_VERSION,
+            "command": "compare",
+            "spec": self.spec,
+            "analytic": None,
+            "measured": None,
+            "match": self.match,
+            "variants": variants,
+        }
+
+    def __repr__(self) -> str:
+        names = ", ".join(r.figures.network.name for r in self.reports)
+        return f"<convcalc CompareReport: {names}>"
+
+    def _repr_markdown_(self) -> str:
+        from convcalc.render.text import compare_markdown
+
+        return compare_markdown(self)
+
+    def __rich__(self) -> Any:
+        from convcalc.render.table import compare_table
+
+        return compare_table(self)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """A network at several (width, resolution) points, with ratios to a reference point."""
+
+    title: str
+    reports: tuple[Report, ...]
+    reference: NetworkFigures
+    reference_point: dict[str, Any]
+
+    @property
+    def match(self) -> bool | None:
+        """True when every point's checks agreed; None when nothing was measured."""
+        matches = [r.match for r in self.reports]
+        return None if None in matches else all(matches)
+
+    def ratios(self, report: Report) -> tuple[float | None, float | None]:
+        """(params, MACs) of ``report`` over the reference point's."""
+        ref = self.reference.totals
+        return ratio(report.params, ref.params), ratio(report.macs, ref.macs)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        """The JSON list: each point's full report plus its ``ratio_to_reference``."""
+        documents = []
+        for report in self.reports:
+            entry = report.to_dict()
+            params, macs = self.ratios(report)
+            entry["ratio_to_reference"] = {
+                "reference": self.reference_point,
+                "params": params,
+                "macs": macs,
+            }
+            documents.append(entry)
+        return documents
+
+    def __repr__(self) -> str:
+        return f"<convcalc SweepReport {self.title}: {len(self.reports)} points>"
+
+    def _repr_markdown_(self) -> str:
+        from convcalc.render.sweep import sweep_markdown
+
+        return sweep_markdown(self)
+
+    def __rich__(self) -> Any:
+        from convcalc.render.sweep import sweep_table
+
+        return sweep_table(self)

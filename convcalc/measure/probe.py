@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 # Imported here, not lazily inside the functions: the CLI imports this module
 # only on the verify path and turns an ImportError of it into exit 3 ("torch
@@ -21,8 +21,9 @@ import torch
 import torchinfo
 
 from convcalc.core.figures import NetworkFigures
-from convcalc.core.primitives import Conv2d, fmt_int
-from convcalc.core.report import LayerMeasurement, Measurement
+from convcalc.core.graph import Network
+from convcalc.core.primitives import fmt_int
+from convcalc.core.report import LayerMeasurement, Measurement, Report, build_checks
 from convcalc.errors import EnvironmentUnavailableError
 
 # A real forward pass is used only when it is small: above either limit the
@@ -37,6 +38,28 @@ TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
 TORCH_SIZE_LIMIT = 2**61
 
 Notify = Callable[[str], None]
+
+# What a forward pass of a graph convcalc built itself can fail on that is the
+# environment's doing, not a bug: no kernel for this dtype on this device,
+# memory, the CUDA runtime. Anything else keeps its traceback, so it gets fixed.
+ENVIRONMENT_FAILURES = (
+    "not implemented for",
+    "out of memory",
+    "can't allocate memory",
+    "cuda",
+    "cudnn",
+)
+
+
+def verify_report(
+    report: Report, requested: str, *, cross_check: bool = False, notify: Notify | None = None
+) -> Report:
+    """``report`` with its measured figures and the checks between the two sides."""
+    device = choose_device(requested, report.figures, notify or (lambda _message: None))
+    measured = measure(report.figures, device, cross_check=cross_check)
+    return dataclasses.replace(
+        report, measured=measured, checks=build_checks(report.figures, measured)
+    )
 
 
 def choose_device(requested: str, figures: NetworkFigures, notify: Notify) -> str:
@@ -85,9 +108,7 @@ def check_torch_sizes(figures: NetworkFigures) -> None:
             value = getattr(op, field.name)
             values = value if isinstance(value, tuple) else (value,)
             sizes += [v for v in values if type(v) is int]
-        if isinstance(op, Conv2d):
-            sizes.append(op.cout * op.cin_per_group * math.prod(op.kernel))
-            sizes += [k * d for k, d in zip(op.kernel, op.dilation, strict=True)]
+        sizes += op.tensor_sizes()
     if max(sizes) > TORCH_SIZE_LIMIT:
         raise EnvironmentUnavailableError(
             f"torch cannot hold a size of {fmt_int(max(sizes))} (its sizes are 64-bit); "
@@ -125,11 +146,16 @@ def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) 
         cause: BaseException = exc
         while cause.__cause__ is not None:  # torchinfo wraps the real error ("see above")
             cause = cause.__cause__
-        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        text = str(cause).strip()
+        if not any(marker in text.lower() for marker in ENVIRONMENT_FAILURES):
+            raise  # a bug in the graph convcalc built: keep the traceback
+        first = text.splitlines()[0] if text else type(cause).__name__
         raise EnvironmentUnavailableError(
             f"torch could not run the forward pass on {device} in {figures.dtype}: {first}"
         ) from exc
     root, *calls = stats.summary_list
+    leaves = [info for info in calls if info.is_leaf_layer]
+    names = _node_names(figures.network, [info.var_name for info in leaves])
     return Measurement(
         device=target.type,
         params=params,
@@ -142,12 +168,26 @@ def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) 
         torchinfo_input_bytes=stats.total_input,
         torchinfo_forward_backward_bytes=stats.total_output_bytes,
         layers=tuple(
-            LayerMeasurement(info.var_name, tuple(info.output_size), info.num_params, info.macs)
-            for info in calls
-            if info.is_leaf_layer
+            LayerMeasurement(name, tuple(info.output_size), info.num_params, info.macs)
+            for name, info in zip(names, leaves, strict=True)
         ),
         flop_counter_flops=flops,
     )
+
+
+def _node_names(network: Network, modules: Sequence[str]) -> list[str]:
+    """The node each torchinfo call ran for, by name.
+
+    torchinfo names a call by its module (``b3_dw``); a module whose weights
+    two nodes share runs once for each, in order. A call of a module no node
+    expects keeps its module name, so the checks report it as unexpected.
+    """
+    from convcalc.measure.build import module_key
+
+    waiting: dict[str, list[str]] = {}
+    for node in network.nodes:
+        waiting.setdefault(module_key(network.owner(node).name), []).append(node.name)
+    return [waiting[m].pop(0) if waiting.get(m) else m for m in modules]
 
 
 def _flop_counter_flops(model: object, x: object) -> int:

@@ -8,17 +8,24 @@ from convcalc.core.report import Report
 from convcalc.errors import EnvironmentUnavailableError
 
 
-def plot_sweep(reports: Sequence[Report], path: str) -> None:
-    """Write a labelled scatter of (params, MACs), one point per (width, resolution)."""
+def require_matplotlib() -> None:
+    """Raise EnvironmentUnavailableError now, before any work, when matplotlib is missing."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib  # noqa: F401 - only whether it imports
     except ImportError:
         raise EnvironmentUnavailableError(
             "--plot needs matplotlib: pip install 'convcalc[plot]'"
         ) from None
+
+
+def plot_sweep(reports: Sequence[Report], path: str) -> None:
+    """Write a labelled scatter of (params, MACs), one point per (width, resolution)."""
+    require_matplotlib()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(figsize=(7, 5))
     params = [r.figures.totals.params / 1e6 for r in reports]
     macs = [r.figures.totals.macs / 1e6 for r in reports]

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from convcalc.core.figures import LayerFigures, Totals
-from convcalc.core.primitives import Conv2d, fmt_int
+from convcalc.core.primitives import Primitive, fmt_int
 from convcalc.core.report import Report
-from convcalc.core.shapes import effective_kernel
 from convcalc.render import units
 
 Kind = Literal["count", "bytes", "shape", "text"]
@@ -53,7 +52,8 @@ def summary_rows(report: Report) -> list[Row]:
     totals = fig.totals
     m = report.measured
     layers = fig.layers
-    single_conv = _single_conv(report)
+    op = fig.network.single_op
+    single = op is not None
     dtype_note = f"{fig.dtype_bytes} B ({fig.dtype})"
 
     def match(figure: str) -> bool | None:
@@ -70,7 +70,7 @@ def summary_rows(report: Report) -> list[Row]:
             totals.params,
             measured(m and m.params),
             match("params"),
-            layers[0].params_formula if single_conv else _params_sum(layers, totals),
+            layers[0].params_formula if single else _params_sum(layers, totals),
         ),
         Row(
             "trainable_params",
@@ -86,7 +86,7 @@ def summary_rows(report: Report) -> list[Row]:
             totals.output_shape,
             measured(m and m.output_shape),
             match("output_shape"),
-            _output_formula(report) if single_conv else "",
+            _output_formula(op, totals) if op is not None else "",
             "shape",
         ),
         Row(
@@ -95,7 +95,7 @@ def summary_rows(report: Report) -> list[Row]:
             totals.macs,
             None if m is None or m.flop_counter_flops is None else m.flop_counter_flops // 2,
             match("flop_counter_flops"),
-            layers[0].macs_formula if single_conv else _sum_formula(x.macs for x in layers),
+            layers[0].macs_formula if single else _sum_formula(x.macs for x in layers),
         ),
         Row(
             "flops",
@@ -114,7 +114,7 @@ def summary_rows(report: Report) -> list[Row]:
             measured(NOT_COUNTED),
             None,
             f"N x Cout x Hout x Wout = {units.shape(totals.output_shape)}"
-            if single_conv and totals.bias_adds
+            if single and totals.bias_adds
             else "one add per output element of a layer with bias",
         ),
     ]
@@ -136,7 +136,7 @@ def summary_rows(report: Report) -> list[Row]:
             totals.torchinfo_mult_adds,
             measured(m and m.torchinfo_mult_adds),
             match("torchinfo_mult_adds"),
-            _torchinfo_formula(report, single_conv),
+            _torchinfo_formula(op, totals),
         ),
         Row(
             "param_bytes",
@@ -176,55 +176,22 @@ def summary_rows(report: Report) -> list[Row]:
             "bytes",
         ),
     ]
-    if single_conv:
-        conv = _conv(report)
-        k_eff = [effective_kernel(k, d) for k, d in zip(conv.kernel, conv.dilation, strict=True)]
-        rows.append(
-            Row(
-                "effective_kernel",
-                "effective kernel",
-                "x".join(map(str, k_eff)),
-                None,
-                None,
-                "d x (k - 1) + 1: "
-                + ", ".join(
-                    f"{d} x ({k} - 1) + 1 = {e}"
-                    for k, d, e in zip(conv.kernel, conv.dilation, k_eff, strict=True)
-                ),
-                "text",
-            )
-        )
+    if op is not None:
+        rows += _headline_rows(op)
     rows += _versus_standard_rows(report)
     rows.append(
         Row(
             "receptive_field",
             "receptive field / jump",
-            f"{_hw(totals.receptive_field)} / {_hw(totals.jump)}",
+            f"{_field(totals.receptive_field, totals.field.whole)} / {_hw(totals.jump)}",
             None,
             None,
-            "r += (k_eff - 1) x j, j *= s, layer by layer",
+            "r += (k_eff - 1) x j, j *= s, layer by layer"
+            + ("; global: each unit has seen the whole input" if totals.field.whole else ""),
             "text",
         )
     )
     return rows
-
-
-SHORT_KIND = {
-    "Conv2d": "conv",
-    "Linear": "linear",
-    "BatchNorm2d": "bn",
-    "GlobalPool": "pool",
-    "ChannelPool": "channel pool",
-    "GateMultiply": "x * gate",
-}
-
-
-def _short(layer: LayerFigures) -> str:
-    if layer.type == "Activation":
-        return layer.description
-    if layer.type == "Add":
-        return "+ residual" if "residual" in "".join(layer.elementwise) else "add"
-    return SHORT_KIND.get(layer.type, layer.type)
 
 
 def layer_rows(report: Report) -> list[dict[str, Any]]:
@@ -237,12 +204,12 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
     for layer in report.figures.layers:
         groups.setdefault(layer.group or layer.name, []).append(layer)
     total_macs = report.figures.totals.macs
-    measured_layers = report.measured.layers if report.measured is not None else ()
+    measured_layers = report.measured.by_name() if report.measured is not None else {}
     rows = []
     for index, (name, members) in enumerate(groups.items()):
         first, last = members[0], members[-1]
         main = next((x for x in members if x.type in ("Conv2d", "Linear")), first)
-        seen = [measured_layers[x.index] for x in members if x.index < len(measured_layers)]
+        seen = [measured_layers[x.name] for x in members if x.name in measured_layers]
         ok: bool | None = None
         if report.measured is not None:
             checks = [
@@ -257,7 +224,7 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
             {
                 "index": index,
                 "name": name,
-                "type": " + ".join(_short(x) for x in members),
+                "type": " + ".join(x.label for x in members),
                 "description": main.description,
                 "channels": f"{first.input_shapes[0][1]} -> {last.output_shape[1]}",
                 "output": _hw(last.output_shape[2:])
@@ -269,7 +236,7 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
                 "share": macs / total_macs if total_macs else 0.0,
                 "elementwise_ops": sum(x.elementwise_ops for x in members),
                 "torchinfo_mult_adds": sum(x.torchinfo_mult_adds for x in members),
-                "receptive_field": _hw(last.receptive_field),
+                "receptive_field": _field(last.receptive_field, last.field.whole),
                 "measured_output_shape": seen[-1].output_shape if seen else None,
                 "measured_mult_adds": sum(x.mult_adds for x in seen) if seen else None,
                 "match": ok,
@@ -283,65 +250,55 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
     return rows
 
 
+def _headline_rows(op: Primitive) -> list[Row]:
+    """The figures a one-op network adds (a conv's effective kernel), with their formula."""
+    return [
+        Row(figure, label, value, formula=formula, kind="text")
+        for figure, label, value, formula in op.headline_text()
+    ]
+
+
 def _versus_standard_rows(report: Report) -> list[Row]:
     """For separable and spatial: the standard k x k beside, with the ratios."""
-    standard = report.extras.get("standard")
-    if standard is None:
+    baseline = report.baseline
+    if baseline is None:
         return []
     totals = report.figures.totals
-    ratios = report.extras["ratio_to_standard"]
     rows = [
         Row(
             "standard_params",
             "standard k x k params",
-            standard["params"],
-            formula=f"this block {fmt_int(totals.params)} = {ratios['params']:.3f}x standard",
+            baseline.params,
+            formula=f"this block {fmt_int(totals.params)} = "
+            f"{units.ratio(totals.params, baseline.params)} standard",
         ),
         Row(
             "standard_macs",
             "standard k x k MACs",
-            standard["macs"],
-            formula=f"this block {fmt_int(totals.macs)} = {ratios['macs']:.3f}x standard",
+            baseline.macs,
+            formula=f"this block {fmt_int(totals.macs)} = "
+            f"{units.ratio(totals.macs, baseline.macs)} standard",
         ),
     ]
-    theory = report.extras.get("ratio_theory")
+    theory = baseline.theory
     if theory is not None:
         rows.append(
             Row(
                 "ratio_theory",
                 "MACs ratio, theory",
-                f"{theory['value']:.3f}x",
-                formula=f"{theory['formula']} (stride 1, same padding, no bias)",
+                f"{theory.value:.3f}x",
+                formula=f"{theory.formula} (stride 1, same padding, no bias)",
                 kind="text",
             )
         )
     return rows
 
 
-def _torchinfo_formula(report: Report, single_conv: bool) -> str:
-    """torchinfo's rule with the numbers in, for one conv; the rule itself otherwise."""
-    if not single_conv:
+def _torchinfo_formula(op: Primitive | None, totals: Totals) -> str:
+    """torchinfo's rule with the numbers in, for one op; the rule itself otherwise."""
+    if op is None:
         return "torchinfo's rule: conv params x N x Hout x Wout, other layers params x N"
-    layer = report.figures.layers[0]
-    n, _, h, w = layer.output_shape
-    text = f"({fmt_int(layer.weights)} + {fmt_int(layer.biases)}) x {n} x {h} x {w}"
-    if _shared(report):
-        return f"{text}: the shared kernel's own params, not its MACs"
-    return f"{text} = MACs + bias adds"
-
-
-def _single_conv(report: Report) -> bool:
-    return report.figures.network.single_conv is not None
-
-
-def _conv(report: Report) -> Conv2d:
-    conv = report.figures.network.single_conv
-    assert conv is not None
-    return conv
-
-
-def _shared(report: Report) -> bool:
-    return _conv(report).shared_kernel
+    return op.torchinfo_formula(totals.output_shape)
 
 
 def _params_sum(layers: tuple[LayerFigures, ...], totals: Totals) -> str:
@@ -363,19 +320,14 @@ def _sum_formula(values: Any) -> str:
     return f"{' + '.join(fmt_int(v) for v in parts)} = {fmt_int(sum(parts))}"
 
 
-def _output_formula(report: Report) -> str:
-    conv = _conv(report)
-    _, _, h, w = report.figures.totals.input_shape
-    out = report.figures.totals.output_shape
-    if conv.padding == "same":
-        return f"padding=same keeps {h} x {w} (stride 1)"
-    parts = []
-    for axis, size in enumerate((h, w)):
-        k, s, p, d = conv.kernel[axis], conv.stride[axis], conv.padding[axis], conv.dilation[axis]
-        parts.append(f"floor(({size} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1 = {out[2 + axis]}")
-    return "; ".join(parts) if parts[0] != parts[1] else parts[0]
+def _output_formula(op: Primitive, totals: Totals) -> str:
+    return op.shape_formula((totals.input_shape,), totals.output_shape)
 
 
 def _hw(pair: Any) -> str:
     a, b = pair
     return f"{a}x{b}"
+
+
+def _field(pair: Any, whole: bool) -> str:
+    return f"{_hw(pair)} global" if whole else _hw(pair)

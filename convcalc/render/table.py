@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convcalc.core.report import Report
+from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
 from convcalc.render.rows import layer_rows, summary_rows
 
@@ -130,11 +128,11 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
     return f"{text:<{width}} {share * 100:5.1f}%"
 
 
-def compare_table(reports: Sequence[Report], exact: bool = False) -> Table:
+def compare_table(comparison: CompareReport, exact: bool = False) -> Table:
     """One row per variant, with ratios to the standard convolution."""
-    standard = reports[0].figures.totals
     table = Table(
-        title="convcalc compare: the same cin -> cout, built six ways", title_justify="left"
+        title=f"convcalc compare: the same cin -> cout, built {len(comparison.reports)} ways",
+        title_justify="left",
     )
     for name, justify in (
         ("variant", "left"),
@@ -148,16 +146,16 @@ def compare_table(reports: Sequence[Report], exact: bool = False) -> Table:
         ("match", "center"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for report in reports:
-        totals = report.figures.totals
+    for report in comparison.reports:
+        params, macs = comparison.ratios(report)
         table.add_row(
             report.figures.network.name,
             report.kind,
-            units.count(totals.params, exact),
-            units.ratio(totals.params, standard.params),
-            units.count(totals.macs, exact),
-            units.ratio(totals.macs, standard.macs),
-            units.shape(totals.output_shape),
+            units.count(report.params, exact),
+            units.times(params),
+            units.count(report.macs, exact),
+            units.times(macs),
+            units.shape(report.output_shape),
             "-"
             if report.measured is None
             else units.count(report.measured.torchinfo_mult_adds, exact),

@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from convcalc.core.report import Report
+from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
 from convcalc.render.rows import layer_rows, summary_rows
 
@@ -23,31 +23,6 @@ def to_json(document: Any) -> str:
     if len(compact) > 200_000:
         return compact + "\n"
     return json.dumps(document, indent=2) + "\n"
-
-
-def compare_document(spec: dict[str, Any], reports: Sequence[Report]) -> dict[str, Any]:
-    """``compare``'s object: one report per variant, each with its ratios to standard."""
-    standard = reports[0].figures.totals
-    variants = []
-    for report in reports:
-        totals = report.figures.totals
-        entry = report.to_dict()
-        entry["variant"] = report.figures.network.name
-        entry["ratio_to_standard"] = {
-            "params": totals.params / standard.params if standard.params else None,
-            "macs": totals.macs / standard.macs if standard.macs else None,
-        }
-        variants.append(entry)
-    matches = [r.match for r in reports]
-    return {
-        "schema": reports[0].to_dict()["schema"],
-        "command": "compare",
-        "spec": spec,
-        "analytic": None,
-        "measured": None,
-        "match": None if None in matches else all(matches),
-        "variants": variants,
-    }
 
 
 def _csv_value(value: Any) -> Any:
@@ -65,12 +40,12 @@ def to_csv(report: Report, scope: str = "total") -> str:
     return buffer.getvalue()
 
 
-def compare_csv(reports: Sequence[Report]) -> str:
+def compare_csv(comparison: CompareReport) -> str:
     """Every variant's rows, scoped by variant name."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["scope", "figure", "analytic", "measured", "match", "formula"])
-    for report in reports:
+    for report in comparison.reports:
         _csv_rows(writer, report, report.figures.network.name)
     return buffer.getvalue()
 
@@ -179,22 +154,23 @@ def to_markdown(report: Report, exact: bool = False) -> str:
     return "\n".join(out)
 
 
-def compare_markdown(reports: Sequence[Report], exact: bool = False) -> str:
+def compare_markdown(comparison: CompareReport, exact: bool = False) -> str:
     """``compare`` as one Markdown table."""
-    standard = reports[0].figures.totals
-    return _md_table(
-        ["variant", "kind", "params", "x std", "MACs", "x std", "output", "match"],
-        [
+    rows = []
+    for r in comparison.reports:
+        params, macs = comparison.ratios(r)
+        rows.append(
             [
                 r.figures.network.name,
                 r.kind,
-                units.count(r.figures.totals.params, exact),
-                units.ratio(r.figures.totals.params, standard.params),
-                units.count(r.figures.totals.macs, exact),
-                units.ratio(r.figures.totals.macs, standard.macs),
-                units.shape(r.figures.totals.output_shape),
+                units.count(r.params, exact),
+                units.times(params),
+                units.count(r.macs, exact),
+                units.times(macs),
+                units.shape(r.output_shape),
                 _MARK[r.match],
             ]
-            for r in reports
-        ],
+        )
+    return _md_table(
+        ["variant", "kind", "params", "x std", "MACs", "x std", "output", "match"], rows
     )

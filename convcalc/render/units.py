@@ -35,4 +35,9 @@ def shape(dims: Sequence[int]) -> str:
 
 def ratio(value: int, reference: int) -> str:
     """``value / reference`` as ``0.125x`` (``-`` when the reference is 0)."""
-    return f"{value / reference:.3f}x" if reference else "-"
+    return times(value / reference if reference else None)
+
+
+def times(value: float | None) -> str:
+    """A ratio as ``0.125x`` (``-`` when there is none)."""
+    return "-" if value is None else f"{value:.3f}x"

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from convcalc.core.conventions import torchinfo_mult_adds
 from convcalc.core.figures import analyze
 from convcalc.core.layers import (
     COMPARE_VARIANTS,
     ConvSpec,
     compare_variant,
-    conv_kind,
     conv_network,
     separable_network,
     smallest_group,
@@ -160,7 +158,7 @@ def test_conv_kind_names_the_notes_classification(spec: ConvSpec, kind: str) -> 
     """Kinds follow the notes: by groups, kernel = input size, and dilation."""
     op = conv_network(spec).nodes[0].op
     assert isinstance(op, Conv2d)
-    assert conv_kind(op, spec.input) == kind
+    assert op.classify(conv_network(spec).input_shape) == kind
 
 
 def test_global_kernel_is_the_input_size() -> None:
@@ -221,13 +219,13 @@ def test_memory_follows_the_dtype() -> None:
 
 def test_torchinfo_convention() -> None:
     """torchinfo 1.8: conv (weights + biases) x N x Hout x Wout; others params x first dim."""
-    assert torchinfo_mult_adds(Conv2d(4, 8, (3, 3), groups=2), (1, 8, 222, 222)) == 7_491_168
-    assert torchinfo_mult_adds(Conv2d(4, 8, (3, 3), groups=2), (2, 8, 3, 3)) == 152 * 2 * 9
-    assert torchinfo_mult_adds(Linear(512, 32, bias=False), (2, 32)) == 16_384 * 2
-    assert torchinfo_mult_adds(Linear(4, 3), (5, 7, 3)) == 15 * 5  # issue #77: first dim only
-    assert torchinfo_mult_adds(BatchNorm2d(16), (2, 16, 8, 8)) == 32 * 2
-    assert torchinfo_mult_adds(Activation("relu"), (2, 16, 8, 8)) == 0
-    assert torchinfo_mult_adds(GlobalPool(), (2, 16, 1, 1)) == 0
+    assert Conv2d(4, 8, (3, 3), groups=2).torchinfo_mult_adds((1, 8, 222, 222)) == 7_491_168
+    assert Conv2d(4, 8, (3, 3), groups=2).torchinfo_mult_adds((2, 8, 3, 3)) == 152 * 2 * 9
+    assert Linear(512, 32, bias=False).torchinfo_mult_adds((2, 32)) == 16_384 * 2
+    assert Linear(4, 3).torchinfo_mult_adds((5, 7, 3)) == 15 * 5  # issue #77: first dim only
+    assert BatchNorm2d(16).torchinfo_mult_adds((2, 16, 8, 8)) == 32 * 2
+    assert Activation("relu").torchinfo_mult_adds((2, 16, 8, 8)) == 0
+    assert GlobalPool().torchinfo_mult_adds((2, 16, 1, 1)) == 0
 
 
 def test_compare_variants_by_hand() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from convcalc.core.figures import analyze
 from convcalc.core.layers import ConvSpec, conv_network, separable_network
@@ -122,11 +123,18 @@ def test_checks_pass_when_every_figure_agrees() -> None:
 
 
 def test_checks_name_each_disagreement() -> None:
-    """A wrong shape, param count or layer count fails exactly those checks."""
+    """A wrong shape, param count or layer count fails exactly those checks; a layer torch
+    never ran fails its own per-layer checks (checks pair layers by name)."""
     report = _report(ConvSpec(4, 8, groups=2, input=(16, 16)))
     wrong = _measurement(report, params=153, output_shape=(1, 8, 13, 14), layers=())
     failed = {check.figure for check in build_checks(report.figures, wrong) if not check.ok}
-    assert failed == {"params", "output_shape", "layer_count"}
+    assert failed == {
+        "params",
+        "output_shape",
+        "layer_count",
+        "conv.output_shape",
+        "conv.torchinfo_mult_adds",
+    }
     checks = build_checks(report.figures, wrong)
     verified = Report(report.command, report.spec, report.figures, measured=wrong, checks=checks)
     assert verified.match is False
@@ -148,3 +156,19 @@ def test_check_to_dict() -> None:
         "measured": [1, 3],
         "match": False,
     }
+
+
+def test_checks_pair_layers_by_name_not_position() -> None:
+    """Measured layers in another order still pair with their own analytic layer."""
+    spec = ConvSpec(4, 8, groups=2, input=(16, 16))
+    figures = analyze(separable_network(spec))
+    report = Report("separable", spec.to_dict(), figures)
+    measurement = _measurement(report)
+    swapped = replace(measurement, layers=measurement.layers[::-1])
+    assert all(check.ok for check in build_checks(figures, swapped))
+    renamed = replace(
+        measurement, layers=(replace(measurement.layers[0], name="elsewhere"),
+                             measurement.layers[1])
+    )  # fmt: skip
+    failed = {c.figure for c in build_checks(figures, renamed) if not c.ok}
+    assert failed == {"depthwise.output_shape", "depthwise.torchinfo_mult_adds"}

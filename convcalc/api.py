@@ -1,0 +1,382 @@
+"""The public library: constructors for every built-in, ``analyze`` and ``verify``.
+
+Importing this module (and ``convcalc``) never imports torch: ``analyze`` is
+pure arithmetic; ``verify`` imports torch and torchinfo on its first call.
+Every function raises the project's errors (``convcalc.errors``) with the
+user's values in the message; nothing here prints or exits.
+
+    >>> import convcalc
+    >>> report = convcalc.analyze(convcalc.conv(4, 8, groups=2))
+    >>> report.params, report.macs
+    (152, 7096896)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, Literal, Protocol, TypeVar, overload
+
+from convcalc.core.designs import (
+    Comparison,
+    Design,
+    Sweep,
+    compare_design,
+    conv_design,
+    network_design,
+    separable_design,
+    spatial_design,
+    sweep_design,
+)
+from convcalc.core.figures import DTYPE_BYTES
+from convcalc.core.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_group
+from convcalc.core.networks import MobileNetSpec, cbam_block, se_block
+from convcalc.core.registry import network_entry
+from convcalc.core.report import CompareReport, Report, SweepReport
+from convcalc.core.shapes import Pair
+from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
+
+DEVICES = ("auto", "cpu", "cuda", "meta")
+
+Size = int | tuple[int, int]
+Notify = Callable[[str], None]
+AnyReport = Report | CompareReport | SweepReport
+ReportT_co = TypeVar("ReportT_co", Report, CompareReport, SweepReport, covariant=True)
+
+
+class Analyzable(Protocol[ReportT_co]):
+    """A design, comparison or sweep: anything ``analyze`` takes."""
+
+    def analyze(self, dtype: str = ..., device: str = ...) -> ReportT_co:
+        """Every analytic figure."""
+        ...
+
+
+# ---------------------------------------------------------------- arguments
+
+
+def _integer(value: Any, option: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidSpecError(f"{option}={value!r} must be an integer")
+    return value
+
+
+def _pair(value: Any, option: str) -> Pair:
+    """An int, or an (H, W) pair of ints, exactly as ``nn.Conv2d`` takes its sizes."""
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return _integer(value[0], option), _integer(value[1], option)
+    if isinstance(value, tuple | list):
+        raise InvalidSpecError(f"{option}={value!r} must be an integer or an (H, W) pair")
+    size = _integer(value, option)
+    return size, size
+
+
+def _kernel(value: Any) -> KernelSpec:
+    return "global" if value == "global" else _pair(value, "kernel")
+
+
+def _padding(value: Any) -> PaddingSpec:
+    if value in ("same", "valid"):
+        return value  # type: ignore[no-any-return]
+    return _pair(value, "padding")
+
+
+def conv_spec(
+    cin: int,
+    cout: int,
+    kernel: Size | Literal["global"] = 3,
+    stride: Size = 1,
+    padding: Size | Literal["same", "valid"] = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+    bias: bool = True,
+    input: Size = 224,
+    batch: int = 1,
+    share_kernel: bool = False,
+) -> ConvSpec:
+    """A validated convolution spec, from ints or (H, W) pairs as ``nn.Conv2d`` takes them."""
+    return ConvSpec(
+        cin=_integer(cin, "cin"),
+        cout=_integer(cout, "cout"),
+        kernel=_kernel(kernel),
+        stride=_pair(stride, "stride"),
+        padding=_padding(padding),
+        dilation=_pair(dilation, "dilation"),
+        groups=_integer(groups, "groups"),
+        bias=bool(bias),
+        input=_pair(input, "input"),
+        batch=_integer(batch, "batch"),
+        share_kernel=bool(share_kernel),
+    )
+
+
+# ---------------------------------------------------------------- constructors
+
+
+def conv(
+    cin: int,
+    cout: int,
+    kernel: Size | Literal["global"] = 3,
+    stride: Size = 1,
+    padding: Size | Literal["same", "valid"] = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+    bias: bool = True,
+    input: Size = 224,
+    batch: int = 1,
+    share_kernel: bool = False,
+) -> Design:
+    """One ``nn.Conv2d``: standard, grouped, depthwise (x multiplier), global, dilated.
+
+    ``share_kernel`` gives the shared-kernel depthwise module (needs groups=cin).
+    """
+    spec = conv_spec(cin, cout, kernel, stride, padding, dilation, groups, bias, input, batch,
+                     share_kernel)  # fmt: skip
+    return conv_design(spec)
+
+
+def separable(
+    cin: int,
+    cout: int,
+    kernel: Size = 3,
+    stride: Size = 1,
+    padding: Size | Literal["same", "valid"] = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+    bias: bool = True,
+    input: Size = 224,
+    batch: int = 1,
+) -> Design:
+    """Depthwise k x k (groups=cin), then pointwise 1x1 (``groups``) to cout."""
+    spec = conv_spec(cin, cout, kernel, stride, padding, dilation, groups, bias, input, batch)
+    return separable_design(spec)
+
+
+def spatial(
+    cin: int,
+    cout: int,
+    kernel: Size = 3,
+    stride: Size = 1,
+    padding: Size | Literal["same", "valid"] = 0,
+    dilation: Size = 1,
+    groups: int = 1,
+    bias: bool = True,
+    input: Size = 224,
+    batch: int = 1,
+) -> Design:
+    """Spatially separable: k x 1 (cin -> cin) then 1 x k (cin -> cout)."""
+    spec = conv_spec(cin, cout, kernel, stride, padding, dilation, groups, bias, input, batch)
+    return spatial_design(spec)
+
+
+def compare(
+    cin: int,
+    cout: int,
+    kernel: Size | Literal["global"] = 3,
+    stride: Size = 1,
+    padding: Size | Literal["same", "valid"] = 0,
+    dilation: Size = 1,
+    groups: int | None = None,
+    bias: bool = True,
+    input: Size = 224,
+    batch: int = 1,
+) -> Comparison:
+    """Standard, grouped, depthwise, separable, spatial and shared-kernel side by side.
+
+    ``groups`` is the grouped variant's g; by default the smallest g > 1 dividing
+    both channel counts.
+    """
+    given = groups is not None
+    if groups is None:
+        chosen = smallest_group(_integer(cin, "cin"), _integer(cout, "cout")) or 1
+    else:
+        chosen = groups
+    spec = conv_spec(cin, cout, kernel, stride, padding, dilation, chosen, bias, input, batch)
+    return compare_design(spec, groups_given=given)
+
+
+def se(
+    channels: int,
+    reduction: int = 16,
+    bias: bool = False,
+    input: Size = 224,
+    batch: int = 1,
+) -> Design:
+    """Squeeze-and-Excitation: pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate."""
+    size = _pair(input, "input")
+    network = se_block(_integer(channels, "channels"), _integer(reduction, "reduction"), size,
+                       _integer(batch, "batch"), bool(bias))  # fmt: skip
+    spec = {"channels": channels, "reduction": reduction, "bias": bool(bias),
+            "input": list(size), "batch": batch}  # fmt: skip
+    return Design("se", spec, network, "squeeze-and-excitation")
+
+
+def cbam(
+    channels: int,
+    reduction: int = 16,
+    spatial_kernel: int = 7,
+    mlp_bias: bool = True,
+    spatial_bn: bool = True,
+    input: Size = 224,
+    batch: int = 1,
+) -> Design:
+    """CBAM: channel gate (shared MLP on avg- and max-pooled), then spatial gate (k x k conv)."""
+    size = _pair(input, "input")
+    network = cbam_block(
+        _integer(channels, "channels"),
+        _integer(reduction, "reduction"),
+        size,
+        _integer(batch, "batch"),
+        spatial_kernel=_integer(spatial_kernel, "spatial-kernel"),
+        mlp_bias=bool(mlp_bias),
+        spatial_bn=bool(spatial_bn),
+    )
+    spec = {"channels": channels, "reduction": reduction, "spatial_kernel": spatial_kernel,
+            "mlp_bias": bool(mlp_bias), "spatial_bn": bool(spatial_bn), "input": list(size),
+            "batch": batch}  # fmt: skip
+    return Design("cbam", spec, network, "convolutional block attention")
+
+
+def mobilenet(
+    version: int = 1,
+    width: float = 1.0,
+    resolution: int = 224,
+    classes: int = 1000,
+    batch: int = 1,
+) -> Design:
+    """MobileNet V1 or V2 with a width multiplier (alpha) and an input side."""
+    spec = _mobilenet_spec(version, width, resolution, classes, batch)
+    return network_design(f"mobilenet_v{spec.version}", spec)
+
+
+def sweep(
+    network: str,
+    widths: Sequence[float],
+    resolutions: Sequence[int],
+    **fields: Any,
+) -> Sweep:
+    """A registered network (``mobilenet_v1``) at every (width, resolution) combination.
+
+    ``fields`` are the spec's other fields (``classes``, ``batch``); ratios are
+    taken to the registry's reference point (width 1.0 at 224).
+    """
+    entry = network_entry(network)
+    if not widths or not resolutions:
+        raise InvalidSpecError("a sweep needs at least one width and one resolution")
+    specs = [
+        entry.spec_type(width=_width(w), resolution=_integer(r, "resolution"), **fields)
+        for w in widths
+        for r in resolutions
+    ]
+    return sweep_design(network, specs)
+
+
+def _width(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidSpecError(f"width={value!r} must be a number")
+    if not 0 < value < float("inf"):
+        raise InvalidSpecError(f"width={value} must be a finite number greater than 0")
+    return float(value)
+
+
+def _mobilenet_spec(
+    version: int, width: float, resolution: int, classes: int, batch: int
+) -> MobileNetSpec:
+    return MobileNetSpec(
+        version=_integer(version, "version"),
+        width=_width(width),
+        resolution=_integer(resolution, "resolution"),
+        classes=_integer(classes, "classes"),
+        batch=_integer(batch, "batch"),
+    )
+
+
+# ---------------------------------------------------------------- analysis
+
+
+def _check_run_options(dtype: str, device: str) -> None:
+    if dtype not in DTYPE_BYTES:
+        raise InvalidSpecError(f"dtype={dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
+    if device not in DEVICES:
+        raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
+
+
+def analyze(
+    subject: Analyzable[ReportT_co], dtype: str = "float32", device: str = "auto"
+) -> ReportT_co:
+    """Every analytic figure of a design, comparison or sweep; pure, never imports torch.
+
+    ``device`` is only recorded in the report's spec (what ``verify`` will use).
+    """
+    _check_run_options(dtype, device)
+    return subject.analyze(dtype, device)
+
+
+@overload
+def verify(
+    subject: Analyzable[ReportT_co],
+    device: str = ...,
+    *,
+    dtype: str = ...,
+    cross_check: bool = ...,
+    notify: Notify | None = ...,
+) -> ReportT_co: ...
+@overload
+def verify(
+    subject: Report,
+    device: str = ...,
+    *,
+    dtype: str = ...,
+    cross_check: bool = ...,
+    notify: Notify | None = ...,
+) -> Report: ...
+@overload
+def verify(
+    subject: CompareReport,
+    device: str = ...,
+    *,
+    dtype: str = ...,
+    cross_check: bool = ...,
+    notify: Notify | None = ...,
+) -> CompareReport: ...
+@overload
+def verify(
+    subject: SweepReport,
+    device: str = ...,
+    *,
+    dtype: str = ...,
+    cross_check: bool = ...,
+    notify: Notify | None = ...,
+) -> SweepReport: ...
+def verify(
+    subject: Any,
+    device: str = "auto",
+    *,
+    dtype: str = "float32",
+    cross_check: bool = False,
+    notify: Notify | None = None,
+) -> Any:
+    """Analyze (unless given a report), build the same graph in torch, measure, compare.
+
+    ``device``: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or
+    ``meta``; a forward pass too large for real memory runs on ``meta`` and
+    ``notify`` (if given) is told so. ``cross_check`` adds FlopCounterMode
+    (about 1-2 s on first use). The report's ``match`` says whether every
+    compared figure agreed; ``checks`` lists them.
+    """
+    _check_run_options(dtype, device)
+    report = subject if isinstance(subject, AnyReport) else subject.analyze(dtype, device)
+    try:
+        from convcalc.measure.probe import verify_report
+    except ImportError as exc:
+        raise EnvironmentUnavailableError(
+            f"verification needs torch and torchinfo ({exc.name} is missing); "
+            "install them, or use analyze() (the CLI's --no-verify) for the analytic figures"
+        ) from exc
+
+    def one(r: Report) -> Report:
+        return verify_report(r, device, cross_check=cross_check, notify=notify)
+
+    if isinstance(report, Report):
+        return one(report)
+    return replace(report, reports=tuple(one(r) for r in report.reports))

@@ -1,0 +1,63 @@
+"""The registry of built-in networks, in the style of timm's ``register_model``.
+
+A network is one data table, one builder over the blocks, and one
+registration: the CLI, the sweeps and the tests walk ``NETWORKS``, so a new
+entry is reachable and tested with no other change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
+
+from convcalc.core.graph import Network
+from convcalc.errors import InvalidSpecError
+
+SpecT = TypeVar("SpecT")
+
+
+@dataclass(frozen=True)
+class NetworkEntry(Generic[SpecT]):
+    """One registered network: how to build it and what a sweep compares it with."""
+
+    name: str
+    command: str  # the CLI command that shows it
+    title: str
+    spec_type: type[SpecT]
+    build: Callable[[SpecT], Network]
+    reference: dict[str, Any] = field(default_factory=dict)
+
+    def reference_spec(self, spec: SpecT) -> SpecT:
+        """The point a sweep's ratios are taken against (e.g. width 1.0 at 224)."""
+        return replace(spec, **self.reference)  # type: ignore[type-var]
+
+
+NETWORKS: dict[str, NetworkEntry[Any]] = {}
+
+
+def register_network(
+    name: str,
+    command: str,
+    title: str,
+    spec_type: type[SpecT],
+    reference: dict[str, Any] | None = None,
+) -> Callable[[Callable[[SpecT], Network]], Callable[[SpecT], Network]]:
+    """Register a builder under ``name`` (decorator)."""
+
+    def decorate(build: Callable[[SpecT], Network]) -> Callable[[SpecT], Network]:
+        if name in NETWORKS:
+            raise ValueError(f"network {name!r} is registered twice")
+        NETWORKS[name] = NetworkEntry(name, command, title, spec_type, build, reference or {})
+        return build
+
+    return decorate
+
+
+def network_entry(name: str) -> NetworkEntry[Any]:
+    """The entry registered as ``name``; InvalidSpecError naming the known ones otherwise."""
+    try:
+        return NETWORKS[name]
+    except KeyError:
+        known = ", ".join(sorted(NETWORKS))
+        raise InvalidSpecError(f"unknown network {name!r} (known: {known})") from None
