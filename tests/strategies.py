@@ -6,11 +6,12 @@ Sizes stay small so a real forward pass of every drawn spec takes milliseconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from convcalc.core import primitives as P  # noqa: N812 - as in the build table
 from convcalc.core.layers import ConvSpec, PaddingSpec
 from convcalc.core.shapes import Pair, effective_kernel
 
@@ -290,3 +291,29 @@ def invalid_cases(draw: st.DrawFn) -> InvalidCase:
         )
     value = draw(st.sampled_from(["gpu", "tpu", "CUDA:0", "mps"]))
     return InvalidCase((*argv, "--device", value), f"unknown device {value!r}", "device")
+
+
+# ---------------------------------------------------------------- primitives
+
+
+def conv_primitives() -> st.SearchStrategy[P.Conv2d]:
+    """A valid Conv2d primitive (shared-kernel ones included)."""
+    return st.one_of(conv_specs(), depthwise_specs()).map(lambda spec: spec.conv())
+
+
+# One strategy per primitive type: test_roundtrip checks this covers every builder.
+PRIMITIVES: dict[type[P.Primitive], st.SearchStrategy[Any]] = {
+    P.Conv2d: conv_primitives(),
+    P.Linear: st.builds(P.Linear, st.integers(1, 64), st.integers(1, 64), st.booleans()),
+    P.BatchNorm2d: st.builds(P.BatchNorm2d, st.integers(1, 64)),
+    P.Activation: st.builds(P.Activation, st.sampled_from(["relu", "relu6", "sigmoid"])),
+    P.GlobalPool: st.builds(P.GlobalPool, st.sampled_from(["avg", "max"]), st.booleans()),
+    P.ChannelPool: st.just(P.ChannelPool()),
+    P.GateMultiply: st.just(P.GateMultiply()),
+    P.Add: st.builds(P.Add, st.sampled_from(["add", "residual_add", "branch_add"])),
+}
+
+
+def primitives() -> st.SearchStrategy[P.Primitive]:
+    """Any primitive convcalc builds."""
+    return st.one_of(*PRIMITIVES.values())

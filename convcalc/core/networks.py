@@ -130,7 +130,9 @@ def _classifier(b: GraphBuilder, channels: int, classes: int) -> None:
 SWEEP_REFERENCE = {"width": 1.0, "resolution": 224}
 
 
-@register_network("mobilenet_v1", "mobilenet", "MobileNet V1", MobileNetSpec, SWEEP_REFERENCE)
+@register_network(
+    "mobilenet_v1", "mobilenet", "MobileNet V1", MobileNetSpec, SWEEP_REFERENCE, {"version": 1}
+)
 def mobilenet_v1(spec: MobileNetSpec) -> Network:
     """MobileNet V1 (paper Table 1): conv 3x3 s2, 13 depthwise-separable blocks, pool, FC.
 
@@ -150,7 +152,9 @@ def mobilenet_v1(spec: MobileNetSpec) -> Network:
     return b.build("mobilenet_v1", _input_shape(spec))
 
 
-@register_network("mobilenet_v2", "mobilenet", "MobileNet V2", MobileNetSpec, SWEEP_REFERENCE)
+@register_network(
+    "mobilenet_v2", "mobilenet", "MobileNet V2", MobileNetSpec, SWEEP_REFERENCE, {"version": 2}
+)
 def mobilenet_v2(spec: MobileNetSpec) -> Network:
     """MobileNet V2 (paper Table 2): inverted residuals with linear bottlenecks, ReLU6.
 

@@ -27,6 +27,11 @@ class NetworkEntry(Generic[SpecT]):
     spec_type: type[SpecT]
     build: Callable[[SpecT], Network]
     reference: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def default_spec(self) -> SpecT:
+        """The spec the network is built with when nothing is asked (MobileNet V2 at 224)."""
+        return self.spec_type(**self.defaults)
 
     def reference_spec(self, spec: SpecT) -> SpecT:
         """The point a sweep's ratios are taken against (e.g. width 1.0 at 224)."""
@@ -42,13 +47,20 @@ def register_network(
     title: str,
     spec_type: type[SpecT],
     reference: dict[str, Any] | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> Callable[[Callable[[SpecT], Network]], Callable[[SpecT], Network]]:
-    """Register a builder under ``name`` (decorator)."""
+    """Register a builder under ``name`` (decorator).
+
+    ``reference`` is the spec a sweep's ratios are taken to; ``defaults`` fill
+    the spec when nothing is asked (the fields that tell this network apart).
+    """
 
     def decorate(build: Callable[[SpecT], Network]) -> Callable[[SpecT], Network]:
         if name in NETWORKS:
             raise ValueError(f"network {name!r} is registered twice")
-        NETWORKS[name] = NetworkEntry(name, command, title, spec_type, build, reference or {})
+        NETWORKS[name] = NetworkEntry(
+            name, command, title, spec_type, build, reference or {}, defaults or {}
+        )
         return build
 
     return decorate

@@ -73,7 +73,11 @@ class GateMultiply(nn.Module):
 
 
 class Add(nn.Module):
-    """Element-wise sum (residual add, branch sum)."""
+    """Element-wise sum (residual add, branch sum), tallied under ``work``."""
+
+    def __init__(self, work: str = "add") -> None:
+        super().__init__()
+        self.work = work
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a + b
@@ -109,7 +113,7 @@ BUILDERS: dict[type[P.Primitive], Callable[[Any], nn.Module]] = {
     P.GlobalPool: lambda op: GlobalPool2d(op.mode, op.flatten),
     P.ChannelPool: lambda op: ChannelPool(),
     P.GateMultiply: lambda op: GateMultiply(),
-    P.Add: lambda op: Add(),
+    P.Add: lambda op: Add(op.work),
 }
 
 

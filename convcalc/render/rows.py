@@ -208,7 +208,7 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
     rows = []
     for index, (name, members) in enumerate(groups.items()):
         first, last = members[0], members[-1]
-        main = next((x for x in members if x.type in ("Conv2d", "Linear")), first)
+        main = next((x for x in members if x.weights), first)  # the conv, not its BN
         seen = [measured_layers[x.name] for x in members if x.name in measured_layers]
         ok: bool | None = None
         if report.measured is not None:

@@ -1,0 +1,142 @@
+"""``nn.Module`` -> primitive: the other direction of ``build.BUILDERS``.
+
+``EXTRACTORS`` maps each module type convcalc reads to the primitive that
+describes it, so that a graph read off a torch module is made of the same
+primitives as the built-in networks. ``extract(build_module(p)) == p`` for
+every primitive (a property test), and ``extract_network`` reads a whole
+module's call graph back, so built-in networks round-trip too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch.fx
+from torch import nn
+
+from convcalc.core import primitives as P  # noqa: N812 - short alias for the table
+from convcalc.core.graph import INPUT, Network, Node
+from convcalc.measure import build
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _conv(module: nn.Conv2d) -> P.Conv2d | None:
+    if module.padding_mode != "zeros":
+        return None  # reflect/replicate padding: not the primitive's zero padding
+    padding: P.Padding
+    if module.padding == "same":
+        padding = "same"
+    elif module.padding == "valid":
+        padding = (0, 0)
+    else:
+        padding = _pair(module.padding)
+    return P.Conv2d(
+        module.in_channels,
+        module.out_channels,
+        _pair(module.kernel_size),
+        _pair(module.stride),
+        padding,
+        _pair(module.dilation),
+        module.groups,
+        module.bias is not None,
+    )
+
+
+def _shared(module: build.SharedKernelDepthwiseConv2d) -> P.Conv2d:
+    multiplier, _, kh, kw = module.weight.shape
+    return P.Conv2d(
+        module.cin,
+        module.cin * multiplier,
+        (kh, kw),
+        _pair(module.stride),
+        module.padding if module.padding == "same" else _pair(module.padding),
+        _pair(module.dilation),
+        module.cin,
+        module.bias is not None,
+        shared_kernel=True,
+    )
+
+
+def _batchnorm(module: nn.BatchNorm2d) -> P.BatchNorm2d | None:
+    return P.BatchNorm2d(module.num_features) if module.affine else None
+
+
+def _adaptive(mode: str) -> Callable[[Any], P.Primitive | None]:
+    def read(module: Any) -> P.Primitive | None:
+        size = module.output_size
+        ones = size == 1 or (isinstance(size, tuple) and all(s == 1 for s in size))
+        return P.GlobalPool(mode, flatten=False) if ones else None  # type: ignore[arg-type]
+
+    return read
+
+
+# One row per module type: the primitive it is (None: this instance is not one).
+EXTRACTORS: dict[type[nn.Module], Callable[[Any], P.Primitive | None]] = {
+    nn.Conv2d: _conv,
+    build.SharedKernelDepthwiseConv2d: _shared,
+    nn.Linear: lambda m: P.Linear(m.in_features, m.out_features, m.bias is not None),
+    nn.BatchNorm2d: _batchnorm,
+    nn.ReLU: lambda m: P.Activation("relu"),
+    nn.ReLU6: lambda m: P.Activation("relu6"),
+    nn.Sigmoid: lambda m: P.Activation("sigmoid"),
+    nn.AdaptiveAvgPool2d: _adaptive("avg"),
+    nn.AdaptiveMaxPool2d: _adaptive("max"),
+    build.GlobalPool2d: lambda m: P.GlobalPool(m.mode, m.flatten),
+    build.ChannelPool: lambda m: P.ChannelPool(),
+    build.GateMultiply: lambda m: P.GateMultiply(),
+    build.Add: lambda m: P.Add(m.work),
+}
+
+
+def extract(module: nn.Module) -> P.Primitive | None:
+    """The primitive a module is, or None when convcalc has no primitive for it."""
+    reader = EXTRACTORS.get(type(module))
+    return None if reader is None else reader(module)
+
+
+class _LeafTracer(torch.fx.Tracer):
+    """Stops at every module convcalc can read, so each becomes one call node."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        return type(m) in EXTRACTORS or super().is_leaf_module(m, module_qualified_name)
+
+
+def extract_network(
+    module: nn.Module, input_shape: tuple[int, ...], name: str = "extracted"
+) -> Network:
+    """Read a module's call graph into a Network of primitives (names: module paths).
+
+    A module called a second time becomes a node that shares the first call's
+    weights. Raises ValueError on a module with no primitive, or on a call
+    that is not a module (those need the dispatch-level trace).
+    """
+    graph = _LeafTracer().trace(module)
+    modules = dict(module.named_modules())
+    nodes: list[Node] = []
+    names: dict[str, str] = {}
+    calls: dict[str, int] = {}
+    for fx_node in graph.nodes:
+        if fx_node.op == "placeholder":
+            names[fx_node.name] = INPUT
+        elif fx_node.op == "call_module":
+            target = str(fx_node.target)
+            op = extract(modules[target])
+            if op is None:
+                raise ValueError(
+                    f"module {target} ({type(modules[target]).__name__}) has no primitive"
+                )
+            count = calls.get(target, 0)
+            calls[target] = count + 1
+            node_name = target if count == 0 else f"{target}@{count}"
+            sources = tuple(names[str(arg)] for arg in fx_node.args)
+            nodes.append(Node(node_name, op, sources, target if count else None))
+            names[fx_node.name] = node_name
+        elif fx_node.op == "output":
+            continue
+        else:
+            raise ValueError(f"{fx_node.op} {fx_node.target} is not a module call")
+    return Network(name, input_shape, tuple(nodes))
