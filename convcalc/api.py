@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Literal, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar
 
 from convcalc.core.designs import (
     Comparison,
@@ -36,12 +36,16 @@ from convcalc.core.report import CompareReport, Report, SweepReport
 from convcalc.core.shapes import Pair
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # in typing from 3.11; only for the checker here
+
 DEVICES = ("auto", "cpu", "cuda", "meta")
 
 Size = int | tuple[int, int]
 Notify = Callable[[str], None]
 AnyReport = Report | CompareReport | SweepReport
 ReportT_co = TypeVar("ReportT_co", Report, CompareReport, SweepReport, covariant=True)
+ReportT = TypeVar("ReportT", Report, CompareReport, SweepReport)
 
 
 class Analyzable(Protocol[ReportT_co]):
@@ -81,32 +85,47 @@ def _padding(value: Any) -> PaddingSpec:
     return _pair(value, "padding")
 
 
-def conv_spec(
-    cin: int,
-    cout: int,
-    kernel: Size | Literal["global"] = 3,
-    stride: Size = 1,
-    padding: Size | Literal["same", "valid"] = 0,
-    dilation: Size = 1,
-    groups: int = 1,
-    bias: bool = True,
-    input: Size = 224,
-    batch: int = 1,
-    share_kernel: bool = False,
-) -> ConvSpec:
+class ConvShape(TypedDict, total=False):
+    """The shape arguments of ``separable``, ``spatial`` and ``compare``, as ``conv`` names
+    them (ints or (H, W) pairs): stride, padding, dilation, bias, input, batch."""
+
+    stride: Size
+    padding: Size | Literal["same", "valid"]
+    dilation: Size
+    bias: bool
+    input: Size
+    batch: int
+
+
+class GroupedShape(ConvShape, total=False):
+    """``ConvShape`` and the groups of the block's own convolution."""
+
+    groups: int
+
+
+class ConvArgs(GroupedShape, total=False):
+    """Every argument of ``conv`` after the kernel."""
+
+    share_kernel: bool
+
+
+Kernel = Size | Literal["global"]
+
+
+def conv_spec(cin: int, cout: int, kernel: Kernel = 3, **args: Unpack[ConvArgs]) -> ConvSpec:
     """A validated convolution spec, from ints or (H, W) pairs as ``nn.Conv2d`` takes them."""
     return ConvSpec(
         cin=_integer(cin, "cin"),
         cout=_integer(cout, "cout"),
         kernel=_kernel(kernel),
-        stride=_pair(stride, "stride"),
-        padding=_padding(padding),
-        dilation=_pair(dilation, "dilation"),
-        groups=_integer(groups, "groups"),
-        bias=bool(bias),
-        input=_pair(input, "input"),
-        batch=_integer(batch, "batch"),
-        share_kernel=bool(share_kernel),
+        stride=_pair(args.get("stride", 1), "stride"),
+        padding=_padding(args.get("padding", 0)),
+        dilation=_pair(args.get("dilation", 1), "dilation"),
+        groups=_integer(args.get("groups", 1), "groups"),
+        bias=bool(args.get("bias", True)),
+        input=_pair(args.get("input", 224), "input"),
+        batch=_integer(args.get("batch", 1), "batch"),
+        share_kernel=bool(args.get("share_kernel", False)),
     )
 
 
@@ -130,69 +149,40 @@ def conv(
 
     ``share_kernel`` gives the shared-kernel depthwise module (needs groups=cin).
     """
-    spec = conv_spec(cin, cout, kernel, stride, padding, dilation, groups, bias, input, batch,
-                     share_kernel)  # fmt: skip
-    return conv_design(spec)
+    return conv_design(
+        conv_spec(cin, cout, kernel, stride=stride, padding=padding, dilation=dilation,
+                  groups=groups, bias=bias, input=input, batch=batch, share_kernel=share_kernel)
+    )  # fmt: skip
 
 
-def separable(
-    cin: int,
-    cout: int,
-    kernel: Size = 3,
-    stride: Size = 1,
-    padding: Size | Literal["same", "valid"] = 0,
-    dilation: Size = 1,
-    groups: int = 1,
-    bias: bool = True,
-    input: Size = 224,
-    batch: int = 1,
-) -> Design:
+def separable(cin: int, cout: int, kernel: Kernel = 3, **shape: Unpack[GroupedShape]) -> Design:
     """Depthwise k x k (groups=cin), then pointwise 1x1 (``groups``) to cout."""
-    spec = conv_spec(cin, cout, kernel, stride, padding, dilation, groups, bias, input, batch)
-    return separable_design(spec)
+    return separable_design(conv_spec(cin, cout, kernel, **shape))
 
 
-def spatial(
-    cin: int,
-    cout: int,
-    kernel: Size = 3,
-    stride: Size = 1,
-    padding: Size | Literal["same", "valid"] = 0,
-    dilation: Size = 1,
-    groups: int = 1,
-    bias: bool = True,
-    input: Size = 224,
-    batch: int = 1,
-) -> Design:
+def spatial(cin: int, cout: int, kernel: Kernel = 3, **shape: Unpack[GroupedShape]) -> Design:
     """Spatially separable: k x 1 (cin -> cin) then 1 x k (cin -> cout)."""
-    spec = conv_spec(cin, cout, kernel, stride, padding, dilation, groups, bias, input, batch)
-    return spatial_design(spec)
+    return spatial_design(conv_spec(cin, cout, kernel, **shape))
 
 
 def compare(
     cin: int,
     cout: int,
-    kernel: Size | Literal["global"] = 3,
-    stride: Size = 1,
-    padding: Size | Literal["same", "valid"] = 0,
-    dilation: Size = 1,
+    kernel: Kernel = 3,
+    *,
     groups: int | None = None,
-    bias: bool = True,
-    input: Size = 224,
-    batch: int = 1,
+    **shape: Unpack[ConvShape],
 ) -> Comparison:
     """Standard, grouped, depthwise, separable, spatial and shared-kernel side by side.
 
     ``groups`` is the grouped variant's g; by default the smallest g > 1 dividing
     both channel counts.
     """
-    given = groups is not None
-    if groups is None:
+    chosen = groups
+    if chosen is None:
         chosen = smallest_group(_integer(cin, "cin"), _integer(cout, "cout")) or 1
-    else:
-        chosen = groups
-    spec = conv_spec(cin, cout, kernel, stride, padding, dilation, chosen, bias, input, batch)
-    return compare_design(spec, groups_given=given)
+    spec = conv_spec(cin, cout, kernel, groups=chosen, **shape)
+    return compare_design(spec, groups_given=groups is not None)
 
 
 def se(
@@ -301,9 +291,7 @@ def _check_run_options(dtype: str, device: str) -> None:
         raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
 
 
-def analyze(
-    subject: Analyzable[ReportT_co], dtype: str = "float32", device: str = "auto"
-) -> ReportT_co:
+def analyze(subject: Analyzable[ReportT], dtype: str = "float32", device: str = "auto") -> ReportT:
     """Every analytic figure of a design, comparison or sweep; pure, never imports torch.
 
     ``device`` is only recorded in the report's spec (what ``verify`` will use).
@@ -312,50 +300,14 @@ def analyze(
     return subject.analyze(dtype, device)
 
 
-@overload
 def verify(
-    subject: Analyzable[ReportT_co],
-    device: str = ...,
-    *,
-    dtype: str = ...,
-    cross_check: bool = ...,
-    notify: Notify | None = ...,
-) -> ReportT_co: ...
-@overload
-def verify(
-    subject: Report,
-    device: str = ...,
-    *,
-    dtype: str = ...,
-    cross_check: bool = ...,
-    notify: Notify | None = ...,
-) -> Report: ...
-@overload
-def verify(
-    subject: CompareReport,
-    device: str = ...,
-    *,
-    dtype: str = ...,
-    cross_check: bool = ...,
-    notify: Notify | None = ...,
-) -> CompareReport: ...
-@overload
-def verify(
-    subject: SweepReport,
-    device: str = ...,
-    *,
-    dtype: str = ...,
-    cross_check: bool = ...,
-    notify: Notify | None = ...,
-) -> SweepReport: ...
-def verify(
-    subject: Any,
+    subject: Analyzable[ReportT] | ReportT,
     device: str = "auto",
     *,
     dtype: str = "float32",
     cross_check: bool = False,
     notify: Notify | None = None,
-) -> Any:
+) -> ReportT:
     """Analyze (unless given a report), build the same graph in torch, measure, compare.
 
     ``device``: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or
@@ -378,5 +330,5 @@ def verify(
         return verify_report(r, device, cross_check=cross_check, notify=notify)
 
     if isinstance(report, Report):
-        return one(report)
+        return one(report)  # type: ignore[return-value]  # mypy checks each constraint apart
     return replace(report, reports=tuple(one(r) for r in report.reports))

@@ -19,10 +19,10 @@ from typer.core import TyperGroup
 
 import convcalc
 from convcalc import __version__, analyze, verify
-from convcalc.cli.options import Batch, Common, Groups, Input, with_options
+from convcalc.cli.options import Batch, Common, Groups, with_options
 from convcalc.cli.output import emit, notify
 from convcalc.cli.run import judge
-from convcalc.core.parse import parse_pair, parse_resolutions, parse_widths
+from convcalc.core.parse import parse_resolutions, parse_widths
 from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
 
@@ -204,18 +204,12 @@ def compare(
 
 # ---------------------------------------------------------------- blocks and networks
 
-Channels = Annotated[int, typer.Option("--channels", help="Channels C of the block's input.")]
-Reduction = Annotated[
-    int, typer.Option("--reduction", help="Reduction r: the MLP's hidden width is C // r.")
-]
-
 
 @app.command()
-@with_options()
+@with_options(block=True)
 def se(
+    block: dict[str, Any],
     common: Common,
-    channels: Channels,
-    reduction: Reduction = 16,
     bias: Annotated[
         bool,
         typer.Option(
@@ -223,20 +217,16 @@ def se(
             help="Biases on the two Linear layers (the notes' version has none).",
         ),
     ] = False,
-    input_size: Input = "224",
-    batch: Batch = 1,
 ) -> None:
     """Squeeze-and-Excitation: global pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate."""
-    size = parse_pair(input_size, "input")
-    run(convcalc.se(channels, reduction, bias, size, batch), common)
+    run(convcalc.se(**block, bias=bias), common)
 
 
 @app.command()
-@with_options()
+@with_options(block=True)
 def cbam(
+    block: dict[str, Any],
     common: Common,
-    channels: Channels,
-    reduction: Reduction = 16,
     spatial_kernel: Annotated[
         int,
         typer.Option(
@@ -258,12 +248,11 @@ def cbam(
             help="BatchNorm after the spatial conv (the reference code has it).",
         ),
     ] = True,
-    input_size: Input = "224",
-    batch: Batch = 1,
 ) -> None:
     """CBAM: channel gate (shared MLP on avg- and max-pooled), then spatial gate (k x k conv)."""
-    size = parse_pair(input_size, "input")
-    design = convcalc.cbam(channels, reduction, spatial_kernel, mlp_bias, spatial_bn, size, batch)
+    design = convcalc.cbam(
+        **block, spatial_kernel=spatial_kernel, mlp_bias=mlp_bias, spatial_bn=spatial_bn
+    )
     run(design, common)
 
 

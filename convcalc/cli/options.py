@@ -64,6 +64,22 @@ SHAPE_OPTIONS = (
     _option("batch", Batch, 1),
 )
 
+# An attention block's input and its MLP's reduction (se, cbam).
+BLOCK_OPTIONS = (
+    _option(
+        "channels", Annotated[int, typer.Option("--channels", help="Channels C of the input.")]
+    ),
+    _option(
+        "reduction",
+        Annotated[
+            int, typer.Option("--reduction", help="Reduction r: the MLP's hidden width is C // r.")
+        ],
+        16,
+    ),
+    _option("input_size", Input, "224"),
+    _option("batch", Batch, 1),
+)
+
 COMMON_OPTIONS = (
     _option(
         "dtype",
@@ -219,26 +235,31 @@ def parse_shape(raw: dict[str, Any]) -> dict[str, Any]:
 Command = TypeVar("Command", bound=Callable[..., None])
 
 
-def with_options(*, shape: bool = False) -> Callable[[Command], Command]:
-    """Append the common options (and the shape options) to a command's signature.
+def with_options(*, shape: bool = False, block: bool = False) -> Callable[[Command], Command]:
+    """Append the common options (and the shape or block options) to a command's signature.
 
-    The command declares ``common: Common`` (and ``shape: dict[str, Any]``) in
-    place of them and receives them gathered and validated.
+    The command declares ``common: Common`` (and ``shape: dict[str, Any]`` or
+    ``block: dict[str, Any]``) in place of them and receives them gathered and
+    validated, as the library's keyword arguments.
     """
 
     def decorate(command: Command) -> Command:
         own = [
             p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
             for p in inspect.signature(command, eval_str=True).parameters.values()
-            if p.name not in ("common", "shape")
+            if p.name not in ("common", "shape", "block")
         ]
-        added = SHAPE_OPTIONS if shape else ()
+        added = SHAPE_OPTIONS if shape else BLOCK_OPTIONS if block else ()
 
         @functools.wraps(command)
         def wrapper(**values: Any) -> None:
             common = Common.parse(**{p.name: values.pop(p.name) for p in COMMON_OPTIONS})
             if shape:
                 values["shape"] = parse_shape({p.name: values.pop(p.name) for p in SHAPE_OPTIONS})
+            if block:
+                raw = {p.name: values.pop(p.name) for p in BLOCK_OPTIONS}
+                raw["input"] = parse_pair(raw.pop("input_size"), "input")
+                values["block"] = raw
             command(common=common, **values)
 
         wrapper.__signature__ = inspect.Signature([*added, *own, *COMMON_OPTIONS])  # type: ignore[attr-defined]

@@ -24,16 +24,11 @@ def flops(macs: int) -> int:
 
 
 @dataclass(frozen=True)
-class LayerFigures:
-    """The analytic figures of one node."""
+class Counts:
+    """What a node and a whole network both have: parameters, work, and the output's field."""
 
-    index: int
-    name: str
-    type: str
-    description: str
-    input_shapes: tuple[Shape, ...]
     output_shape: Shape
-    params: int  # 0 where the node reuses another node's weights
+    params: int  # a node: 0 where it reuses another node's weights
     weights: int
     biases: int
     batchnorm: int
@@ -42,55 +37,11 @@ class LayerFigures:
     elementwise: dict[str, int]
     torchinfo_mult_adds: int
     field: Field
-    params_formula: str
-    macs_formula: str
-    label: str = ""
-    shares_weights_of: str | None = None
-    group: str = ""
 
     @property
     def elementwise_ops(self) -> int:
-        """All element-wise work of the node."""
+        """All element-wise work."""
         return sum(self.elementwise.values())
-
-    @property
-    def flops(self) -> int:
-        """2 x MACs."""
-        return flops(self.macs)
-
-    @property
-    def receptive_field(self) -> Pair:
-        """Receptive field per axis, in input pixels (the whole input when global)."""
-        return self.field.size
-
-    @property
-    def jump(self) -> Pair:
-        """Distance between neighbouring units per axis, in input pixels."""
-        return self.field.jump
-
-
-@dataclass(frozen=True)
-class Totals:
-    """Whole-network figures, for the whole batch."""
-
-    input_shape: Shape
-    output_shape: Shape
-    params: int
-    weights: int
-    biases: int
-    batchnorm: int
-    macs: int
-    bias_adds: int
-    elementwise: dict[str, int]
-    torchinfo_mult_adds: int
-    activation_elements: int
-    torchinfo_output_elements: int
-    field: Field
-
-    @property
-    def trainable_params(self) -> int:
-        """Every parameter convcalc builds is trainable."""
-        return self.params
 
     @property
     def flops(self) -> int:
@@ -99,18 +50,43 @@ class Totals:
 
     @property
     def receptive_field(self) -> Pair:
-        """The output's receptive field per axis."""
+        """The output's receptive field per axis, in input pixels (the input when global)."""
         return self.field.size
 
     @property
     def jump(self) -> Pair:
-        """The output's jump per axis."""
+        """Distance between neighbouring output units per axis, in input pixels."""
         return self.field.jump
 
+
+@dataclass(frozen=True)
+class LayerFigures(Counts):
+    """The analytic figures of one node."""
+
+    index: int
+    name: str
+    type: str
+    description: str
+    input_shapes: tuple[Shape, ...]
+    params_formula: str
+    macs_formula: str
+    label: str = ""
+    shares_weights_of: str | None = None
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Totals(Counts):
+    """Whole-network figures, for the whole batch."""
+
+    input_shape: Shape
+    activation_elements: int
+    torchinfo_output_elements: int
+
     @property
-    def elementwise_ops(self) -> int:
-        """All element-wise work."""
-        return sum(self.elementwise.values())
+    def trainable_params(self) -> int:
+        """Every parameter convcalc builds is trainable."""
+        return self.params
 
     @property
     def batch(self) -> int:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from convcalc.core.figures import LayerFigures, Totals
 from convcalc.core.primitives import Primitive, fmt_int
-from convcalc.core.report import Report
+from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
 
 Kind = Literal["count", "bytes", "shape", "text"]
@@ -331,3 +331,20 @@ def _hw(pair: Any) -> str:
 
 def _field(pair: Any, whole: bool) -> str:
     return f"{_hw(pair)} global" if whole else _hw(pair)
+
+
+COMPARE_HEADER = ("variant", "kind", "params", "x std", "MACs", "x std", "output")
+
+
+def compare_cells(comparison: CompareReport, report: Report, exact: bool) -> list[str]:
+    """One variant's cells under ``COMPARE_HEADER``, with its ratios to the standard."""
+    params, macs = comparison.ratios(report)
+    return [
+        report.figures.network.name,
+        report.kind,
+        units.count(report.params, exact),
+        units.times(params),
+        units.count(report.macs, exact),
+        units.times(macs),
+        units.shape(report.output_shape),
+    ]

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
-from convcalc.render.rows import layer_rows, summary_rows
+from convcalc.render.rows import COMPARE_HEADER, compare_cells, layer_rows, summary_rows
 
 MARKS = {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: Text("")}
 BAR_WIDTH = 12
@@ -134,31 +134,14 @@ def compare_table(comparison: CompareReport, exact: bool = False) -> Table:
         title=f"convcalc compare: the same cin -> cout, built {len(comparison.reports)} ways",
         title_justify="left",
     )
-    for name, justify in (
-        ("variant", "left"),
-        ("kind", "left"),
-        ("params", "right"),
-        ("x std", "right"),
-        ("MACs", "right"),
-        ("x std", "right"),
-        ("output", "right"),
-        ("torchinfo mult-adds", "right"),
-        ("match", "center"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name in (*COMPARE_HEADER, "torchinfo mult-adds", "match"):
+        justify = "left" if name in ("variant", "kind") else "right"
+        table.add_column(name, justify="center" if name == "match" else justify)  # type: ignore[arg-type]
     for report in comparison.reports:
-        params, macs = comparison.ratios(report)
+        measured = report.measured
         table.add_row(
-            report.figures.network.name,
-            report.kind,
-            units.count(report.params, exact),
-            units.times(params),
-            units.count(report.macs, exact),
-            units.times(macs),
-            units.shape(report.output_shape),
-            "-"
-            if report.measured is None
-            else units.count(report.measured.torchinfo_mult_adds, exact),
+            *compare_cells(comparison, report, exact),
+            "-" if measured is None else units.count(measured.torchinfo_mult_adds, exact),
             MARKS[report.match],
         )
     return table

@@ -10,7 +10,7 @@ from typing import Any
 
 from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
-from convcalc.render.rows import layer_rows, summary_rows
+from convcalc.render.rows import COMPARE_HEADER, compare_cells, layer_rows, summary_rows
 
 
 def to_json(document: Any) -> str:
@@ -156,21 +156,5 @@ def to_markdown(report: Report, exact: bool = False) -> str:
 
 def compare_markdown(comparison: CompareReport, exact: bool = False) -> str:
     """``compare`` as one Markdown table."""
-    rows = []
-    for r in comparison.reports:
-        params, macs = comparison.ratios(r)
-        rows.append(
-            [
-                r.figures.network.name,
-                r.kind,
-                units.count(r.params, exact),
-                units.times(params),
-                units.count(r.macs, exact),
-                units.times(macs),
-                units.shape(r.output_shape),
-                _MARK[r.match],
-            ]
-        )
-    return _md_table(
-        ["variant", "kind", "params", "x std", "MACs", "x std", "output", "match"], rows
-    )
+    rows = [[*compare_cells(comparison, r, exact), _MARK[r.match]] for r in comparison.reports]
+    return _md_table([*COMPARE_HEADER, "match"], rows)

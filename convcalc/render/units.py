@@ -10,21 +10,22 @@ _BYTE_UNITS = ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "KB"))
 
 def count(value: int, exact: bool = False) -> str:
     """A count: exact with thousands separators, or one decimal in K, M, G, T."""
-    if exact or abs(value) < 1000:
-        return f"{value:,}"
-    for scale, unit in _COUNT_UNITS:
-        if abs(value) >= scale:
-            return f"{value / scale:,.1f} {unit}"
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _scaled(value, exact, _COUNT_UNITS, "", 1)
 
 
 def size(value: int, exact: bool = False) -> str:
     """Bytes, in decimal units as torchinfo prints them (1 MB = 10^6 B)."""
+    return _scaled(value, exact, _BYTE_UNITS, " B", 2)
+
+
+def _scaled(
+    value: int, exact: bool, scales: tuple[tuple[int, str], ...], plain: str, decimals: int
+) -> str:
     if exact or abs(value) < 1000:
-        return f"{value:,} B"
-    for scale, unit in _BYTE_UNITS:
+        return f"{value:,}{plain}"
+    for scale, unit in scales:
         if abs(value) >= scale:
-            return f"{value / scale:,.2f} {unit}"
+            return f"{value / scale:,.{decimals}f} {unit}"
     raise AssertionError("unreachable")  # pragma: no cover
 
 
