@@ -305,8 +305,8 @@ def conv_primitives() -> st.SearchStrategy[P.Conv2d]:
 PRIMITIVES: dict[type[P.Primitive], st.SearchStrategy[Any]] = {
     P.Conv2d: conv_primitives(),
     P.Linear: st.builds(P.Linear, st.integers(1, 64), st.integers(1, 64), st.booleans()),
-    P.BatchNorm2d: st.builds(P.BatchNorm2d, st.integers(1, 64)),
-    P.Activation: st.builds(P.Activation, st.sampled_from(["relu", "relu6", "sigmoid"])),
+    P.BatchNorm2d: st.builds(P.BatchNorm2d, st.integers(1, 64), st.booleans()),
+    P.Activation: st.builds(P.Activation, st.sampled_from(P.ACTIVATIONS)),
     P.GlobalPool: st.builds(P.GlobalPool, st.sampled_from(["avg", "max"]), st.booleans()),
     P.ChannelPool: st.just(P.ChannelPool()),
     P.GateMultiply: st.just(P.GateMultiply()),

@@ -143,6 +143,11 @@ class Primitive:
         """Sizes torch forms to run the op (its weights): checked against torch's int64."""
         return [self.params]
 
+    @property
+    def counted(self) -> bool:
+        """False for an op convcalc has no formula for: its work is "not counted", never 0."""
+        return True
+
     def headline(self) -> dict[str, Any]:
         """Figures a one-op network adds to its analytic summary (a conv's effective kernel)."""
         return {}
@@ -435,20 +440,23 @@ class Linear(Primitive):
 
 @dataclass(frozen=True)
 class BatchNorm2d(Primitive):
-    """``nn.BatchNorm2d``: gamma and beta are parameters (2C); running stats are buffers."""
+    """``nn.BatchNorm2d`` (and 1-D/3-D: channels on dim 1): gamma and beta are parameters
+    (2C, when affine); running statistics are buffers."""
 
     kind: ClassVar[str] = "BatchNorm2d"
     channels: int
+    affine: bool = True
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         (shape,) = inputs
-        _expect_rank(self.kind, shape, 4)
+        if len(shape) < 2:
+            raise InvalidSpecError(f"{self.kind} needs a channel dimension, got {list(shape)}")
         _expect_channels(self.kind, shape, self.channels)
         return shape
 
     @property
     def batchnorm_params(self) -> int:
-        return 2 * self.channels
+        return 2 * self.channels if self.affine else 0
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         return {"batchnorm": 2 * numel(out)}
@@ -458,15 +466,32 @@ class BatchNorm2d(Primitive):
         return "bn"
 
     def params_formula(self) -> str:
-        return f"2 x {self.channels} = {fmt_int(self.params)}"
+        return f"2 x {self.channels} = {fmt_int(self.params)}" if self.affine else "0"
+
+
+# The nonlinearities convcalc names (each has a torch module in measure/build.py).
+ACTIVATIONS = (
+    "relu", "relu6", "sigmoid", "hardswish", "hardsigmoid", "silu", "gelu", "tanh",
+    "leaky_relu", "elu", "mish", "softplus", "softmax", "log_softmax",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Activation(Primitive):
-    """ReLU, ReLU6 or sigmoid: one op per element."""
+    """An element-wise nonlinearity (ReLU, ReLU6, sigmoid, GELU, SiLU, hard-swish...).
+
+    One op per element, whatever its formula (a convention: GELU is not cheaper to
+    count than ReLU by any rule the peers share).
+    """
 
     kind: ClassVar[str] = "Activation"
-    function: Literal["relu", "relu6", "sigmoid"]
+    function: str
+
+    def __post_init__(self) -> None:
+        if self.function not in ACTIVATIONS:
+            raise InvalidSpecError(
+                f"activation {self.function!r} is not one of {', '.join(ACTIVATIONS)}"
+            )
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         return {self.function: numel(out)}

@@ -98,18 +98,29 @@ def _conv(op: P.Conv2d) -> nn.Module:
     )
 
 
-_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": lambda: nn.ReLU(inplace=False),
-    "relu6": lambda: nn.ReLU6(inplace=False),
+ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "relu6": nn.ReLU6,
     "sigmoid": nn.Sigmoid,
+    "hardswish": nn.Hardswish,
+    "hardsigmoid": nn.Hardsigmoid,
+    "silu": nn.SiLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "mish": nn.Mish,
+    "softplus": nn.Softplus,
+    "softmax": lambda: nn.Softmax(dim=1),
+    "log_softmax": lambda: nn.LogSoftmax(dim=1),
 }
 
 # One row per primitive type: how to build it in torch.
 BUILDERS: dict[type[P.Primitive], Callable[[Any], nn.Module]] = {
     P.Conv2d: _conv,
     P.Linear: lambda op: nn.Linear(op.in_features, op.out_features, op.bias),
-    P.BatchNorm2d: lambda op: nn.BatchNorm2d(op.channels),
-    P.Activation: lambda op: _ACTIVATIONS[op.function](),
+    P.BatchNorm2d: lambda op: nn.BatchNorm2d(op.channels, affine=op.affine),
+    P.Activation: lambda op: ACTIVATION_MODULES[op.function](),
     P.GlobalPool: lambda op: GlobalPool2d(op.mode, op.flatten),
     P.ChannelPool: lambda op: ChannelPool(),
     P.GateMultiply: lambda op: GateMultiply(),

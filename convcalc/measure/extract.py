@@ -61,8 +61,8 @@ def _shared(module: build.SharedKernelDepthwiseConv2d) -> P.Conv2d:
     )
 
 
-def _batchnorm(module: nn.BatchNorm2d) -> P.BatchNorm2d | None:
-    return P.BatchNorm2d(module.num_features) if module.affine else None
+def _batchnorm(module: nn.BatchNorm2d) -> P.BatchNorm2d:
+    return P.BatchNorm2d(module.num_features, module.affine)
 
 
 def _adaptive(mode: str) -> Callable[[Any], P.Primitive | None]:
@@ -79,10 +79,13 @@ EXTRACTORS: dict[type[nn.Module], Callable[[Any], P.Primitive | None]] = {
     nn.Conv2d: _conv,
     build.SharedKernelDepthwiseConv2d: _shared,
     nn.Linear: lambda m: P.Linear(m.in_features, m.out_features, m.bias is not None),
+    nn.BatchNorm1d: _batchnorm,
     nn.BatchNorm2d: _batchnorm,
-    nn.ReLU: lambda m: P.Activation("relu"),
-    nn.ReLU6: lambda m: P.Activation("relu6"),
-    nn.Sigmoid: lambda m: P.Activation("sigmoid"),
+    nn.BatchNorm3d: _batchnorm,
+    **{
+        type(make()): (lambda name: lambda m: P.Activation(name))(name)
+        for name, make in build.ACTIVATION_MODULES.items()
+    },
     nn.AdaptiveAvgPool2d: _adaptive("avg"),
     nn.AdaptiveMaxPool2d: _adaptive("max"),
     build.GlobalPool2d: lambda m: P.GlobalPool(m.mode, m.flatten),
