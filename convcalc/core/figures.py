@@ -8,7 +8,7 @@ to the description.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from convcalc.core.graph import INPUT, Network
 from convcalc.core.primitives import Shape, numel
@@ -73,6 +73,13 @@ class LayerFigures(Counts):
     label: str = ""
     shares_weights_of: str | None = None
     group: str = ""
+    counted: bool = True  # False: convcalc has no formula for this op's work
+    torch_call: str | None = None  # the module call torchinfo reports it in
+
+    @property
+    def description_of_work(self) -> str:
+        """The op's name for the "not counted" list."""
+        return self.label.removesuffix(" (not counted)")
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,13 @@ class Totals(Counts):
     input_shape: Shape
     activation_elements: int
     torchinfo_output_elements: int
+    output_shapes: tuple[Shape, ...] = ()  # every output (a model may return several)
+    not_counted: dict[str, int] = field(default_factory=dict)  # op -> calls with no formula
+
+    @property
+    def partial(self) -> bool:
+        """True when some op had no formula: the counts are lower bounds."""
+        return bool(self.not_counted)
 
     @property
     def trainable_params(self) -> int:
@@ -159,22 +173,28 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
                 macs=op.macs(inputs, out),
                 bias_adds=op.bias_adds(out),
                 elementwise=op.elementwise(inputs, out),
-                torchinfo_mult_adds=op.torchinfo_mult_adds(out),
+                # torchinfo sees an op only inside a module call it reports.
+                torchinfo_mult_adds=op.torchinfo_mult_adds(out) if node.torch_call else 0,
                 field=fields[node.name],
                 params_formula=op.params_formula() if counted else f"shared with {owner.name}",
                 macs_formula=op.macs_formula(inputs, out),
                 label=op.label,
                 shares_weights_of=None if counted else owner.name,
                 group=node.row,
+                counted=op.counted,
+                torch_call=node.torch_call,
             )
         )
     elementwise: Counter[str] = Counter()
+    not_counted: Counter[str] = Counter()
     for layer in layers:
         elementwise.update(layer.elementwise)
-    last = layers[-1]
+        if not layer.counted:
+            not_counted[layer.description_of_work] += 1
+    outputs = network.output_nodes
     totals = Totals(
         input_shape=network.input_shape,
-        output_shape=last.output_shape,
+        output_shape=shapes[outputs[0]],
         params=sum(x.params for x in layers),
         weights=sum(x.weights for x in layers),
         biases=sum(x.biases for x in layers),
@@ -184,12 +204,27 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
         elementwise=dict(elementwise),
         torchinfo_mult_adds=sum(x.torchinfo_mult_adds for x in layers),
         activation_elements=sum(numel(x.output_shape) for x in layers),
-        torchinfo_output_elements=sum(
-            numel(x.output_shape) for x in layers if network.owner(network.nodes[x.index]).op.params
-        ),
-        field=last.field,
+        torchinfo_output_elements=_torchinfo_output_elements(network, layers),
+        field=fields[outputs[0]],
+        output_shapes=tuple(shapes[name] for name in outputs),
+        not_counted=dict(not_counted),
     )
     return NetworkFigures(network=network, layers=tuple(layers), totals=totals, dtype=dtype)
+
+
+def _torchinfo_output_elements(network: Network, layers: list[LayerFigures]) -> int:
+    """Outputs of the module calls torchinfo reports that hold parameters (it doubles
+    them for gradients): a call's output is its last node's."""
+    last: dict[str, LayerFigures] = {}
+    with_params: set[str] = set()
+    for layer in layers:
+        call = layer.torch_call
+        if call is None:
+            continue
+        last[call] = layer
+        if network.owner(network.nodes[layer.index]).op.params:
+            with_params.add(call)
+    return sum(numel(last[call].output_shape) for call in with_params)
 
 
 def per_sample(total: int, batch: int) -> int:

@@ -31,11 +31,19 @@ class Node:
     inputs: tuple[str, ...] = ()
     weights_of: str | None = None
     group: str = ""  # the table row this node is shown in (conv + BN + ReLU); default its name
+    # The torch module call torchinfo reports this node under: "" is the node's own
+    # (a built-in graph has one module per node); None is none (functional code).
+    unit: str | None = ""
 
     @property
     def row(self) -> str:
         """The name of the displayed row this node belongs to."""
         return self.group or self.name
+
+    @property
+    def torch_call(self) -> str | None:
+        """The module call torchinfo measures this node in, if any."""
+        return self.name if self.unit == "" else self.unit
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,12 @@ class Network:
     input_shape: Shape
     nodes: tuple[Node, ...]
     notes: tuple[str, ...] = ()  # what the builder decided for the user (channel rounding)
+    outputs: tuple[str, ...] = ()  # the nodes returned; default the last one
+
+    @property
+    def output_nodes(self) -> tuple[str, ...]:
+        """The names of the nodes the network returns."""
+        return self.outputs or (self.nodes[-1].name,)
 
     def __post_init__(self) -> None:
         seen = {INPUT}

@@ -74,6 +74,10 @@ def _adaptive(mode: str) -> Callable[[Any], P.Primitive | None]:
     return read
 
 
+def _activation(name: str) -> Callable[[Any], P.Primitive]:
+    return lambda module: P.Activation(name)
+
+
 # One row per module type: the primitive it is (None: this instance is not one).
 EXTRACTORS: dict[type[nn.Module], Callable[[Any], P.Primitive | None]] = {
     nn.Conv2d: _conv,
@@ -82,10 +86,7 @@ EXTRACTORS: dict[type[nn.Module], Callable[[Any], P.Primitive | None]] = {
     nn.BatchNorm1d: _batchnorm,
     nn.BatchNorm2d: _batchnorm,
     nn.BatchNorm3d: _batchnorm,
-    **{
-        type(make()): (lambda name: lambda m: P.Activation(name))(name)
-        for name, make in build.ACTIVATION_MODULES.items()
-    },
+    **{type(make()): _activation(name) for name, make in build.ACTIVATION_MODULES.items()},
     nn.AdaptiveAvgPool2d: _adaptive("avg"),
     nn.AdaptiveMaxPool2d: _adaptive("max"),
     build.GlobalPool2d: lambda m: P.GlobalPool(m.mode, m.flatten),

@@ -1,0 +1,418 @@
+"""A trace of any model -> a Network of convcalc's primitives (the op table).
+
+``READERS`` maps each traced function to the primitive that describes it, the
+way ``extract.EXTRACTORS`` maps modules: a user's model becomes the same kind
+of graph as a built-in network, so every figure, formula, check and format
+works on it unchanged. A function with no reader becomes an ``Opaque`` op
+"not counted" (listed by name, never 0); a parameter read as data (a class
+token, a position embedding, a layer scale) becomes a ``Parameter`` node; a
+parameter no op read (an auxiliary head in eval) is listed as not run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from convcalc.core import ops as O  # noqa: N812 - short alias for the table
+from convcalc.core import primitives as P  # noqa: N812
+from convcalc.core.graph import INPUT, Network, Node
+from convcalc.errors import InvalidSpecError
+from convcalc.measure.trace import Event, Trace, Value
+
+# Pure data movement and bookkeeping: free by convention.
+FREE = frozenset(
+    {
+        "flatten", "reshape", "view", "permute", "transpose", "contiguous", "unsqueeze",
+        "squeeze", "expand", "expand_as", "__getitem__", "cat", "concat", "stack", "chunk",
+        "split", "unbind", "narrow", "select", "dropout", "dropout_", "clone", "roll", "pad",
+        "flip", "repeat", "tile", "movedim", "unflatten", "to", "float", "type_as", "t",
+        "detach", "view_as", "reshape_as", "zeros", "ones", "zeros_like", "ones_like",
+        "arange", "full", "empty", "tensor", "new_zeros", "new_ones", "new_empty",
+        "index_select", "gather", "stochastic_depth", "channel_shuffle", "pixel_shuffle",
+        "split_with_sizes", "swapaxes", "mT", "__setitem__", "masked_fill", "masked_fill_",
+        "copy_", "fill_", "zero_",
+    }
+)  # fmt: skip
+
+ACTIVATION_NAMES = {
+    "relu": "relu", "relu_": "relu", "relu6": "relu6", "sigmoid": "sigmoid",
+    "sigmoid_": "sigmoid", "hardswish": "hardswish", "hardswish_": "hardswish",
+    "hardsigmoid": "hardsigmoid", "silu": "silu", "silu_": "silu", "gelu": "gelu",
+    "tanh": "tanh", "leaky_relu": "leaky_relu", "elu": "elu", "mish": "mish",
+    "softplus": "softplus", "softmax": "softmax", "log_softmax": "log_softmax",
+}  # fmt: skip
+
+ARITHMETIC = {
+    "add": "add", "add_": "add", "__add__": "add", "__iadd__": "add", "__radd__": "add",
+    "sub": "sub", "sub_": "sub", "__sub__": "sub", "__rsub__": "sub", "__isub__": "sub",
+    "mul": "mul", "mul_": "mul", "__mul__": "mul", "__imul__": "mul", "__rmul__": "mul",
+    "div": "div", "div_": "div", "__truediv__": "div", "__itruediv__": "div",
+    "__rtruediv__": "div", "neg": "neg", "exp": "exp", "sqrt": "sqrt", "rsqrt": "rsqrt",
+    "pow": "pow", "__pow__": "pow", "abs": "abs", "clamp": "clamp", "clamp_": "clamp",
+    "clamp_min": "clamp", "clamp_max": "clamp", "erf": "erf", "where": "where",
+    "ne": "compare", "eq": "compare", "__eq__": "compare", "__ne__": "compare",
+    "hardtanh": "hardtanh", "hardtanh_": "hardtanh", "log": "log", "sin": "sin", "cos": "cos",
+}  # fmt: skip
+
+
+@dataclass
+class _Call:
+    """One event's arguments, positional or named, as the reader asks for them."""
+
+    event: Event
+
+    def arg(self, index: int, name: str, default: Any = None) -> Any:
+        if index < len(self.event.inputs):
+            return self.event.inputs[index]
+        return self.event.kwargs.get(name, default)
+
+
+@dataclass
+class _Read:
+    """What a reader says of one event: the primitive, the values it reads as
+    inputs, and the parameters it owns (counted in its params)."""
+
+    op: P.Primitive
+    inputs: list[Value]
+    owns: list[Value] = field(default_factory=list)
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, int):
+        return (value, value)
+    items = list(value)
+    return (int(items[0]), int(items[-1])) if items else (1, 1)
+
+
+def _parameter(value: Any) -> bool:
+    return isinstance(value, Value) and value.parameter is not None
+
+
+def _conv2d(call: _Call) -> _Read | None:
+    x, weight, bias = call.arg(0, "input"), call.arg(1, "weight"), call.arg(2, "bias")
+    if not _parameter(weight) or (bias is not None and not _parameter(bias)):
+        return None
+    padding = call.arg(4, "padding", 0)
+    cout, _, kh, kw = weight.shape
+    op = P.Conv2d(
+        x.shape[1],
+        cout,
+        (kh, kw),
+        _pair(call.arg(3, "stride", 1)),
+        padding if padding == "same" else (0, 0) if padding == "valid" else _pair(padding),
+        _pair(call.arg(5, "dilation", 1)),
+        int(call.arg(6, "groups", 1)),
+        bias is not None,
+    )
+    return _Read(op, [x], [v for v in (weight, bias) if v is not None])
+
+
+def _linear(call: _Call) -> _Read | None:
+    x, weight, bias = call.arg(0, "input"), call.arg(1, "weight"), call.arg(2, "bias")
+    if _parameter(weight) and (bias is None or _parameter(bias)):
+        op = P.Linear(weight.shape[1], weight.shape[0], bias is not None)
+        return _Read(op, [x], [v for v in (weight, bias) if v is not None])
+    return None
+
+
+def _batch_norm(call: _Call) -> _Read:
+    x, weight, bias = call.arg(0, "input"), call.arg(3, "weight"), call.arg(4, "bias")
+    owns = [v for v in (weight, bias) if _parameter(v)]
+    return _Read(P.BatchNorm2d(x.shape[1], affine=weight is not None), [x], owns)
+
+
+def _layer_norm(call: _Call) -> _Read:
+    x, shape = call.arg(0, "input"), call.arg(1, "normalized_shape")
+    weight, bias = call.arg(2, "weight"), call.arg(3, "bias")
+    size = math.prod(shape) if isinstance(shape, list | tuple) else int(shape)
+    op = O.Norm("layer_norm", size, weight is not None, bias is not None)
+    return _Read(op, [x], [v for v in (weight, bias) if _parameter(v)])
+
+
+def _group_norm(call: _Call) -> _Read:
+    x, groups = call.arg(0, "input"), int(call.arg(1, "num_groups"))
+    weight, bias = call.arg(2, "weight"), call.arg(3, "bias")
+    op = O.Norm("group_norm", x.shape[1], weight is not None, bias is not None, groups)
+    return _Read(op, [x], [v for v in (weight, bias) if _parameter(v)])
+
+
+def _pool(mode: str) -> Callable[[_Call], _Read]:
+    def read(call: _Call) -> _Read:
+        x, kernel = call.arg(0, "input"), _pair(call.arg(1, "kernel_size"))
+        stride = call.arg(2, "stride") or kernel
+        if mode == "max":
+            dilation = _pair(call.arg(4, "dilation", 1))
+            ceil, include = bool(call.arg(5, "ceil_mode", False)), True
+        else:
+            dilation = (1, 1)
+            ceil = bool(call.arg(4, "ceil_mode", False))
+            include = bool(call.arg(5, "count_include_pad", True))
+        op = O.Pool2d(mode, kernel, _pair(stride), _pair(call.arg(3, "padding", 0)),  # type: ignore[arg-type]
+                      dilation, ceil, include)  # fmt: skip
+        return _Read(op, [x])
+
+    return read
+
+
+def _adaptive(mode: str) -> Callable[[_Call], _Read]:
+    def read(call: _Call) -> _Read:
+        x = call.arg(0, "input")
+        out = call.event.outputs[0].shape[-2:]
+        if tuple(out) == (1, 1) and len(x.shape) == 4:
+            return _Read(P.GlobalPool(mode, flatten=False), [x])  # type: ignore[arg-type]
+        return _Read(O.AdaptivePool2d(mode, (out[0], out[1])), [x])  # type: ignore[arg-type]
+
+    return read
+
+
+def _reduce_spatial(mode: str) -> Callable[[_Call], _Read | None]:
+    def read(call: _Call) -> _Read | None:
+        x, dims = call.arg(0, "input"), call.arg(1, "dim")
+        keep = bool(call.arg(2, "keepdim", False))
+        if not isinstance(dims, list | tuple) or len(x.shape) != 4:
+            return None
+        if sorted(d % 4 for d in dims) != [2, 3]:
+            return None
+        return _Read(P.GlobalPool(mode, flatten=not keep), [x])  # type: ignore[arg-type]
+
+    return read
+
+
+def _matmul(call: _Call) -> _Read:
+    return _Read(O.MatMul(call.event.function.strip("_")), [call.arg(0, "input"),
+                                                           call.arg(1, "other")])  # fmt: skip
+
+
+def _einsum(call: _Call) -> _Read | None:
+    equation = call.arg(0, "equation")
+    operands = [v for v in call.event.inputs[1:] if isinstance(v, Value)]
+    if len(operands) == 1 and isinstance(call.event.inputs[1], list | tuple):
+        operands = list(call.event.inputs[1])
+    if len(operands) != 2 or not isinstance(equation, str):
+        return None
+    return _Read(O.Einsum(equation), operands)
+
+
+def _attention(call: _Call) -> _Read:
+    return _Read(O.Attention(), [call.arg(0, "query"), call.arg(1, "key"), call.arg(2, "value")])
+
+
+def _interpolate(call: _Call) -> _Read:
+    out = call.event.outputs[0].shape
+    mode = str(call.arg(3, "mode", "nearest"))
+    return _Read(O.Interpolate(mode, (out[-2], out[-1])), [call.arg(0, "input")])
+
+
+def _activation(call: _Call) -> _Read:
+    name = ACTIVATION_NAMES[call.event.function]
+    return _Read(P.Activation(name), [_values(call.event)[0]])
+
+
+# One row per traced function: how to read it (None: not this call; fall back).
+READERS: dict[str, Callable[[_Call], _Read | None]] = {
+    "conv2d": _conv2d,
+    "linear": _linear,
+    "batch_norm": _batch_norm,
+    "layer_norm": _layer_norm,
+    "group_norm": _group_norm,
+    "max_pool2d": _pool("max"),
+    "avg_pool2d": _pool("avg"),
+    "adaptive_avg_pool2d": _adaptive("avg"),
+    "adaptive_max_pool2d": _adaptive("max"),
+    "mean": _reduce_spatial("avg"),
+    "amax": _reduce_spatial("max"),
+    "matmul": _matmul,
+    "mm": _matmul,
+    "bmm": _matmul,
+    "__matmul__": _matmul,
+    "einsum": _einsum,
+    "scaled_dot_product_attention": _attention,
+    "interpolate": _interpolate,
+    **dict.fromkeys(ACTIVATION_NAMES, _activation),
+}
+
+
+def _values(event: Event) -> list[Value]:
+    """Every tensor argument of an event, in order (lists flattened: ``cat([a, b])``)."""
+    found: list[Value] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, Value):
+            found.append(item)
+        elif isinstance(item, list | tuple):
+            for x in item:
+                walk(x)
+
+    for item in [*event.inputs, *event.kwargs.values()]:
+        walk(item)
+    return found
+
+
+@dataclass(frozen=True)
+class ModelGraph:
+    """A model read into primitives, and what torchinfo will be asked about."""
+
+    network: Network
+    traced_shapes: dict[str, tuple[int, ...]]  # node -> the shape torch produced
+    leaf_calls: tuple[tuple[str, str], ...]  # (call, module class) as torchinfo sees them
+    outputs: tuple[str, ...]  # the nodes the model returns
+    not_run: tuple[str, ...]  # modules whose parameters no op read
+
+
+class _Graph:
+    """Nodes being added: unique names, value -> node, parameter -> owner."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.trace = trace
+        self.nodes: list[Node] = []
+        self.names: Counter[str] = Counter()
+        self.producer: dict[int, str] = {v.id: INPUT for v in trace.inputs}
+        self.owner: dict[str, str] = {}  # parameter -> the node that counts it
+        self.traced: dict[str, tuple[int, ...]] = {}
+
+    def unique(self, base: str) -> str:
+        self.names[base] += 1
+        count = self.names[base]
+        return base if count == 1 else f"{base}#{count}"
+
+    def add(
+        self,
+        base: str,
+        op: P.Primitive,
+        inputs: tuple[str, ...],
+        *,
+        group: str = "",
+        unit: str | None = None,
+        weights_of: str | None = None,
+        traced: tuple[int, ...] | None = None,
+    ) -> str:
+        name = self.unique(base)
+        self.nodes.append(Node(name, op, inputs or (INPUT,), weights_of, group, unit))
+        if traced is not None:
+            self.traced[name] = traced
+        return name
+
+    def source(self, value: Value) -> str:
+        """The node that produced a value: a parameter read as data gets its own node."""
+        known = self.producer.get(value.id)
+        if known is not None:
+            return known
+        if value.parameter is not None:
+            node = self.owner.get(value.parameter)
+            if node is None:
+                module = value.parameter.rpartition(".")[0]
+                node = self.add(value.parameter, O.Parameter(value.shape), (INPUT,),
+                                group=module or value.parameter)  # fmt: skip
+                self.owner[value.parameter] = node
+        else:
+            kind = "buffer" if value.buffer else "constant"
+            node = self.add(value.buffer or kind, O.Opaque(kind, value.shape), (INPUT,))
+        self.producer[value.id] = node
+        return node
+
+
+def read_trace(trace: Trace) -> ModelGraph:
+    """Every event of a trace as nodes of primitives (raises InvalidSpecError on no ops)."""
+    graph = _Graph(trace)
+    for event in trace.events:
+        _read_event(graph, event)
+    unused = [name for name in trace.parameters if name not in graph.owner]
+    not_run = []
+    for name in unused:
+        module = name.rpartition(".")[0]
+        graph.add(name, O.Parameter(trace.parameters[name]), (INPUT,),
+                  group=f"{module or name} (not run)")  # fmt: skip
+        if module not in not_run:
+            not_run.append(module)
+    if not graph.nodes:
+        raise InvalidSpecError("the model ran no operation on its input")
+    outputs = tuple(graph.producer.get(v.id, INPUT) for v in trace.outputs)
+    shape = tuple(trace.inputs[0].shape)
+    network = Network("model", shape, tuple(graph.nodes), outputs=outputs)
+    return ModelGraph(network, graph.traced, tuple(trace.leaf_calls), outputs, tuple(not_run))
+
+
+def _read_event(graph: _Graph, event: Event) -> None:
+    reader = READERS.get(event.function)
+    read = reader(_Call(event)) if reader is not None else None
+    if read is None and event.function in ARITHMETIC:
+        read = _Read(O.Pointwise(ARITHMETIC[event.function]), _values(event))
+    if read is None and event.function == "multi_head_attention_forward":
+        _read_attention_module(graph, event)
+        return
+    base = event.call or f"{event.module}:{event.function}".lstrip(":")
+    group = event.call or ""
+    if read is None or not _fits(read, event):
+        free = event.function in FREE
+        inputs = tuple(graph.source(v) for v in _values(event))
+        for output in event.outputs:
+            node = graph.add(base, O.Opaque(event.function, output.shape, free), inputs,
+                             group=group, unit=event.call, traced=output.shape)  # fmt: skip
+            graph.producer[output.id] = node
+        return
+    weights_of = None
+    for parameter in read.owns:
+        assert parameter.parameter is not None
+        weights_of = weights_of or graph.owner.get(parameter.parameter)
+    inputs = tuple(graph.source(v) for v in read.inputs)
+    node = graph.add(base, read.op, inputs, group=group, unit=event.call,
+                     weights_of=weights_of, traced=event.outputs[0].shape)  # fmt: skip
+    for parameter in read.owns:
+        assert parameter.parameter is not None
+        graph.owner.setdefault(parameter.parameter, node)
+    for output in event.outputs:
+        graph.producer[output.id] = node
+
+
+def _fits(read: _Read, event: Event) -> bool:
+    """The primitive's own shape rule gives the shape torch produced."""
+    try:
+        shape = read.op.out_shape(tuple(v.shape for v in read.inputs))
+    except (InvalidSpecError, IndexError, ValueError):
+        return False
+    return len(event.outputs) == 1 and shape == event.outputs[0].shape
+
+
+def _read_attention_module(graph: _Graph, event: Event) -> None:
+    """``F.multi_head_attention_forward`` (nn.MultiheadAttention) as its parts: the packed
+    q/k/v projection, attention per head, the output projection."""
+    call = _Call(event)
+    query, key, value = call.arg(0, "query"), call.arg(1, "key"), call.arg(2, "value")
+    heads = int(call.arg(4, "num_heads"))
+    in_weight, in_bias = call.arg(5, "in_proj_weight"), call.arg(6, "in_proj_bias")
+    out_weight, out_bias = call.arg(11, "out_proj_weight"), call.arg(12, "out_proj_bias")
+    base = f"{event.module}:attention".lstrip(":")
+    output = event.outputs[0]
+    packed = query is key is value or (query.id == key.id == value.id)
+    if not (packed and _parameter(in_weight) and _parameter(out_weight)):
+        inputs = tuple(graph.source(v) for v in _values(event))
+        node = graph.add(base, O.Opaque(event.function, output.shape, False), inputs,
+                         traced=output.shape)  # fmt: skip
+        graph.producer[output.id] = node
+        return
+    length, batch, embed = query.shape  # (L, N, E): nn.MultiheadAttention transposes first
+    head = embed // heads
+    x = graph.source(query)
+    projected = graph.add(f"{base}.in_proj", P.Linear(embed, 3 * embed, in_bias is not None),
+                          (x,), group=f"{event.module}.in_proj")  # fmt: skip
+    for parameter in (in_weight, in_bias):
+        if _parameter(parameter):
+            graph.owner.setdefault(parameter.parameter, projected)
+    per_head = (batch, heads, length, head)
+    parts = [
+        graph.add(f"{base}.{name}", O.Opaque("split heads", per_head), (projected,), group=base)
+        for name in ("q", "k", "v")
+    ]
+    attended = graph.add(f"{base}.sdpa", O.Attention(), tuple(parts), group=base)
+    merged = graph.add(f"{base}.merge", O.Opaque("merge heads", (length, batch, embed)),
+                       (attended,), group=base)  # fmt: skip
+    node = graph.add(f"{base}.out_proj", P.Linear(embed, embed, out_bias is not None), (merged,),
+                     group=f"{event.module}.out_proj", traced=output.shape)  # fmt: skip
+    for parameter in (out_weight, out_bias):
+        if _parameter(parameter):
+            graph.owner.setdefault(parameter.parameter, node)
+    graph.producer[output.id] = node

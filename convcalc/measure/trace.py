@@ -1,0 +1,218 @@
+"""Record every operation a model's forward pass runs, at the torch-function level.
+
+Module hooks alone miss functional code (``x + y``, ``F.linear`` on another
+module's weight, attention's matmuls): on torchvision's swin_t they see 2.96 G
+of 4.49 G MACs. A ``TorchFunctionMode`` sees every torch call instead; a
+global forward pre/post hook, removed in ``finally``, says which module each
+call ran in. Each call is recorded whole (the mode is off inside it): a
+composite such as ``F.multi_head_attention_forward`` is one event, which the
+reader expands; a function with no reader is listed as "not counted".
+
+Nothing is left behind: no hooks, no changed training flags, no moved weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils import hooks as torch_hooks
+
+# Calls that return no tensor and change nothing (size, dim, dtype...): not ops.
+IGNORED = frozenset({"__get__", "size", "dim", "numel", "__len__", "_set_grad_enabled", "item"})
+
+
+@dataclass
+class Event:
+    """One recorded call: what ran, where, on which values, with which settings."""
+
+    function: str
+    module: str  # the innermost module path it ran in ("" for the root)
+    call: str | None  # that module's call (``layer1.0.relu@2``) when it is a leaf module
+    inputs: list[Any]  # the call's arguments, tensors replaced by ``Value``s
+    kwargs: dict[str, Any]
+    outputs: list[Value]
+
+
+@dataclass(frozen=True)
+class Value:
+    """A tensor seen by the trace: the model input, a parameter, or an op's output."""
+
+    id: int
+    shape: tuple[int, ...]
+    parameter: str | None = None  # its qualified name, for a parameter
+    buffer: str | None = None
+
+
+@dataclass
+class Trace:
+    """Everything one forward pass ran, and the model's parameters by module."""
+
+    events: list[Event] = field(default_factory=list)
+    inputs: list[Value] = field(default_factory=list)
+    outputs: list[Value] = field(default_factory=list)
+    parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> shape
+    modules: dict[str, str] = field(default_factory=dict)  # path -> class name
+    leaf_calls: list[tuple[str, str]] = field(default_factory=list)  # (call, class name)
+    ran: set[str] = field(default_factory=set)  # module paths that ran
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self, trace: Trace, names: dict[int, str], leaves: set[str]) -> None:
+        super().__init__()
+        self.trace = trace
+        self.names = names  # id(module) -> path
+        self.leaves = leaves
+        self.stack: list[tuple[str, str | None]] = [("", None)]
+        self.calls: dict[str, int] = {}
+        self.values: dict[int, Value] = {}
+        self.keep: list[torch.Tensor] = []  # ids stay unique while the trace lives
+        self.next_id = 0
+        self.parameter_ids: dict[int, str] = {}
+        self.buffer_ids: dict[int, str] = {}
+
+    # Values ---------------------------------------------------------------
+
+    def value(self, tensor: torch.Tensor) -> Value:
+        known = self.values.get(id(tensor))
+        if known is not None and known.shape == tuple(tensor.shape):
+            return known
+        return self.new_value(tensor)
+
+    def new_value(self, tensor: torch.Tensor) -> Value:
+        self.next_id += 1
+        value = Value(
+            self.next_id,
+            tuple(tensor.shape),
+            self.parameter_ids.get(id(tensor)),
+            self.buffer_ids.get(id(tensor)),
+        )
+        self.values[id(tensor)] = value
+        self.keep.append(tensor)
+        return value
+
+    def wrap(self, item: Any) -> Any:
+        if isinstance(item, torch.Tensor):
+            return self.value(item)
+        if isinstance(item, list | tuple):
+            return type(item)(self.wrap(x) for x in item)
+        return item
+
+    # Modules --------------------------------------------------------------
+
+    def enter(self, module: nn.Module) -> None:
+        path = self.names.get(id(module))
+        if path is None:  # a module created inside forward: attribute to the caller
+            self.stack.append(self.stack[-1])
+            return
+        self.trace.ran.add(path)
+        call = None
+        if path in self.leaves:
+            count = self.calls.get(path, 0) + 1
+            self.calls[path] = count
+            call = path if count == 1 else f"{path}@{count}"
+            self.trace.leaf_calls.append((call, type(module).__name__))
+        self.stack.append((path, call))
+
+    def leave(self) -> None:
+        if len(self.stack) > 1:
+            self.stack.pop()
+
+    # Calls ----------------------------------------------------------------
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", str(func))
+        if name in IGNORED:
+            return func(*args, **kwargs)
+        inputs = [self.wrap(a) for a in args]
+        named = {k: self.wrap(v) for k, v in kwargs.items()}
+        out = func(*args, **kwargs)
+        if not _tensors(out):
+            return out
+        # In-place results are new values (the same tensor object holds them now).
+        outputs = [self.new_value(t) for t in _tensors(out)]
+        module, call = self.stack[-1]
+        self.trace.events.append(Event(name, module, call, inputs, named, outputs))
+        return out
+
+
+def _tensors(out: Any) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, list | tuple):
+        return [t for item in out for t in _tensors(item)]
+    if isinstance(out, dict):
+        return [t for item in out.values() for t in _tensors(item)]
+    return []
+
+
+@contextmanager
+def _module_hooks(recorder: _Recorder) -> Iterator[None]:
+    """Global forward pre/post hooks for the trace only, removed whatever happens."""
+    handles: list[torch_hooks.RemovableHandle] = []
+    try:
+        handles.append(
+            nn.modules.module.register_module_forward_pre_hook(
+                lambda module, _args: recorder.enter(module)
+            )
+        )
+        handles.append(
+            nn.modules.module.register_module_forward_hook(
+                lambda module, _args, _out: recorder.leave(), always_call=True
+            )
+        )
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def evaluation(model: nn.Module) -> Iterator[None]:
+    """``model.eval()`` for the duration, every module's own flag restored after."""
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in flags:
+            module.training = training
+
+
+def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Trace:
+    """Run ``model(*inputs)`` once (eval mode, no grad) and record every op it ran.
+
+    The model and inputs must already be on the device to run on (meta costs
+    nothing). Exceptions of the forward pass propagate, with nothing left behind.
+    """
+    result = Trace()
+    names: dict[int, str] = {}
+    leaves: set[str] = set()
+    for path, module in model.named_modules(remove_duplicate=False):
+        names.setdefault(id(module), path)
+        result.modules.setdefault(path, type(module).__name__)
+        if not any(True for _ in module.children()):
+            leaves.add(path)
+    recorder = _Recorder(result, names, leaves)
+    for name, parameter in model.named_parameters():
+        recorder.parameter_ids[id(parameter)] = name
+        result.parameters[name] = tuple(parameter.shape)
+    for name, buffer in model.named_buffers():
+        recorder.buffer_ids[id(buffer)] = name
+    result.inputs = [recorder.new_value(x) for x in inputs]
+    with evaluation(model), torch.no_grad(), _module_hooks(recorder), recorder:
+        out = model(*inputs)
+    result.outputs = [recorder.value(t) for t in _tensors(out)]
+    return result
