@@ -332,3 +332,68 @@ def verify(
     if isinstance(report, Report):
         return one(report)  # type: ignore[return-value]  # mypy checks each constraint apart
     return replace(report, reports=tuple(one(r) for r in report.reports))
+
+
+# ---------------------------------------------------------------- any model
+
+
+def profile(
+    model: Any,
+    input_shape: Sequence[int] = (1, 3, 224, 224),
+    *,
+    args: dict[str, Any] | None = None,
+    input_dtype: str = "float32",
+    device: str = "meta",
+    verify: bool = True,
+    cross_check: bool = False,
+    notify: Notify | None = None,
+) -> Report:
+    """Any ``nn.Module`` (or a factory, called with ``args``, or a target string such as
+    ``"torchvision:resnet50"`` or ``"pkg.mod:build"``), per layer, on the meta device.
+
+    Every op its forward pass runs is read into convcalc's primitives and
+    analysed; with ``verify``, torchinfo runs on the same model and each module
+    call is compared (``cross_check`` adds FlopCounterMode). Ops with no formula
+    are listed in ``report.totals.not_counted``, never counted as 0. Imports torch.
+    The model is never changed: one on another device is copied to meta
+    structurally, its weights never copied.
+    """
+    if device not in DEVICES:
+        raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
+    try:
+        from convcalc.measure.profile import profile_model
+        from convcalc.measure.target import build_model, find_factory
+    except ImportError as exc:
+        raise EnvironmentUnavailableError(
+            f"profiling a model needs torch and torchinfo ({exc.name} is missing)"
+        ) from exc
+    say = notify or (lambda _message: None)
+    spec: dict[str, Any] = {"args": dict(args or {})}
+    notes: list[str] = []
+    kind = ""
+    if isinstance(model, str):
+        factory, where = find_factory(model)
+        spec["target"] = model
+        kind = where
+    elif callable(model) and not hasattr(model, "forward"):
+        factory, where = model, getattr(model, "__qualname__", repr(model))
+        spec["target"] = where
+    else:
+        factory = None
+        spec["target"] = type(model).__name__
+    if factory is not None:
+        model, built_on = build_model(factory, dict(args or {}), where, notes.append)
+        spec["built_on"] = built_on
+    for note in notes:
+        say(note)
+    return profile_model(
+        model,
+        tuple(input_shape),
+        input_dtype=input_dtype,
+        device=device,
+        verify=verify,
+        cross_check=cross_check,
+        spec=spec,
+        kind=kind,
+        notes=[n.removeprefix("notice: ") for n in notes],
+    )

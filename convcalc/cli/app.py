@@ -19,10 +19,10 @@ from typer.core import TyperGroup
 
 import convcalc
 from convcalc import __version__, analyze, verify
-from convcalc.cli.options import Batch, Common, Groups, with_options
+from convcalc.cli.options import Batch, Common, Groups, Input, with_options
 from convcalc.cli.output import emit, notify
 from convcalc.cli.run import judge
-from convcalc.core.parse import parse_resolutions, parse_widths
+from convcalc.core.parse import parse_pair, parse_resolutions, parse_widths
 from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
 
@@ -337,3 +337,81 @@ def _verify_sweep(report: SweepReport, common: Common) -> SweepReport:
             )
             progress.advance(task)
     return replace(report, reports=tuple(verified))
+
+
+# ---------------------------------------------------------------- any model
+
+
+@app.command()
+@with_options()
+def model(
+    common: Common,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="pkg.module:factory, path/to/file.py:factory, torchvision:NAME or timm:NAME.",
+            show_default=False,
+        ),
+    ],
+    arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arg",
+            help="Keyword argument for the factory, a Python literal: --arg width_mult=0.75 "
+            "(repeatable).",
+        ),
+    ] = None,
+    input_size: Input = "224",
+    cin: Annotated[int, typer.Option("--cin", help="Input channels.")] = 3,
+    batch: Batch = 1,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--input-shape",
+            help="The exact input shape, any rank: 1x3x16x112x112 (video), 1x77 (tokens).",
+        ),
+    ] = None,
+    input_dtype: Annotated[
+        str | None,
+        typer.Option(
+            "--input-dtype", help="The input's dtype when not --dtype: long for token ids."
+        ),
+    ] = None,
+    depth: Annotated[
+        int | None,
+        typer.Option("--depth", help="Fold layers into their modules N levels deep."),
+    ] = None,
+    top: Annotated[
+        int | None, typer.Option("--top", help="Show only the K layers with the most MACs.")
+    ] = None,
+) -> None:
+    """Any PyTorch model, per layer, on the meta device: analytic beside torchinfo.
+
+    Example: convcalc model torchvision:resnet50 --depth 2. Always imports torch
+    (the model is torch code); the model is built and run on meta unless --device
+    cpu|cuda is given, and no weights are ever downloaded.
+    """
+    from convcalc.cli.options import parse_shape_text
+    from convcalc.measure.target import parse_args
+
+    shape = (
+        parse_shape_text(input_shape)
+        if input_shape is not None
+        else (batch, cin, *parse_pair(input_size, "input"))
+    )
+    for option, value in (("depth", depth), ("top", top)):
+        if value is not None and value <= 0:
+            raise InvalidSpecError(f"--{option}={value} must be a positive integer")
+    device = "meta" if common.device == "auto" else common.device
+    report = convcalc.profile(
+        target,
+        shape,
+        args=parse_args(arg or []),
+        input_dtype=input_dtype or common.dtype,
+        device=device,
+        verify=common.verify,
+        cross_check=common.cross_check,
+        notify=notify,
+    )
+    emit(report, common, depth=depth, top=top)
+    judge(report, common)

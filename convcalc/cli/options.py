@@ -266,3 +266,16 @@ def with_options(*, shape: bool = False, block: bool = False) -> Callable[[Comma
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def parse_shape_text(text: str) -> tuple[int, ...]:
+    """``1x3x16x112x112``: a whole input shape, any rank, positive sizes."""
+    parts = text.lower().split("x")
+    if not all(p.strip().isdigit() for p in parts):
+        raise InvalidSpecError(
+            f"input-shape={text!r} must be sizes joined by x (e.g. 1x3x224x224 or 1x77)"
+        )
+    sizes = tuple(int(p) for p in parts)
+    if any(size <= 0 for size in sizes):
+        raise InvalidSpecError(f"input-shape={text!r} must have positive sizes")
+    return sizes

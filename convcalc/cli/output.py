@@ -40,9 +40,10 @@ def console(stderr: bool = False) -> Any:
     )
 
 
-def emit(report: Any, common: Common) -> None:
-    """Write a report (one, a comparison or a sweep) to stdout in the chosen format."""
-    rendered = render(report, common.output, common.exact)
+def emit(report: Any, common: Common, *, depth: int | None = None, top: int | None = None) -> None:
+    """Write a report (one, a comparison or a sweep) to stdout in the chosen format;
+    ``depth`` folds per-layer rows into their modules, ``top`` keeps the costliest."""
+    rendered = render(report, common.output, common.exact, depth=depth, top=top)
     if isinstance(rendered, str):
         sys.stdout.write(rendered)
     else:

@@ -117,6 +117,15 @@ class NetworkFigures:
     totals: Totals
     dtype: str = "float32"
 
+    def torch_calls(self) -> dict[str, list[LayerFigures]]:
+        """The nodes of each module call torchinfo reports, in order (functional ops outside
+        any leaf module are in none)."""
+        calls: dict[str, list[LayerFigures]] = {}
+        for layer in self.layers:
+            if layer.torch_call is not None:
+                calls.setdefault(layer.torch_call, []).append(layer)
+        return calls
+
     @property
     def dtype_bytes(self) -> int:
         """Bytes per element of the chosen dtype."""
@@ -126,6 +135,13 @@ class NetworkFigures:
     def param_bytes(self) -> int:
         """Parameter memory for the dtype."""
         return self.totals.params * self.dtype_bytes
+
+    @property
+    def torchinfo_param_bytes(self) -> int:
+        """torchinfo's "params size": parameters of the module calls it reports (a
+        parameter used outside any leaf module, or never, is not in it)."""
+        owned = sum(x.params for x in self.layers if x.torch_call is not None)
+        return owned * self.dtype_bytes
 
     @property
     def input_bytes(self) -> int:

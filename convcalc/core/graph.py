@@ -55,6 +55,9 @@ class Network:
     nodes: tuple[Node, ...]
     notes: tuple[str, ...] = ()  # what the builder decided for the user (channel rounding)
     outputs: tuple[str, ...] = ()  # the nodes returned; default the last one
+    # Every module call torchinfo reports, in order, when not one per node (a read
+    # model: leaf module calls, those that ran no op included).
+    torch_calls: tuple[str, ...] = ()
 
     @property
     def output_nodes(self) -> tuple[str, ...]:

@@ -39,12 +39,13 @@ class Measurement:
     output_shape: Shape
     torchinfo_params: int
     torchinfo_mult_adds: int
-    param_bytes: int
+    param_bytes: int  # every parameter's storage, read off the model
     input_bytes: int
     torchinfo_input_bytes: int  # the storage's size plus its Python object overhead: not compared
     torchinfo_forward_backward_bytes: int
     layers: tuple[LayerMeasurement, ...]
     flop_counter_flops: int | None = None
+    torchinfo_param_bytes: int = 0  # torchinfo's "params size" (its leaf modules' only)
 
     def by_name(self) -> dict[str, LayerMeasurement]:
         """Per-layer measurements keyed by node name (checks pair by name, not position)."""
@@ -75,7 +76,8 @@ class Check:
 
 
 def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check, ...]:
-    """Every figure both sides know, compared exactly: totals, then each layer by name."""
+    """Every figure both sides know, compared exactly: totals, then each module call that
+    torchinfo reports, paired by name (a built-in node is its own call)."""
     totals = figures.totals
     checks = [
         Check("params", totals.params, measured.params),
@@ -84,6 +86,9 @@ def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check,
         Check("output_shape", totals.output_shape, measured.output_shape),
         Check("torchinfo_mult_adds", totals.torchinfo_mult_adds, measured.torchinfo_mult_adds),
         Check("param_bytes", figures.param_bytes, measured.param_bytes),
+        Check(
+            "torchinfo_param_bytes", figures.torchinfo_param_bytes, measured.torchinfo_param_bytes
+        ),
         Check("input_bytes", figures.input_bytes, measured.input_bytes),
         Check(
             "torchinfo_forward_backward_bytes",
@@ -93,14 +98,19 @@ def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check,
     ]
     if measured.flop_counter_flops is not None:
         checks.append(Check("flop_counter_flops", totals.flops, measured.flop_counter_flops))
-    checks.append(Check("layer_count", len(figures.layers), len(measured.layers)))
+    units = figures.torch_calls()
+    expected = figures.network.torch_calls or tuple(units)
+    checks.append(Check("layer_count", len(expected), len(measured.layers)))
     seen = measured.by_name()
-    for layer in figures.layers:
-        m = seen.get(layer.name)
-        checks.append(Check(f"{layer.name}.output_shape", layer.output_shape, m and m.output_shape))
-        checks.append(
-            Check(f"{layer.name}.torchinfo_mult_adds", layer.torchinfo_mult_adds, m and m.mult_adds)
-        )
+    for name, members in units.items():
+        m = seen.get(name)
+        checks.append(Check(f"{name}.output_shape", members[-1].output_shape, m and m.output_shape))
+        mult_adds = sum(x.torchinfo_mult_adds for x in members)
+        checks.append(Check(f"{name}.torchinfo_mult_adds", mult_adds, m and m.mult_adds))
+    for name in expected:
+        if name not in units:  # a module call that ran no op (nn.Identity): counts nothing
+            m = seen.get(name)
+            checks.append(Check(f"{name}.torchinfo_mult_adds", 0, m and m.mult_adds))
     return tuple(checks)
 
 
@@ -254,6 +264,7 @@ class Report:
             "torchinfo_params": measured.torchinfo_params,
             "torchinfo_mult_adds": measured.torchinfo_mult_adds,
             "param_bytes": measured.param_bytes,
+            "torchinfo_param_bytes": measured.torchinfo_param_bytes,
             "input_bytes": measured.input_bytes,
             "torchinfo_input_bytes": measured.torchinfo_input_bytes,
             "torchinfo_forward_backward_bytes": measured.torchinfo_forward_backward_bytes,

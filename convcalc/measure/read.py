@@ -54,7 +54,7 @@ ARITHMETIC = {
     "__rtruediv__": "div", "neg": "neg", "exp": "exp", "sqrt": "sqrt", "rsqrt": "rsqrt",
     "pow": "pow", "__pow__": "pow", "abs": "abs", "clamp": "clamp", "clamp_": "clamp",
     "clamp_min": "clamp", "clamp_max": "clamp", "erf": "erf", "where": "where",
-    "ne": "compare", "eq": "compare", "__eq__": "compare", "__ne__": "compare",
+    "normalize": "normalize", "ne": "compare", "eq": "compare", "__eq__": "compare", "__ne__": "compare",
     "hardtanh": "hardtanh", "hardtanh_": "hardtanh", "log": "log", "sin": "sin", "cos": "cos",
 }  # fmt: skip
 
@@ -79,6 +79,7 @@ class _Read:
     op: P.Primitive
     inputs: list[Value]
     owns: list[Value] = field(default_factory=list)
+    then_add: Value | None = None  # a computed bias, added to the output as its own node
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -116,6 +117,9 @@ def _linear(call: _Call) -> _Read | None:
     if _parameter(weight) and (bias is None or _parameter(bias)):
         op = P.Linear(weight.shape[1], weight.shape[0], bias is not None)
         return _Read(op, [x], [v for v in (weight, bias) if v is not None])
+    if _parameter(weight):  # a computed bias (Swin V2's q/v bias): added after
+        op = P.Linear(weight.shape[1], weight.shape[0], False)
+        return _Read(op, [x], [weight], then_add=bias)
     return None
 
 
@@ -296,8 +300,9 @@ class _Graph:
             self.traced[name] = traced
         return name
 
-    def source(self, value: Value) -> str:
-        """The node that produced a value: a parameter read as data gets its own node."""
+    def source(self, value: Value, call: str | None = None) -> str:
+        """The node that produced a value: a parameter read as data gets its own node
+        (in ``call``, the leaf module call reading it, when the parameter is that module's)."""
         known = self.producer.get(value.id)
         if known is not None:
             return known
@@ -305,8 +310,10 @@ class _Graph:
             node = self.owner.get(value.parameter)
             if node is None:
                 module = value.parameter.rpartition(".")[0]
+                own = call is not None and call.partition("@")[0] == module
                 node = self.add(value.parameter, O.Parameter(value.shape), (INPUT,),
-                                group=module or value.parameter)  # fmt: skip
+                                group=module or value.parameter,
+                                unit=call if own else None)  # fmt: skip
                 self.owner[value.parameter] = node
         else:
             kind = "buffer" if value.buffer else "constant"
@@ -332,7 +339,8 @@ def read_trace(trace: Trace) -> ModelGraph:
         raise InvalidSpecError("the model ran no operation on its input")
     outputs = tuple(graph.producer.get(v.id, INPUT) for v in trace.outputs)
     shape = tuple(trace.inputs[0].shape)
-    network = Network("model", shape, tuple(graph.nodes), outputs=outputs)
+    calls = tuple(call for call, _ in trace.leaf_calls)
+    network = Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls)
     return ModelGraph(network, graph.traced, tuple(trace.leaf_calls), outputs, tuple(not_run))
 
 
@@ -348,7 +356,7 @@ def _read_event(graph: _Graph, event: Event) -> None:
     group = event.call or ""
     if read is None or not _fits(read, event):
         free = event.function in FREE
-        inputs = tuple(graph.source(v) for v in _values(event))
+        inputs = tuple(graph.source(v, event.call) for v in _values(event))
         for output in event.outputs:
             node = graph.add(base, O.Opaque(event.function, output.shape, free), inputs,
                              group=group, unit=event.call, traced=output.shape)  # fmt: skip
@@ -358,9 +366,14 @@ def _read_event(graph: _Graph, event: Event) -> None:
     for parameter in read.owns:
         assert parameter.parameter is not None
         weights_of = weights_of or graph.owner.get(parameter.parameter)
-    inputs = tuple(graph.source(v) for v in read.inputs)
+    inputs = tuple(graph.source(v, event.call) for v in read.inputs)
+    traced = event.outputs[0].shape
     node = graph.add(base, read.op, inputs, group=group, unit=event.call,
-                     weights_of=weights_of, traced=event.outputs[0].shape)  # fmt: skip
+                     weights_of=weights_of, traced=traced)  # fmt: skip
+    if read.then_add is not None:
+        bias = graph.source(read.then_add, event.call)
+        node = graph.add(f"{base}:bias", O.Pointwise("add"), (node, bias), group=group,
+                         unit=event.call, traced=traced)  # fmt: skip
     for parameter in read.owns:
         assert parameter.parameter is not None
         graph.owner.setdefault(parameter.parameter, node)

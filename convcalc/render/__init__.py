@@ -35,12 +35,23 @@ RENDERERS: dict[tuple[OutputFormat, str], tuple[str, str, bool]] = {
 }
 
 
-def render(report: Any, output: OutputFormat, exact: bool = False) -> Any:
-    """The report in one format: a string, or a Rich renderable for ``table``."""
+def render(
+    report: Any,
+    output: OutputFormat,
+    exact: bool = False,
+    *,
+    depth: int | None = None,
+    top: int | None = None,
+) -> Any:
+    """The report in one format: a string, or a Rich renderable for ``table``.
+
+    ``depth`` and ``top`` shape a single report's per-layer rows (JSON keeps every node).
+    """
     if output is OutputFormat.json:
         from convcalc.render.text import to_json
 
         return to_json(report.to_dict())
     module, function, takes_exact = RENDERERS[(output, type(report).__name__)]
     renderer = getattr(importlib.import_module(f"convcalc.render.{module}"), function)
-    return renderer(report, exact) if takes_exact else renderer(report)
+    fold = {"depth": depth, "top": top} if type(report).__name__ == "Report" else {}
+    return renderer(report, exact, **fold) if takes_exact else renderer(report, **fold)

@@ -7,7 +7,7 @@ table, Markdown and CSV renderers only lay the rows out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from convcalc.core.figures import LayerFigures, Totals
 from convcalc.core.primitives import Primitive, fmt_int
@@ -194,27 +194,42 @@ def summary_rows(report: Report) -> list[Row]:
     return rows
 
 
-def layer_rows(report: Report) -> list[dict[str, Any]]:
-    """One dict per displayed row (a node, or a conv with its BN and activation).
+def module_path(layer: LayerFigures) -> str:
+    """The module a node ran in: its row's name without the op (``:add``) or call
+    (``@2``, ``#2``) suffixes."""
+    row = layer.group or layer.name
+    return row.split(":")[0].split("@")[0].split("#")[0].removesuffix(" (not run)")
+
+
+def layer_rows(
+    report: Report, *, depth: int | None = None, top: int | None = None
+) -> list[dict[str, Any]]:
+    """One dict per displayed row (a node, or a conv with its BN and activation; with
+    ``depth``, every node of a module N levels deep; with ``top``, the K rows with the
+    most MACs, costliest first).
 
     Holds the analytic figures, torchinfo's per-call figures summed over the
-    row, and whether every per-node check in it agreed.
+    row, and whether every check of the row's module calls agreed.
     """
     groups: dict[str, list[LayerFigures]] = {}
     for layer in report.figures.layers:
-        groups.setdefault(layer.group or layer.name, []).append(layer)
+        key = layer.group or layer.name
+        if depth is not None:
+            key = ".".join(module_path(layer).split(".")[:depth]) or "(model)"
+        groups.setdefault(key, []).append(layer)
     total_macs = report.figures.totals.macs
     measured_layers = report.measured.by_name() if report.measured is not None else {}
     rows = []
     for index, (name, members) in enumerate(groups.items()):
         first, last = members[0], members[-1]
         main = next((x for x in members if x.weights), first)  # the conv, not its BN
-        seen = [measured_layers[x.name] for x in members if x.name in measured_layers]
+        calls = list(dict.fromkeys(x.torch_call for x in members if x.torch_call))
+        seen = [measured_layers[c] for c in calls if c in measured_layers]
         ok: bool | None = None
         if report.measured is not None:
             checks = [
-                report.check(f"{x.name}.{figure}")
-                for x in members
+                report.check(f"{call}.{figure}")
+                for call in calls
                 for figure in ("output_shape", "torchinfo_mult_adds")
             ]
             ok = all(c is not None and c.ok for c in checks)
@@ -224,9 +239,9 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
             {
                 "index": index,
                 "name": name,
-                "type": " + ".join(x.label for x in members),
+                "type": _types(members),
                 "description": main.description,
-                "channels": f"{first.input_shapes[0][1]} -> {last.output_shape[1]}",
+                "channels": f"{_channels(first.input_shapes[0])} -> {_channels(last.output_shape)}",
                 "output": _hw(last.output_shape[2:])
                 if len(last.output_shape) == 4
                 else units.shape(last.output_shape[1:]),
@@ -247,7 +262,34 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
                 else None,
             }
         )
+    if top is not None:
+        rows = sorted(rows, key=lambda row: -cast(int, row["macs"]))[:top]
     return rows
+
+
+def rows_title(
+    report: Report, rows: list[dict[str, Any]], depth: int | None, top: int | None
+) -> str:
+    """What the per-layer table shows: every layer, folded, or the costliest."""
+    if top is not None:
+        return f"the {len(rows)} layers with the most MACs"
+    if depth is not None:
+        return f"per module, {depth} level{'s' if depth > 1 else ''} deep ({len(rows)} rows)"
+    return f"per layer ({len(rows)} rows)"
+
+
+def _channels(shape: tuple[int, ...]) -> str:
+    return str(shape[1]) if len(shape) > 1 else "-"
+
+
+def _types(members: list[LayerFigures]) -> str:
+    """The ops of a row: each (conv + bn + relu), or the distinct ones of a long row."""
+    labels = [x.label for x in members]
+    if len(labels) <= 4:
+        return " + ".join(labels)
+    distinct = list(dict.fromkeys(labels))
+    shown = ", ".join(distinct[:3]) + (", ..." if len(distinct) > 3 else "")
+    return f"{len(labels)} ops: {shown}"
 
 
 def _headline_rows(op: Primitive) -> list[Row]:

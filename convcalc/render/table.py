@@ -8,17 +8,25 @@ from rich.text import Text
 
 from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
-from convcalc.render.rows import COMPARE_HEADER, compare_cells, layer_rows, summary_rows
+from convcalc.render.rows import (
+    COMPARE_HEADER,
+    compare_cells,
+    layer_rows,
+    rows_title,
+    summary_rows,
+)
 
 MARKS = {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: Text("")}
 BAR_WIDTH = 12
 
 
-def report_table(report: Report, exact: bool = False) -> RenderableType:
+def report_table(
+    report: Report, exact: bool = False, *, depth: int | None = None, top: int | None = None
+) -> RenderableType:
     """Totals with formulas; for several layers, a per-layer table first."""
     parts: list[RenderableType] = []
     if len(report.figures.layers) > 1:
-        parts.append(layers_table(report, exact))
+        parts.append(layers_table(report, exact, depth=depth, top=top))
     parts.append(summary_table(report, exact))
     return Group(*parts)
 
@@ -57,9 +65,13 @@ def summary_table(report: Report, exact: bool = False) -> Table:
     return table
 
 
-def layers_table(report: Report, exact: bool = False) -> Table:
+def layers_table(
+    report: Report, exact: bool = False, *, depth: int | None = None, top: int | None = None
+) -> Table:
     """A row per layer: shapes, params, MACs with a bar of their share, receptive field."""
-    table = Table(title=f"{report.command}: per layer", title_justify="left")
+    rows = layer_rows(report, depth=depth, top=top)
+    table = Table(title=f"{report.command}: {rows_title(report, rows, depth, top)}",
+                  title_justify="left")  # fmt: skip
     for name, justify in (
         ("#", "right"),
         ("layer", "left"),
@@ -76,7 +88,7 @@ def layers_table(report: Report, exact: bool = False) -> Table:
         ("match", "center"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for row in layer_rows(report):
+    for row in rows:
         params = "shared" if row["shared"] else units.count(row["params"], exact)
         measured = row["measured_mult_adds"]
         if measured == 0 and row["elementwise_ops"]:

@@ -31,12 +31,14 @@ def _csv_value(value: Any) -> Any:
     return "" if value is None else value
 
 
-def to_csv(report: Report, scope: str = "total") -> str:
+def to_csv(
+    report: Report, scope: str = "total", *, depth: int | None = None, top: int | None = None
+) -> str:
     """Long format: scope (``total`` or a layer), figure, analytic, measured, match, formula."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["scope", "figure", "analytic", "measured", "match", "formula"])
-    _csv_rows(writer, report, scope)
+    _csv_rows(writer, report, scope, depth, top)
     return buffer.getvalue()
 
 
@@ -50,7 +52,9 @@ def compare_csv(comparison: CompareReport) -> str:
     return buffer.getvalue()
 
 
-def _csv_rows(writer: Any, report: Report, scope: str) -> None:
+def _csv_rows(
+    writer: Any, report: Report, scope: str, depth: int | None = None, top: int | None = None
+) -> None:
     for row in summary_rows(report):
         writer.writerow(
             [
@@ -63,7 +67,7 @@ def _csv_rows(writer: Any, report: Report, scope: str) -> None:
             ]
         )
     if len(report.figures.layers) > 1:
-        for layer in layer_rows(report):
+        for layer in layer_rows(report, depth=depth, top=top):
             prefix = f"{scope}/{layer['name']}" if scope != "total" else layer["name"]
             writer.writerow(
                 [
@@ -99,7 +103,9 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["---"] * len(header)), *(line(r) for r in rows)]) + "\n"
 
 
-def to_markdown(report: Report, exact: bool = False) -> str:
+def to_markdown(
+    report: Report, exact: bool = False, *, depth: int | None = None, top: int | None = None
+) -> str:
     """The table format as Markdown: per-layer table (for several layers), then totals."""
     out = []
     if len(report.figures.layers) > 1:
@@ -132,7 +138,7 @@ def to_markdown(report: Report, exact: bool = False) -> str:
                         r["receptive_field"],
                         _MARK[r["match"]],
                     ]
-                    for r in layer_rows(report)
+                    for r in layer_rows(report, depth=depth, top=top)
                 ],
             )
         )

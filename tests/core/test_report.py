@@ -99,6 +99,7 @@ def _measurement(figures_report: Report, **changes: object) -> Measurement:
         "torchinfo_params": totals.params,
         "torchinfo_mult_adds": totals.torchinfo_mult_adds,
         "param_bytes": figures.param_bytes,
+        "torchinfo_param_bytes": figures.torchinfo_param_bytes,
         "input_bytes": figures.input_bytes,
         "torchinfo_input_bytes": figures.input_bytes + 72,
         "torchinfo_forward_backward_bytes": figures.torchinfo_forward_backward_bytes,

@@ -1,0 +1,173 @@
+"""Profile any ``nn.Module``: trace it, read it into primitives, analyze, and check
+the analysis against torchinfo (and FlopCounterMode) run on the same model.
+
+The model runs on the meta device by default (no weight memory, no data: a
+billion-parameter model costs nothing). A model handed in on another device is
+copied to meta structurally (its weights are never copied): the user's model
+is never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torchinfo
+from torch import nn
+
+from convcalc.core.figures import DTYPE_BYTES, analyze
+from convcalc.core.report import LayerMeasurement, Measurement, Report, build_checks
+from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
+from convcalc.measure.read import ModelGraph, read_trace
+from convcalc.measure.target import describe_exception
+from convcalc.measure.trace import evaluation, trace
+
+Notify = Callable[[str], None]
+INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "long", "int64", "int32")
+
+
+def meta_copy(model: nn.Module) -> nn.Module:
+    """The model's structure with every parameter and buffer on meta (nothing copied)."""
+    memo: dict[int, Any] = {}
+    for tensor in [*model.parameters(), *model.buffers()]:
+        empty = torch.empty_like(tensor, device="meta")
+        memo[id(tensor)] = (
+            nn.Parameter(empty, requires_grad=tensor.requires_grad)
+            if isinstance(tensor, nn.Parameter)
+            else empty
+        )
+    return copy.deepcopy(model, memo)
+
+
+def _device_of(model: nn.Module) -> str | None:
+    tensor = next(iter([*model.parameters(), *model.buffers()]), None)
+    return None if tensor is None else tensor.device.type
+
+
+def run_forward(model: nn.Module, x: torch.Tensor) -> ModelGraph:
+    """Trace and read the model; the user's forward failing is a spec error (exit 2)."""
+    try:
+        recorded = trace(model, (x,))
+    except TypeError as exc:
+        if "positional argument" in str(exc) or "required" in str(exc):
+            raise InvalidSpecError(
+                f"the model's forward needs more than one input ({describe_exception(exc)}); "
+                "convcalc passes one tensor"
+            ) from exc
+        raise InvalidSpecError(_forward_failed(x, exc)) from exc
+    except Exception as exc:  # the user's forward pass: report its own words
+        raise InvalidSpecError(_forward_failed(x, exc)) from exc
+    if not recorded.outputs:
+        raise InvalidSpecError("the model returned no tensor")
+    return read_trace(recorded)
+
+
+def _forward_failed(x: torch.Tensor, exc: BaseException) -> str:
+    shape = "x".join(map(str, x.shape))
+    return f"the model's forward pass failed on a {shape} input: {describe_exception(exc)}"
+
+
+def profile_model(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    input_dtype: str = "float32",
+    device: str = "meta",
+    verify: bool = True,
+    cross_check: bool = False,
+    spec: dict[str, Any] | None = None,
+    kind: str = "",
+    notes: Sequence[str] = (),
+) -> Report:
+    """A Report of ``model`` on an input of ``input_shape``: every op's figures, and
+    (``verify``) torchinfo's and FlopCounterMode's beside them."""
+    if input_dtype not in INPUT_DTYPES:
+        raise InvalidSpecError(
+            f"input dtype {input_dtype!r} is not one of {', '.join(INPUT_DTYPES)}"
+        )
+    if any(size <= 0 for size in input_shape):
+        raise InvalidSpecError(f"input shape {list(input_shape)} must have positive sizes")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EnvironmentUnavailableError("--device cuda was asked for, but CUDA is not available")
+    target = "cuda" if device == "auto" and torch.cuda.is_available() else device
+    target = "cpu" if target == "auto" else target
+    if _device_of(model) not in (None, target):
+        model = meta_copy(model) if target == "meta" else model
+    torch_dtype = getattr(torch, "int64" if input_dtype == "long" else input_dtype)
+    x = torch.zeros(tuple(input_shape), dtype=torch_dtype, device=target)
+    graph = run_forward(model, x)
+    network = dataclasses.replace(
+        graph.network, name=kind or type(model).__name__, notes=tuple(notes)
+    )
+    dtype = input_dtype if input_dtype in DTYPE_BYTES else "float32"
+    figures = analyze(network, dtype)
+    report = Report(
+        "model",
+        (spec or {}) | {"input_shape": list(input_shape), "input_dtype": input_dtype,
+                        "dtype": dtype, "device": device},
+        figures,
+        kind=kind or type(model).__name__,
+    )  # fmt: skip
+    if not verify:
+        return report
+    measured = _measure(model, x, cross_check)
+    return dataclasses.replace(report, measured=measured, checks=build_checks(figures, measured))
+
+
+def _measure(model: nn.Module, x: torch.Tensor, cross_check: bool) -> Measurement:
+    paths = {id(module): path for path, module in model.named_modules(remove_duplicate=False)}
+    try:
+        with evaluation(model), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the model's own warnings were shown by the trace
+            stats = torchinfo.summary(model, input_data=[x], verbose=0, device=x.device,
+                                      mode="eval", depth=100)  # fmt: skip
+            flops = _flop_counter_flops(model, x) if cross_check else None
+    except Exception as exc:  # torchinfo's own failure on a model that traced fine
+        raise EnvironmentUnavailableError(
+            f"torchinfo could not summarise the model: {describe_exception(exc)}"
+        ) from exc
+    calls: dict[str, int] = {}
+    layers = []
+    for info in stats.summary_list:
+        if not info.is_leaf_layer:
+            continue
+        path = paths.get(id(info.module), info.var_name)
+        calls[path] = calls.get(path, 0) + 1
+        name = path if calls[path] == 1 else f"{path}@{calls[path]}"
+        layers.append(LayerMeasurement(name, _shape(info.output_size), info.num_params, info.macs))
+    root = stats.summary_list[0] if stats.summary_list else None
+    params = sum(p.numel() for p in model.parameters())
+    return Measurement(
+        device=x.device.type,
+        params=params,
+        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        output_shape=_shape(root.output_size) if root is not None else (),
+        torchinfo_params=stats.total_params,
+        torchinfo_mult_adds=stats.total_mult_adds,
+        param_bytes=sum(p.numel() * p.element_size() for p in model.parameters()),
+        torchinfo_param_bytes=stats.total_param_bytes,
+        input_bytes=x.nelement() * x.element_size(),
+        torchinfo_input_bytes=stats.total_input,
+        torchinfo_forward_backward_bytes=stats.total_output_bytes,
+        layers=tuple(layers),
+        flop_counter_flops=flops,
+    )
+
+
+def _shape(size: Any) -> tuple[int, ...]:
+    """torchinfo's output size: a list of ints, or of lists for several outputs (the first)."""
+    if size and isinstance(size[0], list | tuple):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def _flop_counter_flops(model: nn.Module, x: torch.Tensor) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return int(counter.get_total_flops())
