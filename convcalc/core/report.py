@@ -342,6 +342,9 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
         "receptive_field": list(totals.receptive_field),
         "jump": list(totals.jump),
         "receptive_field_global": totals.field.whole,
+        "output_shapes": [list(shape) for shape in totals.output_shapes],
+        "not_counted": dict(totals.not_counted),  # op -> calls with no formula
+        "partial": totals.partial,  # True: some work is in not_counted, not in the totals
         "per_sample": {
             "macs": per_sample(totals.macs, batch),
             "flops": per_sample(totals.flops, batch),

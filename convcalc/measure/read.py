@@ -54,7 +54,8 @@ ARITHMETIC = {
     "__rtruediv__": "div", "neg": "neg", "exp": "exp", "sqrt": "sqrt", "rsqrt": "rsqrt",
     "pow": "pow", "__pow__": "pow", "abs": "abs", "clamp": "clamp", "clamp_": "clamp",
     "clamp_min": "clamp", "clamp_max": "clamp", "erf": "erf", "where": "where",
-    "normalize": "normalize", "ne": "compare", "eq": "compare", "__eq__": "compare", "__ne__": "compare",
+    "normalize": "normalize", "ne": "compare", "eq": "compare", "__eq__": "compare",
+    "__ne__": "compare",
     "hardtanh": "hardtanh", "hardtanh_": "hardtanh", "log": "log", "sin": "sin", "cos": "cos",
 }  # fmt: skip
 
@@ -155,8 +156,8 @@ def _pool(mode: str) -> Callable[[_Call], _Read]:
             dilation = (1, 1)
             ceil = bool(call.arg(4, "ceil_mode", False))
             include = bool(call.arg(5, "count_include_pad", True))
-        op = O.Pool2d(mode, kernel, _pair(stride), _pair(call.arg(3, "padding", 0)),  # type: ignore[arg-type]
-                      dilation, ceil, include)  # fmt: skip
+        padding = _pair(call.arg(3, "padding", 0))
+        op = O.Pool2d(mode, kernel, _pair(stride), padding, dilation, ceil, include)  # type: ignore[arg-type]
         return _Read(op, [x])
 
     return read

@@ -129,6 +129,19 @@ def summary_rows(report: Report) -> list[Row]:
                 " + ".join(f"{k} {units.count(v)}" for k, v in totals.elementwise.items()),
             )
         )
+    if totals.not_counted:
+        rows.append(
+            Row(
+                "not_counted",
+                "not counted (no formula)",
+                f"{sum(totals.not_counted.values())} calls",
+                None,
+                None,
+                "totals are partial: "
+                + ", ".join(f"{op} x{n}" for op, n in totals.not_counted.items()),
+                "text",
+            )
+        )
     rows += [
         Row(
             "torchinfo_mult_adds",
@@ -267,9 +280,7 @@ def layer_rows(
     return rows
 
 
-def rows_title(
-    report: Report, rows: list[dict[str, Any]], depth: int | None, top: int | None
-) -> str:
+def rows_title(rows: list[dict[str, Any]], depth: int | None, top: int | None) -> str:
     """What the per-layer table shows: every layer, folded, or the costliest."""
     if top is not None:
         return f"the {len(rows)} layers with the most MACs"

@@ -70,7 +70,7 @@ def layers_table(
 ) -> Table:
     """A row per layer: shapes, params, MACs with a bar of their share, receptive field."""
     rows = layer_rows(report, depth=depth, top=top)
-    table = Table(title=f"{report.command}: {rows_title(report, rows, depth, top)}",
+    table = Table(title=f"{report.command}: {rows_title(rows, depth, top)}",
                   title_justify="left")  # fmt: skip
     for name, justify in (
         ("#", "right"),
