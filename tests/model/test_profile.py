@@ -1,0 +1,111 @@
+"""convcalc.profile on models written here: hand-computed figures, and torch left as found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import convcalc
+from tests.model.nets import USER_FILE, Attention, Unknown, user_net_macs, user_net_params
+
+
+@pytest.fixture
+def user_file(tmp_path: Path) -> Path:
+    """The user's own model file."""
+    path = tmp_path / "net.py"
+    path.write_text(USER_FILE, encoding="utf-8")
+    return path
+
+
+def _hooks_left() -> int:
+    module = nn.modules.module
+    return len(module._global_forward_hooks) + len(module._global_forward_pre_hooks)
+
+
+def test_file_target_with_args_by_hand(user_file: Path) -> None:
+    """A file:factory target with arguments gives the hand-computed params and MACs, and
+    every figure agrees with torchinfo and FlopCounterMode."""
+    report = convcalc.profile(
+        f"{user_file}:build", (1, 3, 160, 160), args={"width": 0.5}, cross_check=True
+    )
+    assert report.params == user_net_params(0.5) == 383
+    assert report.macs == user_net_macs(0.5, 160)
+    assert report.match is True, report.failed_checks
+    assert report.output_shape == (1, 10)
+    rows = {layer.group for layer in report.layers}
+    assert "aux (not run)" in rows  # counted in params, shown as never run
+    assert report.totals.not_counted == {}
+    assert report.to_dict()["command"] == "model"
+
+
+def test_functional_ops_are_attributed_to_their_module(user_file: Path) -> None:
+    """x + y, x * gate and the class token are read as ops of the root module."""
+    report = convcalc.profile(f"{user_file}:build", (2, 3, 8, 8))
+    names = [layer.name for layer in report.layers]
+    assert "stem" in names
+    assert "head" in names
+    assert "token" in names  # a parameter read as data
+    elementwise = report.totals.elementwise
+    assert elementwise["mul"] == 2 * 16 * 8 * 8
+    assert elementwise["add"] == 2 * 16 * 8 * 8 + 2 * 16
+
+
+def test_uncounted_ops_are_listed_never_zero() -> None:
+    """An op with no formula is listed with how often it ran; the totals say partial."""
+    report = convcalc.profile(Unknown(), (1, 3, 4, 4))
+    assert report.totals.not_counted == {"cumsum": 1}
+    assert report.totals.partial
+    assert report.to_dict()["analytic"]["partial"] is True
+    assert report.macs == 4 * 4 * 4 * 3  # the conv is still counted
+
+
+def test_attention_module_reads_as_projections_and_attention() -> None:
+    """nn.MultiheadAttention: packed q/k/v projection, attention per head, output
+    projection; MACs = L x 3E x E + 2 x L x L x E + L x E x E per sample."""
+    length, embed = 10, 16
+    report = convcalc.profile(Attention(embed, 4), (2, length, embed), cross_check=True)
+    per_sample = length * 3 * embed * embed + 2 * length * length * embed + length * embed**2
+    assert report.macs == 2 * per_sample
+    assert report.params == 3 * embed * embed + 3 * embed + embed * embed + embed
+    assert report.match is True, report.failed_checks
+
+
+def test_the_users_model_is_left_as_it_was() -> None:
+    """A CPU model is profiled on meta through a structural copy: its weights, device,
+    training flag and the global hook tables are unchanged."""
+    model = Unknown()
+    model.train()
+    before = model.conv.weight.detach().clone()
+    convcalc.profile(model, (1, 3, 4, 4))
+    assert model.training
+    assert model.conv.weight.device.type == "cpu"
+    assert torch.equal(model.conv.weight, before)
+    assert _hooks_left() == 0
+
+
+def test_nothing_is_left_behind_when_the_forward_fails() -> None:
+    """A forward pass that raises is the user's error (exit 2), with no hook left."""
+
+    class Broken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("this model is unfinished")
+
+    model = Broken()
+    model.train()
+    with pytest.raises(convcalc.InvalidSpecError, match="RuntimeError: this model is unfinished"):
+        convcalc.profile(model, (1, 3, 8, 8))
+    assert _hooks_left() == 0
+    assert model.training
+
+
+def test_wrong_input_shape_names_the_users_error() -> None:
+    """A shape the model cannot take: the user's exception type and message."""
+    with pytest.raises(convcalc.InvalidSpecError, match="forward pass failed on a 1x5x8x8 input"):
+        convcalc.profile(Unknown(), (1, 5, 8, 8))

@@ -1,0 +1,69 @@
+"""The outside check: every torchvision classification and segmentation model, read by
+``convcalc.profile``, agrees with torchinfo and FlopCounterMode in every figure, and
+reproduces the params and GFLOPS torchvision publishes in its weights' metadata.
+
+torchvision's GFLOPS (``meta["_ops"]``) are multiply-accumulates (conv, linear,
+matmul and attention) in billions, at each weights' own input size, to three
+decimals: convcalc's ``macs`` under its stated convention. Computed, never looked
+up: the expected figures come from torchvision's metadata, the counts from the model.
+
+CI installs torchvision (see README); set CONVCALC_REQUIRE_ZOO=1 to make its
+absence a failure rather than a skip.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from typing import Any
+
+import pytest
+
+if os.environ.get("CONVCALC_REQUIRE_ZOO"):
+    import torchvision
+else:
+    torchvision = pytest.importorskip("torchvision")
+
+import convcalc
+
+CLASSIFICATION = torchvision.models.list_models(module=torchvision.models)
+SEGMENTATION = torchvision.models.list_models(module=torchvision.models.segmentation)
+
+# googlenet's weights builder drops the two auxiliary heads it trains with; its
+# published count is without them (with them: 13,004,888, their 6.4 M never run in eval).
+ARGS: dict[str, dict[str, Any]] = {"googlenet": {"aux_logits": False}}
+
+
+def _case(name: str) -> tuple[dict[str, Any], int, Any]:
+    weights = torchvision.models.get_model_weights(name).DEFAULT
+    transforms = weights.transforms()
+    size = getattr(transforms, "crop_size", None) or transforms.resize_size
+    side = size[0] if isinstance(size, list | tuple) else size
+    args = dict(ARGS.get(name, {}))
+    if "aux_loss" in inspect.signature(torchvision.models.get_model_builder(name)).parameters:
+        args["aux_loss"] = True  # the segmentation heads published with their aux classifier
+    if side != 224 and name.startswith("vit_"):
+        # A ViT's position embedding is sized for its input (VisionTransformer's
+        # image_size, default 224): vit_h_14's published figures are at 518.
+        args["image_size"] = side
+    return args, side, weights.meta
+
+
+@pytest.mark.parametrize("name", CLASSIFICATION + SEGMENTATION)
+def test_zoo_model_reproduces_torchvision(name: str) -> None:
+    """Analytic == torchinfo == FlopCounterMode; params and GFLOPS as published."""
+    args, side, meta = _case(name)
+    notices: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchvision's own init warnings
+        report = convcalc.profile(
+            f"torchvision:{name}", (1, 3, side, side), args=args, cross_check=True,
+            notify=notices.append,
+        )  # fmt: skip
+    assert report.match is True, [(c.figure, c.analytic, c.measured) for c in report.failed_checks]
+    assert not report.totals.partial, report.totals.not_counted
+    assert report.params == meta["num_params"]
+    assert round(report.macs / 1e9, 3) == meta["_ops"], (report.macs, meta["_ops"])
+    if name.startswith("regnet"):  # its constructor cannot run on meta: said, and built on CPU
+        assert any("cannot be built on the meta device" in n for n in notices), notices
