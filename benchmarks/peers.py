@@ -146,6 +146,11 @@ def workload(name: str) -> Iterator[tuple[Factory, Shape]]:
     elif name in ("v1", "v2"):
         version = int(name[1])
         yield (lambda: mobilenet(version, 1.0, 224)), (1, 3, 224, 224)
+    elif name.startswith("tv:"):
+        import torchvision
+
+        model_name = name[3:]
+        yield (lambda: torchvision.models.get_model(model_name, weights=None)), (1, 3, 224, 224)
     elif name == "sweep":
         for width in SWEEP_WIDTHS:
             for resolution in SWEEP_RESOLUTIONS:
@@ -155,7 +160,7 @@ def workload(name: str) -> Iterator[tuple[Factory, Shape]]:
         raise SystemExit(f"unknown workload {name!r}; use one of {', '.join(WORKLOADS)}")
 
 
-WORKLOADS = ("seed", "big", "v1", "v2", "sweep")
+WORKLOADS = ("seed", "big", "v1", "v2", "sweep", "tv:NAME")
 
 
 # ---------------------------------------------------------------- tools
@@ -234,6 +239,17 @@ def run_flopcounter(factory: Factory, shape: Shape) -> Result:
     return sum(p.numel() for p in model.parameters()), int(counter.get_total_flops())
 
 
+def run_flopcounter_meta(factory: Factory, shape: Shape) -> Result:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        model = factory()
+    x = torch.empty(shape, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return sum(p.numel() for p in model.parameters()), int(counter.get_total_flops())
+
+
 # tool -> (function, what its count is)
 TOOLS: dict[str, tuple[Callable[[Factory, Shape], Result], str]] = {
     "torchinfo": (run_torchinfo, "mult-adds"),
@@ -242,6 +258,7 @@ TOOLS: dict[str, tuple[Callable[[Factory, Shape], Result], str]] = {
     "thop": (run_thop, "MACs"),
     "fvcore": (run_fvcore, "flops (1 per MAC)"),
     "flopcounter": (run_flopcounter, "FLOPs (2 per MAC)"),
+    "flopcounter-meta": (run_flopcounter_meta, "FLOPs (2 per MAC)"),
 }
 
 

@@ -55,10 +55,14 @@ PYTHON = sys.executable
 ANALYTIC_VS_TYPER_RICH = 2.0  # --no-verify within 2x of `import typer, rich`
 VERIFIED_VS_TORCH = 1.25  # a verified single layer within 1.25x of `import torch, torchinfo`
 BIG_VS_SMALL = 2.0  # the 64x256x1024x1024 conv within 2x of the small verified conv
-BIG_RSS_BYTES = 600 * 10**6  # ... and under 600 MB peak RSS
+BIG_RSS_BYTES = 600 * 10**6  # ... and under 600 MB peak RSS (written for the CPU torch build)
+BIG_RSS_VS_TORCH = 1.2  # ... and within 1.2x of the torch floor's peak RSS (any torch build)
+VIT_RSS_VS_TORCHVISION = 1.2  # vit_h_14 at 518 within 1.2x of `import torch, torchvision`
 SWEEP_VS_TORCH = 4.0  # the verified 16-point sweep within 4x of the torch import floor
 
-PEER_TOOLS = ("torchinfo", "torchinfo-meta", "ptflops", "thop", "fvcore", "flopcounter")
+PEER_TOOLS = (
+    "torchinfo", "torchinfo-meta", "ptflops", "thop", "fvcore", "flopcounter", "flopcounter-meta",
+)  # fmt: skip
 PEER_LABELS = {
     "torchinfo": "torchinfo summary(input_size=)",
     "torchinfo-meta": "torchinfo on meta (input_data=)",
@@ -66,7 +70,9 @@ PEER_LABELS = {
     "thop": "thop profile",
     "fvcore": "fvcore FlopCountAnalysis",
     "flopcounter": "torch FlopCounterMode",
+    "flopcounter-meta": "torch FlopCounterMode on meta",
 }
+# torchscan (a peer the issue names) is not on this machine's package index: not run.
 MEMORY_WORDS = ("can't allocate memory", "cannot allocate memory", "memoryerror", "out of memory")
 
 
@@ -122,7 +128,11 @@ FLOORS = {
     "pass": ("python -c pass", "pass"),
     "typer_rich": ('python -c "import typer, rich"', "import typer, rich"),
     "torch": ('python -c "import torch, torchinfo"', "import torch, torchinfo"),
+    "torchvision": ('python -c "import torch, torchvision"', "import torch, torchvision"),
 }
+
+# torchvision models `convcalc model` is timed on against every peer (issue 8).
+MODEL_CASES = ("resnet50", "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny", "vit_b_16")
 
 SWEEP_ARGS = ["--width", "0.25,0.5,0.75,1.0", "--resolution", "128,160,192,224"]
 
@@ -164,6 +174,18 @@ def make_cases() -> list[Case]:
             "MobileNet V1 sweep, 16 points",
             ["mobilenet", *SWEEP_ARGS, "--format", "json"],
             "sweep",
+        ),
+        *(
+            Case(
+                f"tv-{name}", f"torchvision {name}", ["model", f"torchvision:{name}"], f"tv:{name}"
+            )
+            for name in MODEL_CASES
+        ),
+        Case(
+            "vit-h",
+            "torchvision vit_h_14 at 518 (memory)",
+            ["model", "torchvision:vit_h_14", "--arg", "image_size=518", "-i", "518"],
+            "",  # no peers: the target is convcalc's peak memory against the floor
         ),
     ]
 
@@ -392,7 +414,7 @@ def build(cases: list[Case], peer_tools: Sequence[str]) -> list[Command]:
         case.ours.append(
             Command(f"{case.key}/ours", "convcalc (verified)", [*cc, *case.args], "ours", "torch")
         )
-        for tool in peer_tools:
+        for tool in peer_tools if case.workload else ():
             case.peers.append(
                 Command(
                     f"{case.key}/{tool}",
@@ -786,6 +808,27 @@ def targets(floors: dict[str, Command], cases: list[Case]) -> list[dict[str, str
                 float(BIG_RSS_BYTES),
                 f"{mb(peak)} MB" if peak else why(big),
             )
+            r = ratio(peak, floors["torch"].peak_bytes)
+            check(
+                f"64x256x1024x1024 conv peak RSS within {BIG_RSS_VS_TORCH:g}x of the torch floor's",
+                r,
+                BIG_RSS_VS_TORCH,
+                f"{mb(peak)} MB / {mb(floors['torch'].peak_bytes)} MB = {fmt(r, '.2f')}x"
+                if r
+                else why(big, floors["torch"]),
+            )
+    if "vit-h" in by:
+        vit, floor = by["vit-h"].ours[-1], floors["torchvision"]
+        r = ratio(vit.peak_bytes, floor.peak_bytes)
+        check(
+            f"vit_h_14 at 518 peak RSS within {VIT_RSS_VS_TORCHVISION:g}x of import torch, "
+            "torchvision",
+            r,
+            VIT_RSS_VS_TORCHVISION,
+            f"{mb(vit.peak_bytes)} MB / {mb(floor.peak_bytes)} MB = {fmt(r, '.2f')}x"
+            if r
+            else why(vit, floor),
+        )
     if "sweep" in by:
         sweep, torch_floor = by["sweep"].ours[-1], floors["torch"]
         r = ratio(sweep.median, torch_floor.median)
