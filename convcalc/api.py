@@ -362,7 +362,7 @@ def profile(
         raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
     try:
         from convcalc.measure.profile import profile_model
-        from convcalc.measure.target import build_model, find_factory
+        from convcalc.measure.target import build_model, find_factory, resolve_device
     except ImportError as exc:
         raise EnvironmentUnavailableError(
             f"profiling a model needs torch and torchinfo ({exc.name} is missing)"
@@ -371,18 +371,24 @@ def profile(
     spec: dict[str, Any] = {"args": dict(args or {})}
     notes: list[str] = []
     kind = ""
+    instance = hasattr(model, "named_modules") and not isinstance(model, type)
     if isinstance(model, str):
         factory, where = find_factory(model)
         spec["target"] = model
         kind = where
-    elif callable(model) and not hasattr(model, "forward"):
+    elif instance:
+        factory = None
+        spec["target"] = type(model).__name__
+    elif callable(model):  # a factory function or a module class
         factory, where = model, getattr(model, "__qualname__", repr(model))
         spec["target"] = where
     else:
-        factory = None
-        spec["target"] = type(model).__name__
+        raise InvalidSpecError(
+            f"profile() takes a model, a factory or a target string, not a {type(model).__name__}"
+        )
     if factory is not None:
-        model, built_on = build_model(factory, dict(args or {}), where, notes.append)
+        on = resolve_device(device)
+        model, built_on = build_model(factory, dict(args or {}), where, notes.append, on)
         spec["built_on"] = built_on
     for note in notes:
         say(note)
@@ -396,4 +402,5 @@ def profile(
         spec=spec,
         kind=kind,
         notes=[n.removeprefix("notice: ") for n in notes],
+        owned=factory is not None,
     )

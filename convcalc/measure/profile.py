@@ -23,7 +23,7 @@ from convcalc.core.figures import DTYPE_BYTES, analyze
 from convcalc.core.report import LayerMeasurement, Measurement, Report, build_checks
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.read import ModelGraph, read_trace
-from convcalc.measure.target import describe_exception
+from convcalc.measure.target import describe_exception, resolve_device
 from convcalc.measure.trace import evaluation, trace
 
 Notify = Callable[[str], None]
@@ -82,22 +82,26 @@ def profile_model(
     spec: dict[str, Any] | None = None,
     kind: str = "",
     notes: Sequence[str] = (),
+    owned: bool = False,
 ) -> Report:
     """A Report of ``model`` on an input of ``input_shape``: every op's figures, and
-    (``verify``) torchinfo's and FlopCounterMode's beside them."""
+    (``verify``) torchinfo's and FlopCounterMode's beside them.
+
+    ``owned``: convcalc built the model (from a factory), so it may convert its
+    parameters to a floating ``input_dtype``; a user's model is only ever copied.
+    """
     if input_dtype not in INPUT_DTYPES:
         raise InvalidSpecError(
             f"input dtype {input_dtype!r} is not one of {', '.join(INPUT_DTYPES)}"
         )
     if any(size <= 0 for size in input_shape):
         raise InvalidSpecError(f"input shape {list(input_shape)} must have positive sizes")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise EnvironmentUnavailableError("--device cuda was asked for, but CUDA is not available")
-    target = "cuda" if device == "auto" and torch.cuda.is_available() else device
-    target = "cpu" if target == "auto" else target
-    if _device_of(model) not in (None, target):
-        model = meta_copy(model) if target == "meta" else model
+    target = resolve_device(device)
     torch_dtype = getattr(torch, "int64" if input_dtype == "long" else input_dtype)
+    if _device_of(model) not in (None, target) and target == "meta":
+        model, owned = meta_copy(model), True
+    if owned and torch_dtype.is_floating_point:
+        model = model.to(device=target, dtype=torch_dtype)
     x = torch.zeros(tuple(input_shape), dtype=torch_dtype, device=target)
     graph = run_forward(model, x)
     network = dataclasses.replace(

@@ -34,7 +34,7 @@ FREE = frozenset(
         "arange", "full", "empty", "tensor", "new_zeros", "new_ones", "new_empty",
         "index_select", "gather", "stochastic_depth", "channel_shuffle", "pixel_shuffle",
         "split_with_sizes", "swapaxes", "mT", "__setitem__", "masked_fill", "masked_fill_",
-        "copy_", "fill_", "zero_",
+        "copy_", "fill_", "zero_", "embedding",
     }
 )  # fmt: skip
 

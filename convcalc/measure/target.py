@@ -164,11 +164,30 @@ def _unknown(zoo: str, name: str, known: list[str]) -> str:
     return f"{zoo} has no model {name!r}{hint}"
 
 
+def resolve_device(device: str) -> str:
+    """``auto`` as a device: CUDA when present, else the CPU; others as given."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise EnvironmentUnavailableError("--device cuda was asked for, but CUDA is not available")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
 def build_model(
-    factory: Factory, kwargs: dict[str, Any], where: str, notify: Notify
+    factory: Factory, kwargs: dict[str, Any], where: str, notify: Notify, device: str = "meta"
 ) -> tuple[nn.Module, str]:
     """Call the factory on the meta device (no weight memory), or on the CPU when its
-    constructor cannot run on meta (said on stderr). Returns the model and the device."""
+    constructor cannot run on meta (said on stderr); on ``device`` when it is a real one.
+    Returns the model and the device it was built on."""
+    if device != "meta":
+        try:
+            with torch.device(device):
+                model = factory(**kwargs)
+        except Exception as exc:
+            raise InvalidSpecError(
+                f"{where}({_kwargs(kwargs)}) raised {describe_exception(exc)}"
+            ) from exc
+        return _checked(model, where), device
     try:
         with torch.device("meta"):
             model = factory(**kwargs)
@@ -185,9 +204,13 @@ def build_model(
             f"({describe_exception(meta_error)}); built on the CPU instead"
         )
         device = "cpu"
+    return _checked(model, where), device
+
+
+def _checked(model: Any, where: str) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise InvalidSpecError(f"{where} returned a {type(model).__name__}, not an nn.Module")
-    return model, device
+    return model
 
 
 def _kwargs(kwargs: dict[str, Any]) -> str:

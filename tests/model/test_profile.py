@@ -109,3 +109,16 @@ def test_wrong_input_shape_names_the_users_error() -> None:
     """A shape the model cannot take: the user's exception type and message."""
     with pytest.raises(convcalc.InvalidSpecError, match="forward pass failed on a 1x5x8x8 input"):
         convcalc.profile(Unknown(), (1, 5, 8, 8))
+
+
+def test_factories_classes_and_devices() -> None:
+    """A module class is a factory; --device cpu builds and runs for real; float16 on meta
+    converts the model convcalc built; anything else is refused with one message."""
+    on_cpu = convcalc.profile(Unknown, (1, 3, 4, 4), device="cpu")
+    assert on_cpu.measured is not None
+    assert on_cpu.measured.device == "cpu"
+    half = convcalc.profile(Unknown, (1, 3, 4, 4), input_dtype="float16")
+    assert half.match is True, half.failed_checks
+    assert half.figures.param_bytes == (4 * 3 + 4) * 2
+    with pytest.raises(convcalc.InvalidSpecError, match="not a int"):
+        convcalc.profile(42, (1, 3, 4, 4))  # type: ignore[arg-type]
