@@ -121,4 +121,4 @@ def test_factories_classes_and_devices() -> None:
     assert half.match is True, half.failed_checks
     assert half.figures.param_bytes == (4 * 3 + 4) * 2
     with pytest.raises(convcalc.InvalidSpecError, match="not a int"):
-        convcalc.profile(42, (1, 3, 4, 4))  # type: ignore[arg-type]
+        convcalc.profile(42, (1, 3, 4, 4))
