@@ -11,8 +11,10 @@ from typing import Any, Literal
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from convcalc.core import primitives as P  # noqa: N812 - as in the build table
+from convcalc.core import ops as O  # noqa: N812 - as in the build table
+from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.layers import ConvSpec, PaddingSpec
+from convcalc.core.primitives import Shape
 from convcalc.core.shapes import Pair, effective_kernel
 
 MAX_CHANNELS = 12
@@ -317,3 +319,143 @@ PRIMITIVES: dict[type[P.Primitive], st.SearchStrategy[Any]] = {
 def primitives() -> st.SearchStrategy[P.Primitive]:
     """Any primitive convcalc builds."""
     return st.one_of(*PRIMITIVES.values())
+
+
+# ---------------------------------------------------------------- ops read from a trace
+
+Arity = int  # how many times the node reads the input (x + x, a @ a, attention(x, x, x))
+
+
+def _size(low: int = 1, high: int = 6) -> st.SearchStrategy[int]:
+    return st.integers(low, high)
+
+
+@st.composite
+def pointwise_ops(draw: st.DrawFn) -> tuple[O.Pointwise, Shape, Arity]:
+    """An arithmetic op a forward writes: x + x, torch.exp(x)..."""
+    function = draw(st.sampled_from(["add", "sub", "mul", "div", "neg", "exp", "sqrt",
+                                     "rsqrt", "abs", "erf"]))  # fmt: skip
+    shape = tuple(draw(st.lists(_size(), min_size=1, max_size=4)))
+    return O.Pointwise(function), shape, 2 if function in ("add", "sub", "mul", "div") else 1
+
+
+@st.composite
+def matmul_ops(draw: st.DrawFn) -> tuple[O.MatMul, Shape, Arity]:
+    """a @ a (square), mm, bmm, or F.linear(a, a): a product of two activations."""
+    function = draw(st.sampled_from(["matmul", "mm", "bmm", "linear"]))
+    n = draw(_size())
+    if function in ("mm", "linear"):
+        return O.MatMul(function, transpose_b=function == "linear"), (n, n), 2
+    batch = tuple(draw(st.lists(_size(1, 3), min_size=1, max_size=1 if function == "bmm" else 2)))
+    return O.MatMul(function), (*batch, n, n), 2
+
+
+@st.composite
+def einsum_ops(draw: st.DrawFn) -> tuple[O.Einsum, Shape, Arity]:
+    """A two-operand einsum on a square (batched) operand."""
+    n, b = draw(_size()), draw(_size(1, 3))
+    if draw(st.booleans()):
+        return O.Einsum("ij,jk->ik"), (n, n), 2
+    return O.Einsum("bij,bjk->bik"), (b, n, n), 2
+
+
+@st.composite
+def attention_ops(draw: st.DrawFn) -> tuple[O.Attention, Shape, Arity]:
+    """F.scaled_dot_product_attention(x, x, x)."""
+    shape = (draw(_size(1, 2)), draw(_size(1, 3)), draw(_size(1, 8)), draw(_size(1, 8)))
+    return O.Attention(), shape, 3
+
+
+@st.composite
+def norm_ops(draw: st.DrawFn) -> tuple[O.Norm, Shape, Arity]:
+    """nn.LayerNorm over the last dims, or nn.GroupNorm."""
+    if draw(st.booleans()):
+        groups = draw(_size(1, 3))
+        channels = groups * draw(_size(1, 3))
+        affine = draw(st.booleans())
+        grid: Shape = (draw(_size(1, 2)), channels, draw(_size(2, 6)), draw(_size()))
+        return O.Norm("group_norm", (channels,), affine, affine, groups), grid, 1
+    shape: Shape = tuple(draw(st.lists(_size(), min_size=2, max_size=4)))
+    normalized = shape[-draw(st.integers(1, len(shape) - 1)) :]
+    weight, bias = draw(st.sampled_from([(True, True), (True, False), (False, False)]))
+    return O.Norm("layer_norm", normalized, weight, bias), shape, 1
+
+
+@st.composite
+def pool_ops(draw: st.DrawFn) -> tuple[O.Pool2d, Shape, Arity]:
+    """Max or average pooling with padding, dilation (max) and ceil_mode."""
+    mode: Literal["max", "avg"] = draw(st.sampled_from(["max", "avg"]))
+    kernel = (draw(_size(1, 3)), draw(_size(1, 3)))
+    stride = (draw(_size(1, 3)), draw(_size(1, 3)))
+    padding = (draw(st.integers(0, kernel[0] // 2)), draw(st.integers(0, kernel[1] // 2)))
+    dilation = (draw(_size(1, 2)), draw(_size(1, 2))) if mode == "max" else (1, 1)
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+    shape: Shape = (1, draw(_size(1, 3)), spans[0] + draw(st.integers(0, 6)),
+                    spans[1] + draw(st.integers(0, 6)))  # fmt: skip
+    ceil = draw(st.booleans())
+    include = True if mode == "max" else draw(st.booleans())
+    return O.Pool2d(mode, kernel, stride, padding, dilation, ceil, include), shape, 1
+
+
+@st.composite
+def adaptive_ops(draw: st.DrawFn) -> tuple[O.AdaptivePool2d, Shape, Arity]:
+    """Adaptive pooling to a size other than 1 x 1 (that one is a global pool)."""
+    h, w = draw(_size(2, 9)), draw(_size(2, 9))
+    output = (draw(st.integers(1, h)), draw(st.integers(2, w)))
+    return O.AdaptivePool2d(draw(st.sampled_from(["max", "avg"])), output), (1, 2, h, w), 1
+
+
+@st.composite
+def interpolate_ops(draw: st.DrawFn) -> tuple[O.Interpolate, Shape, Arity]:
+    """Nearest or bilinear resizing to a drawn size."""
+    size = (draw(_size(1, 12)), draw(_size(1, 12)))
+    mode = draw(st.sampled_from(["nearest", "bilinear"]))
+    return O.Interpolate(mode, size), (1, 2, draw(_size(1, 8)), draw(_size(1, 8))), 1
+
+
+@st.composite
+def reduce_ops(draw: st.DrawFn) -> tuple[O.Reduce, Shape, Arity]:
+    """A mean, max or sum over one dimension of a 3-D tensor (tokens)."""
+    shape = (draw(_size()), draw(_size()), draw(_size()))
+    dim = draw(st.integers(0, 2))
+    return O.Reduce(draw(st.sampled_from(["mean", "amax", "sum"])), (dim,), draw(st.booleans())), \
+        shape, 1  # fmt: skip
+
+
+@st.composite
+def traced_builtins(draw: st.DrawFn) -> tuple[P.Primitive, Shape, Arity]:
+    """Built-in primitives whose module runs one torch call: conv, linear, BN, activations."""
+    choice = draw(st.sampled_from(["conv", "linear", "bn", "act", "pool"]))
+    if choice == "conv":
+        spec = draw(conv_specs())
+        return spec.conv(), spec.input_shape, 1
+    if choice == "linear":
+        op = draw(PRIMITIVES[P.Linear])
+        return op, (draw(_size(1, 3)), op.in_features), 1
+    if choice == "bn":
+        op = draw(PRIMITIVES[P.BatchNorm2d])
+        return op, (2, op.channels, draw(_size()), draw(_size())), 1
+    if choice == "act":
+        op = draw(PRIMITIVES[P.Activation])
+        return op, (2, 3, draw(_size()), draw(_size())), 1
+    return P.GlobalPool(draw(st.sampled_from(["avg", "max"])), draw(st.booleans())), \
+        (1, 3, draw(_size()), draw(_size())), 1  # fmt: skip
+
+
+# Every primitive a model's forward is read into, with inputs that fit it.
+TRACEABLE: dict[type[P.Primitive], st.SearchStrategy[Any]] = {
+    O.Pointwise: pointwise_ops(),
+    O.MatMul: matmul_ops(),
+    O.Einsum: einsum_ops(),
+    O.Attention: attention_ops(),
+    O.Norm: norm_ops(),
+    O.Pool2d: pool_ops(),
+    O.AdaptivePool2d: adaptive_ops(),
+    O.Interpolate: interpolate_ops(),
+    O.Reduce: reduce_ops(),
+}
+
+# Ops with a torch module, read back by extract() (measure/extract.py).
+PRIMITIVES[O.Norm] = norm_ops().map(lambda case: case[0])
+PRIMITIVES[O.Pool2d] = pool_ops().map(lambda case: case[0])
+PRIMITIVES[O.AdaptivePool2d] = adaptive_ops().map(lambda case: case[0])

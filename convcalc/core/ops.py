@@ -292,10 +292,15 @@ class Norm(Primitive):
 
     kind: ClassVar[str] = "Norm"
     function: Literal["layer_norm", "group_norm"]
-    affine_size: int  # elements of the weight (and of the bias)
+    normalized: tuple[int, ...]  # layer_norm's normalized shape; group_norm's (channels,)
     weight: bool = True
     bias: bool = True
     groups: int = 0  # group_norm's groups
+
+    @property
+    def affine_size(self) -> int:
+        """Elements of the weight (and of the bias)."""
+        return numel(self.normalized)
 
     @property
     def batchnorm_params(self) -> int:
@@ -440,3 +445,31 @@ class Interpolate(Primitive):
 
     def describe(self) -> str:
         return f"to {self.size[0]}x{self.size[1]}"
+
+
+@dataclass(frozen=True)
+class Reduce(Primitive):
+    """A mean, sum or max over some dimensions (not a global spatial pool): reads each
+    input element once."""
+
+    kind: ClassVar[str] = "Reduce"
+    function: str
+    dims: tuple[int, ...]
+    keepdim: bool = False
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        shape = inputs[0]
+        axes = {d % len(shape) for d in self.dims} if shape else set()
+        if self.keepdim:
+            return tuple(1 if i in axes else s for i, s in enumerate(shape))
+        return tuple(s for i, s in enumerate(shape) if i not in axes)
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        return {self.function: numel(inputs[0])}
+
+    @property
+    def label(self) -> str:
+        return self.function
+
+    def describe(self) -> str:
+        return f"over {', '.join(map(str, self.dims))}"

@@ -6,6 +6,7 @@ what is measured is exactly what was counted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -13,7 +14,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 from torch import nn
 
-from convcalc.core import primitives as P  # noqa: N812 - short alias for the table
+from convcalc.core import ops as O  # noqa: N812 - short alias for the table
+from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.graph import INPUT, Network
 
 
@@ -52,10 +54,9 @@ class GlobalPool2d(nn.Module):
         self.flatten = flatten
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pooled = (
-            x.mean((2, 3), keepdim=True) if self.mode == "avg" else x.amax((2, 3), keepdim=True)
-        )
-        return pooled.flatten(1) if self.flatten else pooled
+        # One call, as a model writes it: x.mean((2, 3)) is (N, C), keepdim (N, C, 1, 1).
+        keep = not self.flatten
+        return x.mean((2, 3), keepdim=keep) if self.mode == "avg" else x.amax((2, 3), keepdim=keep)
 
 
 class ChannelPool(nn.Module):
@@ -81,6 +82,48 @@ class Add(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a + b
+
+
+class Functional(nn.Module):
+    """Calls one torch function on its inputs, as a model's own forward code does
+    (``x + y``, ``a @ b``, attention): the ops a trace reads back."""
+
+    def __init__(self, function: Callable[..., torch.Tensor], **settings: Any) -> None:
+        super().__init__()
+        self.function = function
+        self.settings = settings
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return self.function(*inputs, **self.settings)
+
+
+# Pointwise functions a module can run (the others come only from reading a trace).
+POINTWISE_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
+    name: getattr(torch, name)
+    for name in ("add", "sub", "mul", "div", "neg", "exp", "sqrt", "rsqrt", "abs", "erf")
+}
+MATMUL_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
+    "matmul": torch.matmul, "mm": torch.mm, "bmm": torch.bmm, "linear": F.linear,
+}  # fmt: skip
+REDUCE_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
+    "mean": torch.mean, "amax": torch.amax, "sum": torch.sum,
+}  # fmt: skip
+
+
+def _norm(op: O.Norm) -> nn.Module:
+    if op.function == "group_norm":
+        return nn.GroupNorm(op.groups, op.normalized[0], affine=op.weight)
+    return nn.LayerNorm(op.normalized, elementwise_affine=op.weight, bias=op.bias)
+
+
+def _pool(op: O.Pool2d) -> nn.Module:
+    if op.mode == "max":
+        return nn.MaxPool2d(op.kernel, op.stride, op.padding, op.dilation, ceil_mode=op.ceil_mode)
+    return nn.AvgPool2d(op.kernel, op.stride, op.padding, op.ceil_mode, op.count_include_pad)
+
+
+def _adaptive(op: O.AdaptivePool2d) -> nn.Module:
+    return nn.AdaptiveMaxPool2d(op.output) if op.mode == "max" else nn.AdaptiveAvgPool2d(op.output)
 
 
 def _conv(op: P.Conv2d) -> nn.Module:
@@ -125,7 +168,17 @@ BUILDERS: dict[type[P.Primitive], Callable[[Any], nn.Module]] = {
     P.ChannelPool: lambda op: ChannelPool(),
     P.GateMultiply: lambda op: GateMultiply(),
     P.Add: lambda op: Add(op.work),
+    O.Pointwise: lambda op: Functional(POINTWISE_FUNCTIONS[op.function]),
+    O.MatMul: lambda op: Functional(MATMUL_FUNCTIONS[op.function]),
+    O.Einsum: lambda op: Functional(functools.partial(torch.einsum, op.equation)),
+    O.Attention: lambda op: Functional(F.scaled_dot_product_attention),
+    O.Norm: _norm,
+    O.Pool2d: _pool,
+    O.AdaptivePool2d: _adaptive,
+    O.Interpolate: lambda op: Functional(F.interpolate, size=op.size, mode=op.mode),
+    O.Reduce: lambda op: Functional(REDUCE_FUNCTIONS[op.function], dim=op.dims, keepdim=op.keepdim),
 }
+# Parameter and Opaque have no builder: they come only from reading a model's trace.
 
 
 def build_module(op: P.Primitive) -> nn.Module:

@@ -15,7 +15,8 @@ from typing import Any
 import torch.fx
 from torch import nn
 
-from convcalc.core import primitives as P  # noqa: N812 - short alias for the table
+from convcalc.core import ops as O  # noqa: N812 - short alias for the table
+from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.graph import INPUT, Network, Node
 from convcalc.measure import build
 
@@ -68,8 +69,12 @@ def _batchnorm(module: nn.BatchNorm2d) -> P.BatchNorm2d:
 def _adaptive(mode: str) -> Callable[[Any], P.Primitive | None]:
     def read(module: Any) -> P.Primitive | None:
         size = module.output_size
-        ones = size == 1 or (isinstance(size, tuple) and all(s == 1 for s in size))
-        return P.GlobalPool(mode, flatten=False) if ones else None  # type: ignore[arg-type]
+        if isinstance(size, tuple) and None in size:
+            return None  # "keep this axis": the size depends on the input
+        pair = _pair(size)
+        if pair == (1, 1):
+            return P.GlobalPool(mode, flatten=False)  # type: ignore[arg-type]
+        return O.AdaptivePool2d(mode, pair)  # type: ignore[arg-type]
 
     return read
 
@@ -89,6 +94,29 @@ EXTRACTORS: dict[type[nn.Module], Callable[[Any], P.Primitive | None]] = {
     **{type(make()): _activation(name) for name, make in build.ACTIVATION_MODULES.items()},
     nn.AdaptiveAvgPool2d: _adaptive("avg"),
     nn.AdaptiveMaxPool2d: _adaptive("max"),
+    nn.LayerNorm: lambda m: O.Norm(
+        "layer_norm", tuple(m.normalized_shape), m.weight is not None, m.bias is not None
+    ),
+    nn.GroupNorm: lambda m: O.Norm(
+        "group_norm", (m.num_channels,), m.affine, m.affine, m.num_groups
+    ),
+    nn.MaxPool2d: lambda m: O.Pool2d(
+        "max",
+        _pair(m.kernel_size),
+        _pair(m.stride),
+        _pair(m.padding),
+        _pair(m.dilation),
+        m.ceil_mode,
+    ),
+    nn.AvgPool2d: lambda m: O.Pool2d(
+        "avg",
+        _pair(m.kernel_size),
+        _pair(m.stride),
+        _pair(m.padding),
+        (1, 1),
+        m.ceil_mode,
+        m.count_include_pad,
+    ),
     build.GlobalPool2d: lambda m: P.GlobalPool(m.mode, m.flatten),
     build.ChannelPool: lambda m: P.ChannelPool(),
     build.GateMultiply: lambda m: P.GateMultiply(),

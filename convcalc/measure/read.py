@@ -11,7 +11,6 @@ parameter no op read (an auxiliary head in eval) is listed as not run.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +80,7 @@ class _Read:
     inputs: list[Value]
     owns: list[Value] = field(default_factory=list)
     then_add: Value | None = None  # a computed bias, added to the output as its own node
+    reuses: Value | None = None  # a computed weight: the node that made it owns the params
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -96,7 +96,7 @@ def _parameter(value: Any) -> bool:
 
 def _conv2d(call: _Call) -> _Read | None:
     x, weight, bias = call.arg(0, "input"), call.arg(1, "weight"), call.arg(2, "bias")
-    if not _parameter(weight) or (bias is not None and not _parameter(bias)):
+    if bias is not None and not _parameter(bias):
         return None
     padding = call.arg(4, "padding", 0)
     cout, _, kh, kw = weight.shape
@@ -110,6 +110,10 @@ def _conv2d(call: _Call) -> _Read | None:
         int(call.arg(6, "groups", 1)),
         bias is not None,
     )
+    if not _parameter(weight):
+        # A computed weight (a shared kernel repeated, a standardised weight): its
+        # parameters were counted where they were read; this conv reuses them.
+        return _Read(op, [x], [b for b in (bias,) if b is not None], reuses=weight)
     return _Read(op, [x], [v for v in (weight, bias) if v is not None])
 
 
@@ -121,7 +125,8 @@ def _linear(call: _Call) -> _Read | None:
     if _parameter(weight):  # a computed bias (Swin V2's q/v bias): added after
         op = P.Linear(weight.shape[1], weight.shape[0], False)
         return _Read(op, [x], [weight], then_add=bias)
-    return None
+    # A computed weight: a product of two activations (and a bias added after).
+    return _Read(O.MatMul("linear", transpose_b=True), [x, weight], then_add=bias)
 
 
 def _batch_norm(call: _Call) -> _Read:
@@ -133,15 +138,15 @@ def _batch_norm(call: _Call) -> _Read:
 def _layer_norm(call: _Call) -> _Read:
     x, shape = call.arg(0, "input"), call.arg(1, "normalized_shape")
     weight, bias = call.arg(2, "weight"), call.arg(3, "bias")
-    size = math.prod(shape) if isinstance(shape, list | tuple) else int(shape)
-    op = O.Norm("layer_norm", size, weight is not None, bias is not None)
+    normalized = tuple(shape) if isinstance(shape, list | tuple) else (int(shape),)
+    op = O.Norm("layer_norm", normalized, weight is not None, bias is not None)
     return _Read(op, [x], [v for v in (weight, bias) if _parameter(v)])
 
 
 def _group_norm(call: _Call) -> _Read:
     x, groups = call.arg(0, "input"), int(call.arg(1, "num_groups"))
     weight, bias = call.arg(2, "weight"), call.arg(3, "bias")
-    op = O.Norm("group_norm", x.shape[1], weight is not None, bias is not None, groups)
+    op = O.Norm("group_norm", (x.shape[1],), weight is not None, bias is not None, groups)
     return _Read(op, [x], [v for v in (weight, bias) if _parameter(v)])
 
 
@@ -174,15 +179,20 @@ def _adaptive(mode: str) -> Callable[[_Call], _Read]:
     return read
 
 
-def _reduce_spatial(mode: str) -> Callable[[_Call], _Read | None]:
+def _reduce(mode: str) -> Callable[[_Call], _Read | None]:
+    """A mean or max over H and W of a 4-D map is a global pool; over other dims, a
+    reduction."""
+
     def read(call: _Call) -> _Read | None:
         x, dims = call.arg(0, "input"), call.arg(1, "dim")
         keep = bool(call.arg(2, "keepdim", False))
-        if not isinstance(dims, list | tuple) or len(x.shape) != 4:
+        if isinstance(dims, int):
+            dims = (dims,)
+        if not isinstance(dims, list | tuple) or not x.shape:
             return None
-        if sorted(d % 4 for d in dims) != [2, 3]:
-            return None
-        return _Read(P.GlobalPool(mode, flatten=not keep), [x])  # type: ignore[arg-type]
+        if len(x.shape) == 4 and sorted(d % 4 for d in dims) == [2, 3]:
+            return _Read(P.GlobalPool(mode, flatten=not keep), [x])  # type: ignore[arg-type]
+        return _Read(O.Reduce(call.event.function, tuple(dims), keep), [x])
 
     return read
 
@@ -212,6 +222,14 @@ def _interpolate(call: _Call) -> _Read:
     return _Read(O.Interpolate(mode, (out[-2], out[-1])), [call.arg(0, "input")])
 
 
+def _hardtanh(call: _Call) -> _Read | None:
+    """nn.ReLU6 runs F.hardtanh(x, 0, 6): that one is ReLU6; other bounds are arithmetic."""
+    low, high = call.arg(1, "min_val", -1.0), call.arg(2, "max_val", 1.0)
+    if (low, high) == (0.0, 6.0):
+        return _Read(P.Activation("relu6"), [call.arg(0, "input")])
+    return None
+
+
 def _activation(call: _Call) -> _Read:
     name = ACTIVATION_NAMES[call.event.function]
     return _Read(P.Activation(name), [_values(call.event)[0]])
@@ -228,8 +246,9 @@ READERS: dict[str, Callable[[_Call], _Read | None]] = {
     "avg_pool2d": _pool("avg"),
     "adaptive_avg_pool2d": _adaptive("avg"),
     "adaptive_max_pool2d": _adaptive("max"),
-    "mean": _reduce_spatial("avg"),
-    "amax": _reduce_spatial("max"),
+    "mean": _reduce("avg"),
+    "amax": _reduce("max"),
+    "sum": _reduce("sum"),
     "matmul": _matmul,
     "mm": _matmul,
     "bmm": _matmul,
@@ -237,6 +256,8 @@ READERS: dict[str, Callable[[_Call], _Read | None]] = {
     "einsum": _einsum,
     "scaled_dot_product_attention": _attention,
     "interpolate": _interpolate,
+    "hardtanh": _hardtanh,
+    "hardtanh_": _hardtanh,
     **dict.fromkeys(ACTIVATION_NAMES, _activation),
 }
 
@@ -363,7 +384,7 @@ def _read_event(graph: _Graph, event: Event) -> None:
                              group=group, unit=event.call, traced=output.shape)  # fmt: skip
             graph.producer[output.id] = node
         return
-    weights_of = None
+    weights_of = None if read.reuses is None else graph.source(read.reuses, event.call)
     for parameter in read.owns:
         assert parameter.parameter is not None
         weights_of = weights_of or graph.owner.get(parameter.parameter)
