@@ -13,6 +13,7 @@ import dataclasses
 import math
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 # Imported here, not lazily inside the functions: the CLI imports this module
 # only on the verify path and turns an ImportError of it into exit 3 ("torch
@@ -131,8 +132,6 @@ def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) 
     model = model.to(dtype=dtype)
     model.eval()
     x = torch.zeros(figures.network.input_shape, dtype=dtype, device=target)
-    params = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             # padding='same' with an even kernel makes torch warn about a padded
@@ -153,14 +152,23 @@ def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) 
         raise EnvironmentUnavailableError(
             f"torch could not run the forward pass on {device} in {figures.dtype}: {first}"
         ) from exc
-    root, *calls = stats.summary_list
-    leaves = [info for info in calls if info.is_leaf_layer]
+    leaves = [info for info in stats.summary_list[1:] if info.is_leaf_layer]
     names = _node_names(figures.network, [info.var_name for info in leaves])
+    return read_summary(stats, model, x, names, flops)
+
+
+def read_summary(
+    stats: Any, model: torch.nn.Module, x: torch.Tensor, names: Sequence[str], flops: int | None
+) -> Measurement:
+    """A Measurement from a torchinfo summary of ``model`` on ``x``; ``names`` are the
+    nodes (or module calls) its leaf calls ran for, in order."""
+    leaves = [info for info in stats.summary_list[1:] if info.is_leaf_layer]
+    root = stats.summary_list[0]
     return Measurement(
-        device=target.type,
-        params=params,
-        trainable_params=trainable,
-        output_shape=tuple(root.output_size),
+        device=x.device.type,
+        params=sum(p.numel() for p in model.parameters()),
+        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        output_shape=_first_shape(root.output_size),
         torchinfo_params=stats.total_params,
         torchinfo_mult_adds=stats.total_mult_adds,
         param_bytes=sum(p.numel() * p.element_size() for p in model.parameters()),
@@ -169,11 +177,18 @@ def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) 
         torchinfo_input_bytes=stats.total_input,
         torchinfo_forward_backward_bytes=stats.total_output_bytes,
         layers=tuple(
-            LayerMeasurement(name, tuple(info.output_size), info.num_params, info.macs)
+            LayerMeasurement(name, _first_shape(info.output_size), info.num_params, info.macs)
             for name, info in zip(names, leaves, strict=True)
         ),
         flop_counter_flops=flops,
     )
+
+
+def _first_shape(size: Any) -> tuple[int, ...]:
+    """torchinfo's output size: a list of ints, or of lists for several outputs (the first)."""
+    if size and isinstance(size[0], list | tuple):
+        return tuple(size[0])
+    return tuple(size)
 
 
 def _node_names(network: Network, modules: Sequence[str]) -> list[str]:

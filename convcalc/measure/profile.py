@@ -20,8 +20,9 @@ import torchinfo
 from torch import nn
 
 from convcalc.core.figures import DTYPE_BYTES, analyze
-from convcalc.core.report import LayerMeasurement, Measurement, Report, build_checks
+from convcalc.core.report import Measurement, Report, build_checks
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
+from convcalc.measure.probe import read_summary
 from convcalc.measure.read import ModelGraph, read_trace
 from convcalc.measure.target import describe_exception, resolve_device
 from convcalc.measure.trace import evaluation, trace
@@ -134,39 +135,15 @@ def _measure(model: nn.Module, x: torch.Tensor, cross_check: bool) -> Measuremen
         raise EnvironmentUnavailableError(
             f"torchinfo could not summarise the model: {describe_exception(exc)}"
         ) from exc
+    # Each leaf call by module path; a module's second call is path@2 (as the trace names it).
     calls: dict[str, int] = {}
-    layers = []
-    for info in stats.summary_list:
-        if not info.is_leaf_layer:
-            continue
-        path = paths.get(id(info.module), info.var_name)
-        calls[path] = calls.get(path, 0) + 1
-        name = path if calls[path] == 1 else f"{path}@{calls[path]}"
-        layers.append(LayerMeasurement(name, _shape(info.output_size), info.num_params, info.macs))
-    root = stats.summary_list[0] if stats.summary_list else None
-    params = sum(p.numel() for p in model.parameters())
-    return Measurement(
-        device=x.device.type,
-        params=params,
-        trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
-        output_shape=_shape(root.output_size) if root is not None else (),
-        torchinfo_params=stats.total_params,
-        torchinfo_mult_adds=stats.total_mult_adds,
-        param_bytes=sum(p.numel() * p.element_size() for p in model.parameters()),
-        torchinfo_param_bytes=stats.total_param_bytes,
-        input_bytes=x.nelement() * x.element_size(),
-        torchinfo_input_bytes=stats.total_input,
-        torchinfo_forward_backward_bytes=stats.total_output_bytes,
-        layers=tuple(layers),
-        flop_counter_flops=flops,
-    )
-
-
-def _shape(size: Any) -> tuple[int, ...]:
-    """torchinfo's output size: a list of ints, or of lists for several outputs (the first)."""
-    if size and isinstance(size[0], list | tuple):
-        return tuple(size[0])
-    return tuple(size)
+    names = []
+    for info in stats.summary_list[1:]:
+        if info.is_leaf_layer:
+            path = paths.get(id(info.module), info.var_name)
+            calls[path] = calls.get(path, 0) + 1
+            names.append(path if calls[path] == 1 else f"{path}@{calls[path]}")
+    return read_summary(stats, model, x, names, flops)
 
 
 def _flop_counter_flops(model: nn.Module, x: torch.Tensor) -> int:
