@@ -894,7 +894,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--mem-cap-gib", type=float, default=8.0, help="RLIMIT_AS per process, GiB (default 8)"
     )
     parser.add_argument(
-        "--cases", default="seed,big,v1,v2,sweep", help="comma list of cases (default: all)"
+        "--cases",
+        default=",".join(case.key for case in make_cases()),
+        help="comma list of cases (default: all)",
     )
     parser.add_argument(
         "--peers",
