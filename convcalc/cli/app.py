@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 
 import convcalc
 from convcalc import __version__, analyze, verify
-from convcalc.cli.options import Batch, Common, Groups, with_options
+from convcalc.cli.options import Batch, Common, Groups, integer, with_options
 from convcalc.cli.output import emit, notify
 from convcalc.cli.run import judge
 from convcalc.core.parse import parse_resolutions, parse_widths
@@ -170,7 +170,10 @@ def separable(
     shape: dict[str, Any],
     common: Common,
     groups: Annotated[
-        int, typer.Option("-g", "--groups", help="Groups of the pointwise 1x1 convolution.")
+        int,
+        typer.Option(
+            "-g", "--groups", help="Groups of the pointwise 1x1 convolution.", **integer("groups")
+        ),
     ] = 1,
 ) -> None:
     """Depthwise-separable: depthwise k x k (groups=cin), then pointwise 1x1 to cout."""
@@ -195,6 +198,7 @@ def compare(
             "-g",
             "--groups",
             help="g of the grouped variant (default: the smallest g > 1 dividing cin and cout).",
+            **integer("groups"),
         ),
     ] = None,
 ) -> None:
@@ -232,6 +236,7 @@ def cbam(
         typer.Option(
             "--spatial-kernel",
             help="Kernel of the spatial gate's 2 -> 1 conv (the paper's 7; the notes mention 1).",
+            **integer("spatial-kernel"),
         ),
     ] = 7,
     mlp_bias: Annotated[
@@ -260,7 +265,9 @@ def cbam(
 @with_options()
 def mobilenet(
     common: Common,
-    version: Annotated[int, typer.Option("--version", help="MobileNet version: 1 or 2.")] = 1,
+    version: Annotated[
+        int, typer.Option("--version", help="MobileNet version: 1 or 2.", **integer("version"))
+    ] = 1,
     width: Annotated[
         str,
         typer.Option(
@@ -275,7 +282,12 @@ def mobilenet(
         ),
     ] = "224",
     classes: Annotated[
-        int, typer.Option("--classes", help="Classifier outputs (TF-slim's checkpoints use 1001).")
+        int,
+        typer.Option(
+            "--classes",
+            help="Classifier outputs (TF-slim's checkpoints use 1001).",
+            **integer("classes"),
+        ),
     ] = 1000,
     batch: Batch = 1,
     plot: Annotated[

@@ -18,14 +18,23 @@ import typer
 
 from convcalc.api import DEVICES
 from convcalc.core.figures import DTYPE_BYTES
-from convcalc.core.parse import parse_budget, parse_kernel, parse_padding, parse_pair
+from convcalc.core.parse import parse_budget, parse_int, parse_kernel, parse_padding, parse_pair
 from convcalc.errors import InvalidSpecError
 from convcalc.render import OutputFormat
 
-Groups = Annotated[int, typer.Option("-g", "--groups", help="Groups (must divide cin and cout).")]
+
+def integer(option: str) -> dict[str, Any]:
+    """``typer.Option`` arguments that read an integer by the one leniency rule (core.parse)."""
+    return {"parser": functools.partial(parse_int, option=option), "metavar": "INTEGER"}
+
+
+Groups = Annotated[
+    int,
+    typer.Option("-g", "--groups", help="Groups (must divide cin and cout).", **integer("groups")),
+]
 Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Bias on the convolutions.")]
 Input = Annotated[str, typer.Option("-i", "--input", help="Input size: 64 or HxW (64x48).")]
-Batch = Annotated[int, typer.Option("-b", "--batch", help="Batch size N.")]
+Batch = Annotated[int, typer.Option("-b", "--batch", help="Batch size N.", **integer("batch"))]
 
 
 def _option(
@@ -39,8 +48,10 @@ def _option(
 # The convolution's shape, as nn.Conv2d names and defaults it (groups and bias
 # are each command's own: their meaning differs between commands).
 SHAPE_OPTIONS = (
-    _option("cin", Annotated[int, typer.Option("--cin", help="Input channels.")]),
-    _option("cout", Annotated[int, typer.Option("--cout", help="Output channels.")]),
+    _option("cin", Annotated[int, typer.Option("--cin", help="Input channels.", **integer("cin"))]),
+    _option(
+        "cout", Annotated[int, typer.Option("--cout", help="Output channels.", **integer("cout"))]
+    ),
     _option(
         "kernel",
         Annotated[str, typer.Option("-k", "--kernel", help="Kernel: 3, HxW (3x1) or global.")],
@@ -67,12 +78,21 @@ SHAPE_OPTIONS = (
 # An attention block's input and its MLP's reduction (se, cbam).
 BLOCK_OPTIONS = (
     _option(
-        "channels", Annotated[int, typer.Option("--channels", help="Channels C of the input.")]
+        "channels",
+        Annotated[
+            int,
+            typer.Option("--channels", help="Channels C of the input.", **integer("channels")),
+        ],
     ),
     _option(
         "reduction",
         Annotated[
-            int, typer.Option("--reduction", help="Reduction r: the MLP's hidden width is C // r.")
+            int,
+            typer.Option(
+                "--reduction",
+                help="Reduction r: the MLP's hidden width is C // r.",
+                **integer("reduction"),
+            ),
         ],
         16,
     ),
@@ -197,7 +217,8 @@ class Common:
         max_macs: str | None,
         max_flops: str | None,
     ) -> Common:
-        """Validate the raw option values (exit 2 on a bad one)."""
+        """Validate the raw option values (exit 2 on a bad one); words are case-insensitive."""
+        dtype, device = dtype.strip().lower(), device.strip().lower()
         if dtype not in DTYPE_BYTES:
             raise InvalidSpecError(f"dtype={dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
         if device not in DEVICES:

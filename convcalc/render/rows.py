@@ -224,7 +224,8 @@ def layer_rows(report: Report) -> list[dict[str, Any]]:
             {
                 "index": index,
                 "name": name,
-                "type": " + ".join(x.label for x in members),
+                # A residual add labels itself "+ residual"; joined, it reads "... + residual".
+                "type": " + ".join(x.label.removeprefix("+ ") for x in members if x.label),
                 "description": main.description,
                 "channels": f"{first.input_shapes[0][1]} -> {last.output_shape[1]}",
                 "output": _hw(last.output_shape[2:])
@@ -316,7 +317,7 @@ def _sum_formula(values: Any) -> str:
     if len(parts) < 2:
         return ""
     if len(parts) > MAX_TERMS:
-        return f"sum of {len(parts)} layers (per-layer table) = {fmt_int(sum(parts))}"
+        return f"sum of the {len(parts)} layers with MACs (per-layer table) = {fmt_int(sum(parts))}"
     return f"{' + '.join(fmt_int(v) for v in parts)} = {fmt_int(sum(parts))}"
 
 
