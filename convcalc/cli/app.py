@@ -22,9 +22,11 @@ from convcalc import __version__, analyze, verify
 from convcalc.cli.options import Batch, Common, Groups, integer, with_options
 from convcalc.cli.output import emit, notify
 from convcalc.cli.run import judge
+from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
 from convcalc.core.parse import parse_resolutions, parse_widths
 from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
+from convcalc.interrupts import INTERRUPTED_EXIT, Interrupted, check_interrupt, interrupted
 
 # Typer vendors click in recent releases and re-exports only some of it: find
 # click's base classes through a public one, whichever click it is.
@@ -47,35 +49,66 @@ class OneLineErrors(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        prepare_streams()
         try:
-            result = super().main(
-                args=args,
-                prog_name=prog_name or "convcalc",
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with guarded_stdout():
+                result = super().main(
+                    args=args,
+                    prog_name=prog_name or "convcalc",
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
+                check_interrupt()  # an interrupt something swallowed on the way
+        except Interrupted:
+            _fail("interrupted", INTERRUPTED_EXIT)
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except typer.Abort:
-            _fail("aborted", 130)
+            _fail("aborted", INTERRUPTED_EXIT)
         except (_USAGE_ERROR, _CLICK_ERROR) as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare ``convcalc``: show the help
-                sys.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[attr-defined]
-                sys.exit(0)
-            message = exc.format_message()  # type: ignore[attr-defined]
-            _fail(" ".join(message.split()), 2)
+                _help(exc.ctx.get_help())  # type: ignore[attr-defined]
+            message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+            _fail(message + _hint(message), 2)
         except ConvCalcError as exc:
+            if interrupted():
+                _fail("interrupted", INTERRUPTED_EXIT)
             _fail(str(exc), exc.exit_code)
-        # With standalone_mode off, an Exit raised inside a command comes back as its code.
+        except Exception:
+            if interrupted():  # e.g. a half-imported torch after a swallowed Ctrl-C
+                _fail("interrupted", INTERRUPTED_EXIT)
+            raise
+        # With standalone_mode off, an Exit raised inside a command comes back as its code
+        # (typer turns a KeyboardInterrupt it sees into 130).
+        if result == INTERRUPTED_EXIT:
+            _fail("interrupted", INTERRUPTED_EXIT)
         if isinstance(result, int) and result:
             sys.exit(result)
         return result
 
 
+def _help(text: str) -> NoReturn:
+    try:
+        with guarded_stdout():
+            sys.stdout.write(text + "\n")
+    except ConvCalcError as exc:
+        _fail(str(exc), exc.exit_code)
+    sys.exit(0)
+
+
+def _hint(message: str) -> str:
+    """What a usage error needs said beside click's words."""
+    if "No such option: --version" in message:
+        return (
+            " (convcalc's own version: convcalc --version, before any command; "
+            "mobilenet --version 1|2 picks the MobileNet)"
+        )
+    return ""
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    sys.stderr.flush()
+    write_err(f"error: {message}\n")
     sys.exit(code)
 
 

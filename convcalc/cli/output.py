@@ -7,13 +7,13 @@ import sys
 from typing import Any
 
 from convcalc.cli.options import Common
+from convcalc.cli.streams import write_err
 from convcalc.render import render
 
 
 def notify(message: str) -> None:
     """A notice on stderr (never on stdout, which holds the document)."""
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
+    write_err(message + "\n")
 
 
 def console(stderr: bool = False) -> Any:
@@ -26,10 +26,11 @@ def console(stderr: bool = False) -> Any:
 
     file = sys.stderr if stderr else sys.stdout
     columns = os.environ.get("COLUMNS", "")
-    width = None if file.isatty() else int(columns) if columns.isdigit() else 200
+    given = columns.isascii() and columns.isdigit() and 0 < int(columns) < 100_000
+    width = None if file.isatty() else int(columns) if given else 200
     # NO_COLOR means plain: no bold or italic either, not only no colour.
     plain = bool(os.environ.get("NO_COLOR")) or not file.isatty()
-    return Console(
+    result = Console(
         file=file,
         width=width,
         soft_wrap=False,
@@ -38,6 +39,13 @@ def console(stderr: bool = False) -> Any:
         highlight=False,
         color_system=None if plain else "auto",
     )
+    # Rich exits 1 on a broken pipe; streams.GuardedStdout decides instead (the verdict stands).
+    result.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    return result
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError
 
 
 def emit(report: Any, common: Common) -> None:
