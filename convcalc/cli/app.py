@@ -21,7 +21,7 @@ import convcalc
 from convcalc import __version__, analyze, verify
 from convcalc.cli.options import Batch, Common, Groups, integer, with_options
 from convcalc.cli.output import emit, notify
-from convcalc.cli.run import judge
+from convcalc.cli.run import budgets, judge
 from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
 from convcalc.core.parse import parse_resolutions, parse_widths
 from convcalc.core.report import SweepReport
@@ -162,8 +162,9 @@ def run(subject: Any, common: Common) -> None:
     if common.verify:
         use_one_thread()
         report = verify(report, common.device, cross_check=common.cross_check, notify=notify)
-    emit(report, common)
-    judge(report, common)
+    verdicts = budgets(report, common)
+    emit(report, common, verdicts)
+    judge(report, common, verdicts)
 
 
 def use_one_thread() -> None:
@@ -351,13 +352,14 @@ def mobilenet(
     for note in points.notes:
         notify(f"notice: {note}")
     report = _verify_sweep(analyze(points, common.dtype, common.device), common)
-    emit(report, common)
+    verdicts = budgets(report, common)
+    emit(report, common, verdicts)
     if plot is not None:
         from convcalc.render.plot import plot_sweep
 
         plot_sweep(report.reports, plot)
         notify(f"notice: wrote {plot}")
-    judge(report, common)
+    judge(report, common, verdicts)
 
 
 def _verify_sweep(report: SweepReport, common: Common) -> SweepReport:

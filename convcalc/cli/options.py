@@ -17,6 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from convcalc.api import DEVICES
+from convcalc.core.documents import figure_name
 from convcalc.core.figures import DTYPE_BYTES
 from convcalc.core.parse import parse_budget, parse_int, parse_kernel, parse_padding, parse_pair
 from convcalc.errors import InvalidSpecError
@@ -187,6 +188,30 @@ COMMON_OPTIONS = (
         ],
         None,
     ),
+    _option(
+        "max_activation_bytes",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--max-activation-bytes",
+                help="Fail (exit 1) above this many activation bytes (every output once).",
+            ),
+        ],
+        None,
+    ),
+    _option(
+        "value",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--value",
+                metavar="FIGURE",
+                help="Print only this analytic figure, a bare number (one line per sweep "
+                "point or variant): params, macs, flops, activation_bytes, output_shape, ...",
+            ),
+        ],
+        None,
+    ),
 )
 
 
@@ -203,6 +228,19 @@ class Common:
     max_params: int | None = None
     max_macs: int | None = None
     max_flops: int | None = None
+    max_activation_bytes: int | None = None
+    value: str | None = None
+
+    @property
+    def limits(self) -> dict[str, int]:
+        """The budgets set, by figure."""
+        limits = {
+            "params": self.max_params,
+            "macs": self.max_macs,
+            "flops": self.max_flops,
+            "activation_bytes": self.max_activation_bytes,
+        }
+        return {figure: limit for figure, limit in limits.items() if limit is not None}
 
     @classmethod
     def parse(
@@ -216,6 +254,8 @@ class Common:
         max_params: str | None,
         max_macs: str | None,
         max_flops: str | None,
+        max_activation_bytes: str | None = None,
+        value: str | None = None,
     ) -> Common:
         """Validate the raw option values (exit 2 on a bad one); words are case-insensitive."""
         dtype, device = dtype.strip().lower(), device.strip().lower()
@@ -235,6 +275,10 @@ class Common:
             max_params=None if max_params is None else parse_budget(max_params, "max-params"),
             max_macs=None if max_macs is None else parse_budget(max_macs, "max-macs"),
             max_flops=None if max_flops is None else parse_budget(max_flops, "max-flops"),
+            max_activation_bytes=None
+            if max_activation_bytes is None
+            else parse_budget(max_activation_bytes, "max-activation-bytes"),
+            value=None if value is None else figure_name(value),
         )
 
 

@@ -8,7 +8,9 @@ from typing import Any
 
 from convcalc.cli.options import Common
 from convcalc.cli.streams import write_err
-from convcalc.render import render
+from convcalc.core import documents
+from convcalc.core.budgets import Verdict, annotate
+from convcalc.render import OutputFormat, render
 
 
 def notify(message: str) -> None:
@@ -48,8 +50,23 @@ def _broken_pipe() -> None:
     raise BrokenPipeError
 
 
-def emit(report: Any, common: Common) -> None:
-    """Write a report (one, a comparison or a sweep) to stdout in the chosen format."""
+def emit(report: Any, common: Common, verdicts: list[Verdict] | None = None) -> None:
+    """Write a report (one, a comparison or a sweep) to stdout in the chosen format.
+
+    JSON carries each point's budget verdicts and the device used; ``--value``
+    prints one figure per point instead of the document.
+    """
+    if common.value is not None:
+        document = report.to_dict()
+        lines = [documents.text(documents.figure(item, common.value)) for _, item in
+                 documents.points(document)]  # fmt: skip
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return
+    if common.output is OutputFormat.json:
+        from convcalc.render.text import to_json
+
+        sys.stdout.write(to_json(annotate(report.to_dict(), verdicts or [])))
+        return
     rendered = render(report, common.output, common.exact)
     if isinstance(rendered, str):
         sys.stdout.write(rendered)

@@ -112,7 +112,7 @@ def guarded_stdout() -> Iterator[None]:
     """Run with ``sys.stdout`` guarded, and flush it at the end under the same rules."""
     previous = sys.stdout
     guarded = GuardedStdout(previous)
-    sys.stdout = guarded  # type: ignore[assignment]
+    sys.stdout = guarded
     try:
         yield
         guarded.flush()
