@@ -278,10 +278,10 @@ def test_csv_format() -> None:
     result = invoke(*GROUPED, "--format", "csv", "--device", "cpu")
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == ["scope", "figure", "analytic", "measured", "match", "formula"]
+    assert list(rows[0]) == ["scope", "figure", "analytic", "measured", "match", "formula", "note"]
     by_figure = {row["figure"]: row for row in rows if row["scope"] == "total"}
     assert by_figure["params"]["analytic"] == by_figure["params"]["measured"] == "152"
-    assert by_figure["params"]["match"] == "True"
+    assert by_figure["params"]["match"] == "true"
     assert by_figure["params"]["formula"] == "8 x (4/2) x 3 x 3 + 8 = 152"
     assert by_figure["output_shape"]["analytic"] == "1x8x222x222"
     assert by_figure["macs"]["analytic"] == "7096896"
@@ -493,7 +493,7 @@ INVALID = [
     (["conv", "--cin", "4", "--cout", "6", "-g", "4"], "groups=4 must divide cin=4 and cout=6"),
     (["separable", "--cin", "4", "--cout", "6", "-g", "4"], "groups=4 must divide"),
     # depthwise multiplier not integral / shared kernel needs depthwise
-    (["conv", "--cin", "4", "--cout", "8", "--share-kernel"], "needs groups=cin=4"),
+    (["conv", "--cin", "4", "--cout", "8", "-g", "2", "--share-kernel"], "needs groups=cin=4"),
     (["conv", "--cin", "4", "--cout", "6", "-g", "2", "--share-kernel"], "needs groups=cin=4"),
     # kernel (effective, with dilation) larger than the padded input
     (["conv", "--cin", "4", "--cout", "8", "-k", "7", "-i", "5"], "effective kernel 7"),

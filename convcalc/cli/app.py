@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 import convcalc
 from convcalc import __version__, analyze, verify
+from convcalc.cli.help import ROOT_EPILOG, epilog
 from convcalc.cli.options import Batch, Common, Groups, integer, with_options
 from convcalc.cli.output import emit, notify
 from convcalc.cli.run import budgets, judge
@@ -116,8 +117,9 @@ app = typer.Typer(
     cls=OneLineErrors,
     help="convcalc: exact parameters, shapes and MACs of convolution layers, "
     "analytic beside torchinfo's measured figures.",
+    epilog=ROOT_EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -179,26 +181,36 @@ def use_one_thread() -> None:
 # ---------------------------------------------------------------- convolutions
 
 
-@app.command()
+@app.command(epilog=epilog("conv"))
 @with_options(shape=True)
 def conv(
     shape: dict[str, Any],
     common: Common,
-    groups: Groups = 1,
+    groups: Annotated[
+        int | None,
+        typer.Option(
+            "-g",
+            "--groups",
+            help="Groups (must divide cin and cout; default 1, or cin with --share-kernel).",
+            **integer("groups"),
+        ),
+    ] = None,
     share_kernel: Annotated[
         bool,
         typer.Option(
             "--share-kernel",
             help="Shared-kernel depthwise: one (m,1,kh,kw) kernel reused by every input "
-            "channel (needs groups=cin).",
+            "channel (groups=cin, implied when -g is not given).",
         ),
     ] = False,
 ) -> None:
     """One nn.Conv2d: standard, grouped, depthwise (x multiplier), global, dilated, strided."""
+    if groups is None:  # --share-kernel is depthwise by definition: groups=cin unless told
+        groups = shape["cin"] if share_kernel else 1
     run(convcalc.conv(**shape, groups=groups, share_kernel=share_kernel), common)
 
 
-@app.command()
+@app.command(epilog=epilog("separable"))
 @with_options(shape=True)
 def separable(
     shape: dict[str, Any],
@@ -214,14 +226,14 @@ def separable(
     run(convcalc.separable(**shape, groups=groups), common)
 
 
-@app.command()
+@app.command(epilog=epilog("spatial"))
 @with_options(shape=True)
 def spatial(shape: dict[str, Any], common: Common, groups: Groups = 1) -> None:
     """Spatially separable: k x 1 (cin -> cin) then 1 x k (cin -> cout), beside the k x k."""
     run(convcalc.spatial(**shape, groups=groups), common)
 
 
-@app.command()
+@app.command(epilog=epilog("compare"))
 @with_options(shape=True)
 def compare(
     shape: dict[str, Any],
@@ -243,7 +255,7 @@ def compare(
 # ---------------------------------------------------------------- blocks and networks
 
 
-@app.command()
+@app.command(epilog=epilog("se"))
 @with_options(block=True)
 def se(
     block: dict[str, Any],
@@ -260,7 +272,7 @@ def se(
     run(convcalc.se(**block, bias=bias), common)
 
 
-@app.command()
+@app.command(epilog=epilog("cbam"))
 @with_options(block=True)
 def cbam(
     block: dict[str, Any],
@@ -295,7 +307,7 @@ def cbam(
     run(design, common)
 
 
-@app.command()
+@app.command(epilog=epilog("mobilenet"))
 @with_options()
 def mobilenet(
     common: Common,

@@ -61,7 +61,7 @@ def _rows(sweep: SweepReport) -> list[list[Any]]:
         rows.append([
             f"{width:g}", resolution, totals.params, _ratio(params),
             totals.macs, _ratio(macs), totals.weights, totals.biases,
-            totals.batchnorm, "" if report.match is None else report.match,
+            totals.batchnorm, "" if report.match is None else str(report.match).lower(),
         ])  # fmt: skip
     return rows
 
