@@ -19,6 +19,9 @@ from typer.core import TyperGroup
 
 import convcalc
 from convcalc import __version__, analyze, verify
+from convcalc.cli.batch import batch
+from convcalc.cli.check import check
+from convcalc.cli.diff import diff
 from convcalc.cli.help import ROOT_EPILOG, epilog
 from convcalc.cli.options import Batch, Common, Groups, integer, with_options
 from convcalc.cli.output import emit, notify
@@ -396,3 +399,10 @@ def _verify_sweep(report: SweepReport, common: Common) -> SweepReport:
             )
             progress.advance(task)
     return replace(report, reports=tuple(verified))
+
+
+# ---------------------------------------------------------------- CI: check, diff, batch
+
+app.command("check", epilog=epilog("check"))(check)
+app.command("diff", epilog=epilog("diff"))(diff)
+app.command("batch", epilog=epilog("batch"))(batch)

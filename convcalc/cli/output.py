@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextvars import ContextVar
 from typing import Any
 
 from convcalc.cli.options import Common
@@ -11,6 +12,10 @@ from convcalc.cli.streams import write_err
 from convcalc.core import documents
 from convcalc.core.budgets import Verdict, annotate
 from convcalc.render import OutputFormat, render
+
+# Set by batch and check, which read each document back: JSON is written compact.
+# The document is the same; only its whitespace differs from a run alone.
+COMPACT_JSON: ContextVar[bool] = ContextVar("COMPACT_JSON", default=False)
 
 
 def notify(message: str) -> None:
@@ -63,9 +68,15 @@ def emit(report: Any, common: Common, verdicts: list[Verdict] | None = None) -> 
         sys.stdout.write("".join(line + "\n" for line in lines))
         return
     if common.output is OutputFormat.json:
+        document = annotate(report.to_dict(), verdicts or [])
+        if COMPACT_JSON.get():  # batch and check parse it back: no indentation to pay for
+            import json
+
+            sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
+            return
         from convcalc.render.text import to_json
 
-        sys.stdout.write(to_json(annotate(report.to_dict(), verdicts or [])))
+        sys.stdout.write(to_json(document))
         return
     rendered = render(report, common.output, common.exact)
     if isinstance(rendered, str):

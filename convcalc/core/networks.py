@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from convcalc.core.blocks import (
     cbam,
@@ -28,6 +28,9 @@ from convcalc.core.graph import INPUT, GraphBuilder, Network
 from convcalc.core.primitives import GlobalPool, Linear
 from convcalc.core.registry import network_entry, register_network
 from convcalc.errors import InvalidSpecError
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 # MobileNet V1, the paper's Table 1 after the first conv: (output channels, stride)
 # of each depthwise-separable block. The paper prints the second-to-last
@@ -56,14 +59,23 @@ def scale(channels: int, alpha: float) -> float | Fraction:
     exact product keeps every rule below defined (and the counts exact).
     """
     product = channels * alpha
-    return product if math.isfinite(product) else Fraction(alpha) * channels
+    if math.isfinite(product):
+        return product
+    from fractions import Fraction
+
+    return Fraction(alpha) * channels
 
 
 def make_divisible(value: float | Fraction, divisor: int = 8, min_value: int | None = None) -> int:
     """TF-slim's and torchvision's ``_make_divisible``: nearest multiple, never 10% down."""
     floor = divisor if min_value is None else min_value
-    exact = isinstance(value, Fraction)
-    half, most = (Fraction(divisor, 2), Fraction(9, 10)) if exact else (divisor / 2, 0.9)
+    if isinstance(value, float):
+        half: float | Fraction = divisor / 2
+        most: float | Fraction = 0.9
+    else:  # exact (scale() past a float's range)
+        from fractions import Fraction
+
+        half, most = Fraction(divisor, 2), Fraction(9, 10)
     rounded = max(floor, int(value + half) // divisor * divisor)
     if rounded < most * value:
         rounded += divisor
@@ -122,9 +134,7 @@ class _Rounding:
         exact = scale(channels, alpha)
         if value != exact:
             shown = (
-                Decimal(exact.numerator) / exact.denominator
-                if isinstance(exact, Fraction)
-                else exact
+                exact if isinstance(exact, float) else Decimal(exact.numerator) / exact.denominator
             )
             text = f"{channels} x {alpha:g} = {shown:g} -> {value}"
             if text not in self.changes:
