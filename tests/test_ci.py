@@ -173,7 +173,8 @@ MALFORMED = [
     ),
     ("[tool.convcalc]\nbudget = 1\n", "[tool.convcalc]: unknown key 'budget'"),
     (
-        '[tool.convcalc]\ntolerance = "1"\n[tool.convcalc.budgets.a]\ncommand = "se --channels 32"\n',
+        '[tool.convcalc]\ntolerance = "1"\n'
+        '[tool.convcalc.budgets.a]\ncommand = "se --channels 32"\n',
         "[tool.convcalc]: tolerance: tolerance='1' is not a percentage",
     ),
     ("[tool.convcalc.budgets]\n", "[tool.convcalc.budgets]: no budget entries"),
