@@ -11,6 +11,7 @@ from convcalc.cli.options import Common
 from convcalc.cli.streams import write_err
 from convcalc.core import documents
 from convcalc.core.budgets import Verdict, annotate
+from convcalc.interrupts import check_interrupt
 from convcalc.render import OutputFormat, render
 
 # Set by batch and check, which read each document back: JSON is written compact.
@@ -61,6 +62,7 @@ def emit(report: Any, common: Common, verdicts: list[Verdict] | None = None) -> 
     JSON carries each point's budget verdicts and the device used; ``--value``
     prints one figure per point instead of the document.
     """
+    check_interrupt()  # a Ctrl-C that torch's import swallowed: print nothing
     if common.value is not None:
         document = report.to_dict()
         lines = [documents.text(documents.figure(item, common.value)) for _, item in
