@@ -161,9 +161,9 @@ def _root(
 
 def run(subject: Any, common: Common) -> None:
     """Say the builder's notices, analyze (and verify), emit, then judge checks and budgets."""
+    report = analyze(subject, common.dtype, common.device)  # an invalid spec: its error alone
     for note in subject.notes:
         notify(f"notice: {note}")
-    report = analyze(subject, common.dtype, common.device)
     if common.verify:
         use_one_thread()
         report = verify(report, common.device, cross_check=common.cross_check, notify=notify)
@@ -364,9 +364,10 @@ def mobilenet(
         f"mobilenet_v{version}", widths, resolutions, version=version, classes=classes,
         batch=batch,
     )  # fmt: skip
+    analyzed = analyze(points, common.dtype, common.device)
     for note in points.notes:
         notify(f"notice: {note}")
-    report = _verify_sweep(analyze(points, common.dtype, common.device), common)
+    report = _verify_sweep(analyzed, common)
     verdicts = budgets(report, common)
     emit(report, common, verdicts)
     if plot is not None:
