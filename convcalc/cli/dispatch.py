@@ -80,7 +80,7 @@ def run(argv: list[str], *, compact: bool = False) -> Outcome:
 
     out, err = io.StringIO(), io.StringIO()
     code: int
-    token = COMPACT_JSON.set(compact)
+    previous, COMPACT_JSON[0] = COMPACT_JSON[0], compact
     with (
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),
@@ -92,5 +92,5 @@ def run(argv: list[str], *, compact: bool = False) -> Outcome:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         finally:
-            COMPACT_JSON.reset(token)
+            COMPACT_JSON[0] = previous
     return Outcome(tuple(argv), code, out.getvalue(), err.getvalue())

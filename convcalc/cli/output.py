@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from contextvars import ContextVar
 from typing import Any
 
 from convcalc.cli.options import Common
@@ -14,9 +13,10 @@ from convcalc.core.budgets import Verdict, annotate
 from convcalc.interrupts import check_interrupt
 from convcalc.render import OutputFormat, render
 
-# Set by batch and check, which read each document back: JSON is written compact.
-# The document is the same; only its whitespace differs from a run alone.
-COMPACT_JSON: ContextVar[bool] = ContextVar("COMPACT_JSON", default=False)
+# Set by batch and check (dispatch.run), which read each document back: JSON is
+# written compact. The document is the same; only its whitespace differs from a
+# run alone. (A plain flag: runs are sequential, and contextvars costs start-up.)
+COMPACT_JSON = [False]
 
 
 def notify(message: str) -> None:
@@ -71,7 +71,7 @@ def emit(report: Any, common: Common, verdicts: list[Verdict] | None = None) -> 
         return
     if common.output is OutputFormat.json:
         document = annotate(report.to_dict(), verdicts or [])
-        if COMPACT_JSON.get():  # batch and check parse it back: no indentation to pay for
+        if COMPACT_JSON[0]:  # batch and check parse it back: no indentation to pay for
             import json
 
             sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
