@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -357,13 +358,18 @@ def test_batch_lines_match_the_same_command_run_alone() -> None:
     assert [o["line"] for o in objects] == list(range(3, 3 + len(BATCH_SAMPLE)))
     assert result.exit_code == 2  # the worst line: an invalid spec
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "NO_COLOR")}
-    for line, entry in zip(BATCH_SAMPLE, objects, strict=True):
+
+    def alone(line: str) -> subprocess.CompletedProcess[str]:
         argv = line.split()
         argv = argv[1:] if argv[0] == "convcalc" else argv
-        process = subprocess.run(
+        return subprocess.run(
             [sys.executable, "-m", "convcalc", *argv, "--format", "json"],
             capture_output=True, text=True, cwd=ROOT, env=env, timeout=300, check=False,
         )  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each process is mostly the torch import
+        processes = list(pool.map(alone, BATCH_SAMPLE))
+    for line, entry, process in zip(BATCH_SAMPLE, objects, processes, strict=True):
         assert entry["command"] == line
         assert entry["exit"] == process.returncode, line
         errors = [e for e in process.stderr.splitlines() if e.startswith("error: ")]
