@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from convcalc import __version__
-from convcalc.cli.diff import Tolerance, change_text, growth_message, read_document, show
+from convcalc.cli.diff import change_text, growth_message, read_document, show
 from convcalc.cli.output import notify
 from convcalc.core.budgets import Verdict
 from convcalc.core.budgets import judge as judge_budgets
@@ -193,7 +193,14 @@ def check(
             f"{DEFAULT_BASELINE} beside the config).",
         ),
     ] = False,
-    tolerance: Annotated[str | None, Tolerance] = None,
+    tolerance: Annotated[
+        str | None,
+        typer.Option(
+            "--tolerance",
+            help="Growth over the baseline allowed before exit 1: 1%, 0.5% (default: the "
+            "config's tolerance, else 0%).",
+        ),
+    ] = None,
     output: Annotated[
         OutputFormat,
         typer.Option("--format", help="Output: table or json.", case_sensitive=False),
