@@ -59,6 +59,8 @@ BIG_RSS_BYTES = 600 * 10**6  # ... and under 600 MB peak RSS (written for the CP
 BIG_RSS_VS_TORCH = 1.2  # ... and within 1.2x of the torch floor's peak RSS (any torch build)
 VIT_RSS_VS_TORCHVISION = 1.2  # vit_h_14 at 518 within 1.2x of `import torch, torchvision`
 SWEEP_VS_TORCH = 4.0  # the verified 16-point sweep within 4x of the torch import floor
+BATCH_VS_TORCH = 3.0  # 1,000 verified single-layer specs through `batch` within 3x of it
+BATCH_SIZE = 1000
 
 PEER_TOOLS = (
     "torchinfo", "torchinfo-meta", "ptflops", "thop", "fvcore", "flopcounter", "flopcounter-meta",
@@ -110,8 +112,9 @@ class Case:
     key: str
     title: str
     args: list[str]  # convcalc's arguments (verified)
-    workload: str  # peers.py workload
+    workload: str  # peers.py workload ("" for none: no peer runs it)
     analytic_too: bool = False  # also time --no-verify
+    reference_args: list[str] | None = None  # the untimed analytic run, if not args
     ours: list[Command] = field(default_factory=list)
     peers: list[Command] = field(default_factory=list)
     reference: dict[str, int] = field(default_factory=dict)
@@ -135,6 +138,28 @@ FLOORS = {
 MODEL_CASES = ("resnet50", "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny", "vit_b_16")
 
 SWEEP_ARGS = ["--width", "0.25,0.5,0.75,1.0", "--resolution", "128,160,192,224"]
+
+
+def batch_specs(count: int = BATCH_SIZE) -> tuple[Path, Path]:
+    """``count`` verified single-layer command lines for ``batch`` (and their analytic twins).
+
+    Small convolutions of every kind (standard, depthwise, 1x1 to 5x5, 8 to 32
+    pixels), so each verifies with a real CPU forward pass, as most CI specs would.
+    """
+    lines = []
+    for i in range(count):
+        cin = (1, 2, 3, 4, 8, 16)[i % 6]
+        cout = (4, 8, 16, 32)[(i // 6) % 4]
+        k = (1, 3, 5)[(i // 24) % 3]
+        size = (8, 16, 32)[(i // 72) % 3]
+        groups = cin if i % 2 and cout % cin == 0 else 1
+        lines.append(f"conv --cin {cin} --cout {cout} -k {k} -g {groups} -i {size} -p {k // 2}")
+    folder = HERE / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    verified, analytic = folder / "batch_specs.txt", folder / "batch_specs_analytic.txt"
+    verified.write_text("\n".join(lines) + "\n")
+    analytic.write_text("".join(f"{line} --no-verify\n" for line in lines))
+    return verified, analytic
 
 
 def make_cases() -> list[Case]:
@@ -187,7 +212,19 @@ def make_cases() -> list[Case]:
             ["model", "torchvision:vit_h_14", "--arg", "image_size=518", "-i", "518"],
             "",  # no peers: the target is convcalc's peak memory against the floor
         ),
+        _batch_case(),
     ]
+
+
+def _batch_case() -> Case:
+    verified, analytic = batch_specs()
+    return Case(
+        "batch",
+        f"{BATCH_SIZE:,} verified single-layer specs, one batch process",
+        ["batch", str(verified.relative_to(ROOT))],
+        "",
+        reference_args=["batch", str(analytic.relative_to(ROOT))],
+    )
 
 
 # ---------------------------------------------------------------- running one process
@@ -369,18 +406,27 @@ def shorten(text: str, limit: int = 150) -> str:
 
 
 def analytic_reference(case: Case, timeout: float, mem_cap: int) -> None:
-    """convcalc's analytic params and MACs for the case (``--no-verify --format json``), untimed."""
-    args = [a for a in case.args if a not in ("--format", "json")]
-    outcome = run_once(
-        [*convcalc_argv(), *args, "--no-verify", "--format", "json"], timeout, mem_cap
-    )
+    """convcalc's analytic params and MACs for the case (``--no-verify --format json``), untimed.
+
+    A batch's reference is the batch of the same lines with ``--no-verify``: JSON Lines.
+    """
+    if case.reference_args is not None:
+        argv = [*convcalc_argv(), *case.reference_args]
+    else:
+        args = [a for a in case.args if a not in ("--format", "json")]
+        argv = [*convcalc_argv(), *args, "--no-verify", "--format", "json"]
+    outcome = run_once(argv, timeout, mem_cap)
     failure = describe_failure(outcome, timeout, mem_cap)
     if failure:
         case.reference_error = failure
         return
     try:
-        document = json.loads(outcome.stdout)
-        documents = document if isinstance(document, list) else [document]
+        if case.reference_args is not None:  # JSON Lines: one object per command line
+            lines = [json.loads(line) for line in outcome.stdout.splitlines() if line.strip()]
+            documents = [line["document"] for line in lines]
+        else:
+            document = json.loads(outcome.stdout)
+            documents = document if isinstance(document, list) else [document]
         totals = {"params": 0, "macs": 0, "torchinfo_mult_adds": 0, "points": len(documents)}
         for item in documents:
             for name in ("params", "macs", "torchinfo_mult_adds"):
@@ -828,6 +874,18 @@ def targets(floors: dict[str, Command], cases: list[Case]) -> list[dict[str, str
             f"{mb(vit.peak_bytes)} MB / {mb(floor.peak_bytes)} MB = {fmt(r, '.2f')}x"
             if r
             else why(vit, floor),
+        )
+    if "batch" in by:
+        batch, torch_floor = by["batch"].ours[-1], floors["torch"]
+        r = ratio(batch.median, torch_floor.median)
+        check(
+            f"{BATCH_SIZE:,} verified specs in one batch within {BATCH_VS_TORCH:g}x of the torch "
+            "import floor",
+            r,
+            BATCH_VS_TORCH,
+            f"{fmt(batch.median, '.3f')} s / {fmt(torch_floor.median, '.3f')} s = {fmt(r, '.2f')}x"
+            if r
+            else why(batch, torch_floor),
         )
     if "sweep" in by:
         sweep, torch_floor = by["sweep"].ours[-1], floors["torch"]

@@ -278,10 +278,10 @@ def test_csv_format() -> None:
     result = invoke(*GROUPED, "--format", "csv", "--device", "cpu")
     assert result.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == ["scope", "figure", "analytic", "measured", "match", "formula"]
+    assert list(rows[0]) == ["scope", "figure", "analytic", "measured", "match", "formula", "note"]
     by_figure = {row["figure"]: row for row in rows if row["scope"] == "total"}
     assert by_figure["params"]["analytic"] == by_figure["params"]["measured"] == "152"
-    assert by_figure["params"]["match"] == "True"
+    assert by_figure["params"]["match"] == "true"
     assert by_figure["params"]["formula"] == "8 x (4/2) x 3 x 3 + 8 = 152"
     assert by_figure["output_shape"]["analytic"] == "1x8x222x222"
     assert by_figure["macs"]["analytic"] == "7096896"
@@ -477,10 +477,10 @@ INVALID = [
     (["conv", "--cin", "0", "--cout", "8"], "cin=0 must be a positive integer"),
     (["conv", "--cin", "-3", "--cout", "8"], "cin=-3 must be a positive integer"),
     (["conv", "--cin", "4", "--cout", "0"], "cout=0 must be a positive integer"),
-    (["conv", "--cin", "1.5", "--cout", "8"], "'--cin'"),
-    (["conv", "--cin", "4", "--cout", "eight"], "'--cout'"),
+    (["conv", "--cin", "1.5", "--cout", "8"], "cin='1.5' is not an integer"),
+    (["conv", "--cin", "4", "--cout", "eight"], "cout='eight' is not an integer"),
     (["conv", "--cin", "4", "--cout", "8", "-b", "0"], "batch=0 must be a positive integer"),
-    (["conv", "--cin", "4", "--cout", "8", "-b", "2.5"], "'-b'"),
+    (["conv", "--cin", "4", "--cout", "8", "-b", "2.5"], "batch='2.5' is not an integer"),
     (["conv", "--cin", "4", "--cout", "8", "-i", "0"], "input=0 must be a positive integer"),
     (["conv", "--cin", "4", "--cout", "8", "-i", "64x0"], "input=0 must be a positive integer"),
     (["conv", "--cin", "4", "--cout", "8", "-i", "64.5"], "input='64.5' is not an integer"),
@@ -493,7 +493,7 @@ INVALID = [
     (["conv", "--cin", "4", "--cout", "6", "-g", "4"], "groups=4 must divide cin=4 and cout=6"),
     (["separable", "--cin", "4", "--cout", "6", "-g", "4"], "groups=4 must divide"),
     # depthwise multiplier not integral / shared kernel needs depthwise
-    (["conv", "--cin", "4", "--cout", "8", "--share-kernel"], "needs groups=cin=4"),
+    (["conv", "--cin", "4", "--cout", "8", "-g", "2", "--share-kernel"], "needs groups=cin=4"),
     (["conv", "--cin", "4", "--cout", "6", "-g", "2", "--share-kernel"], "needs groups=cin=4"),
     # kernel (effective, with dilation) larger than the padded input
     (["conv", "--cin", "4", "--cout", "8", "-k", "7", "-i", "5"], "effective kernel 7"),
@@ -556,7 +556,7 @@ def test_exit_2_spec_example_message_exactly() -> None:
         ),
         (["conv", "--cin", "4", "--cout", "8", "--format", "xml"], "'--format'"),
         (["conv", "--cin", "4", "--cout", "8", "--max-params", "1.5X"], "max-params='1.5X'"),
-        (["conv", "--cin", "abc", "--cout", "8"], "'--cin'"),
+        (["conv", "--cin", "abc", "--cout", "8"], "cin='abc' is not an integer"),
         (
             ["conv", "--cin", "4", "--cout", "8", "-k", "3", "-d", "4", "-i", "8"],
             "effective kernel 9",

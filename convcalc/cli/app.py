@@ -19,12 +19,18 @@ from typer.core import TyperGroup
 
 import convcalc
 from convcalc import __version__, analyze, verify
-from convcalc.cli.options import Batch, Common, Groups, Input, with_options
+from convcalc.cli.batch import batch
+from convcalc.cli.check import check
+from convcalc.cli.diff import diff
+from convcalc.cli.help import ROOT_EPILOG, epilog
+from convcalc.cli.options import Batch, Common, Groups, Input, integer, with_options
 from convcalc.cli.output import emit, notify
-from convcalc.cli.run import judge
+from convcalc.cli.run import budgets, judge
+from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
 from convcalc.core.parse import parse_pair, parse_resolutions, parse_widths
 from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
+from convcalc.interrupts import INTERRUPTED_EXIT, Interrupted, check_interrupt, interrupted
 
 # Typer vendors click in recent releases and re-exports only some of it: find
 # click's base classes through a public one, whichever click it is.
@@ -47,35 +53,66 @@ class OneLineErrors(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        prepare_streams()
         try:
-            result = super().main(
-                args=args,
-                prog_name=prog_name or "convcalc",
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with guarded_stdout():
+                result = super().main(
+                    args=args,
+                    prog_name=prog_name or "convcalc",
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
+                check_interrupt()  # an interrupt something swallowed on the way
+        except Interrupted:
+            _fail("interrupted", INTERRUPTED_EXIT)
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except typer.Abort:
-            _fail("aborted", 130)
+            _fail("aborted", INTERRUPTED_EXIT)
         except (_USAGE_ERROR, _CLICK_ERROR) as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare ``convcalc``: show the help
-                sys.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[attr-defined]
-                sys.exit(0)
-            message = exc.format_message()  # type: ignore[attr-defined]
-            _fail(" ".join(message.split()), 2)
+                _help(exc.ctx.get_help())  # type: ignore[attr-defined]
+            message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+            _fail(message + _hint(message), 2)
         except ConvCalcError as exc:
+            if interrupted():
+                _fail("interrupted", INTERRUPTED_EXIT)
             _fail(str(exc), exc.exit_code)
-        # With standalone_mode off, an Exit raised inside a command comes back as its code.
+        except Exception:
+            if interrupted():  # e.g. a half-imported torch after a swallowed Ctrl-C
+                _fail("interrupted", INTERRUPTED_EXIT)
+            raise
+        # With standalone_mode off, an Exit raised inside a command comes back as its code
+        # (typer turns a KeyboardInterrupt it sees into 130).
+        if result == INTERRUPTED_EXIT:
+            _fail("interrupted", INTERRUPTED_EXIT)
         if isinstance(result, int) and result:
             sys.exit(result)
         return result
 
 
+def _help(text: str) -> NoReturn:
+    try:
+        with guarded_stdout():
+            sys.stdout.write(text + "\n")
+    except ConvCalcError as exc:
+        _fail(str(exc), exc.exit_code)
+    sys.exit(0)
+
+
+def _hint(message: str) -> str:
+    """What a usage error needs said beside click's words."""
+    if "No such option: --version" in message:
+        return (
+            " (convcalc's own version: convcalc --version, before any command; "
+            "mobilenet --version 1|2 picks the MobileNet)"
+        )
+    return ""
+
+
 def _fail(message: str, code: int) -> NoReturn:
-    sys.stderr.write(f"error: {message}\n")
-    sys.stderr.flush()
+    write_err(f"error: {message}\n")
     sys.exit(code)
 
 
@@ -83,8 +120,9 @@ app = typer.Typer(
     cls=OneLineErrors,
     help="convcalc: exact parameters, shapes and MACs of convolution layers, "
     "analytic beside torchinfo's measured figures.",
+    epilog=ROOT_EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -123,14 +161,15 @@ def _root(
 
 def run(subject: Any, common: Common) -> None:
     """Say the builder's notices, analyze (and verify), emit, then judge checks and budgets."""
+    report = analyze(subject, common.dtype, common.device)  # an invalid spec: its error alone
     for note in subject.notes:
         notify(f"notice: {note}")
-    report = analyze(subject, common.dtype, common.device)
     if common.verify:
         use_one_thread()
         report = verify(report, common.device, cross_check=common.cross_check, notify=notify)
-    emit(report, common)
-    judge(report, common)
+    verdicts = budgets(report, common)
+    emit(report, common, verdicts)
+    judge(report, common, verdicts)
 
 
 def use_one_thread() -> None:
@@ -145,46 +184,59 @@ def use_one_thread() -> None:
 # ---------------------------------------------------------------- convolutions
 
 
-@app.command()
+@app.command(epilog=epilog("conv"))
 @with_options(shape=True)
 def conv(
     shape: dict[str, Any],
     common: Common,
-    groups: Groups = 1,
+    groups: Annotated[
+        int | None,
+        typer.Option(
+            "-g",
+            "--groups",
+            help="Groups (must divide cin and cout; default 1, or cin with --share-kernel).",
+            **integer("groups"),
+        ),
+    ] = None,
     share_kernel: Annotated[
         bool,
         typer.Option(
             "--share-kernel",
             help="Shared-kernel depthwise: one (m,1,kh,kw) kernel reused by every input "
-            "channel (needs groups=cin).",
+            "channel (groups=cin, implied when -g is not given).",
         ),
     ] = False,
 ) -> None:
     """One nn.Conv2d: standard, grouped, depthwise (x multiplier), global, dilated, strided."""
+    if groups is None:  # --share-kernel is depthwise by definition: groups=cin unless told
+        groups = shape["cin"] if share_kernel else 1
     run(convcalc.conv(**shape, groups=groups, share_kernel=share_kernel), common)
 
 
-@app.command()
+@app.command(epilog=epilog("separable"))
 @with_options(shape=True)
 def separable(
     shape: dict[str, Any],
     common: Common,
     groups: Annotated[
-        int, typer.Option("-g", "--groups", help="Groups of the pointwise 1x1 convolution.")
+        int,
+        typer.Option(
+            "-g", "--groups", help="Groups of the pointwise 1x1 convolution.", **integer("groups")
+        ),
     ] = 1,
 ) -> None:
     """Depthwise-separable: depthwise k x k (groups=cin), then pointwise 1x1 to cout."""
     run(convcalc.separable(**shape, groups=groups), common)
 
 
-@app.command()
+@app.command(epilog=epilog("spatial"))
 @with_options(shape=True)
 def spatial(shape: dict[str, Any], common: Common, groups: Groups = 1) -> None:
     """Spatially separable: k x 1 (cin -> cin) then 1 x k (cin -> cout), beside the k x k."""
     run(convcalc.spatial(**shape, groups=groups), common)
 
 
-@app.command()
+@app.command(epilog=epilog("compare"))
 @with_options(shape=True)
 def compare(
     shape: dict[str, Any],
@@ -195,6 +247,7 @@ def compare(
             "-g",
             "--groups",
             help="g of the grouped variant (default: the smallest g > 1 dividing cin and cout).",
+            **integer("groups"),
         ),
     ] = None,
 ) -> None:
@@ -205,7 +258,7 @@ def compare(
 # ---------------------------------------------------------------- blocks and networks
 
 
-@app.command()
+@app.command(epilog=epilog("se"))
 @with_options(block=True)
 def se(
     block: dict[str, Any],
@@ -222,7 +275,7 @@ def se(
     run(convcalc.se(**block, bias=bias), common)
 
 
-@app.command()
+@app.command(epilog=epilog("cbam"))
 @with_options(block=True)
 def cbam(
     block: dict[str, Any],
@@ -232,6 +285,7 @@ def cbam(
         typer.Option(
             "--spatial-kernel",
             help="Kernel of the spatial gate's 2 -> 1 conv (the paper's 7; the notes mention 1).",
+            **integer("spatial-kernel"),
         ),
     ] = 7,
     mlp_bias: Annotated[
@@ -256,11 +310,13 @@ def cbam(
     run(design, common)
 
 
-@app.command()
+@app.command(epilog=epilog("mobilenet"))
 @with_options()
 def mobilenet(
     common: Common,
-    version: Annotated[int, typer.Option("--version", help="MobileNet version: 1 or 2.")] = 1,
+    version: Annotated[
+        int, typer.Option("--version", help="MobileNet version: 1 or 2.", **integer("version"))
+    ] = 1,
     width: Annotated[
         str,
         typer.Option(
@@ -275,7 +331,12 @@ def mobilenet(
         ),
     ] = "224",
     classes: Annotated[
-        int, typer.Option("--classes", help="Classifier outputs (TF-slim's checkpoints use 1001).")
+        int,
+        typer.Option(
+            "--classes",
+            help="Classifier outputs (TF-slim's checkpoints use 1001).",
+            **integer("classes"),
+        ),
     ] = 1000,
     batch: Batch = 1,
     plot: Annotated[
@@ -303,16 +364,18 @@ def mobilenet(
         f"mobilenet_v{version}", widths, resolutions, version=version, classes=classes,
         batch=batch,
     )  # fmt: skip
+    analyzed = analyze(points, common.dtype, common.device)
     for note in points.notes:
         notify(f"notice: {note}")
-    report = _verify_sweep(analyze(points, common.dtype, common.device), common)
-    emit(report, common)
+    report = _verify_sweep(analyzed, common)
+    verdicts = budgets(report, common)
+    emit(report, common, verdicts)
     if plot is not None:
         from convcalc.render.plot import plot_sweep
 
         plot_sweep(report.reports, plot)
         notify(f"notice: wrote {plot}")
-    judge(report, common)
+    judge(report, common, verdicts)
 
 
 def _verify_sweep(report: SweepReport, common: Common) -> SweepReport:
@@ -342,7 +405,7 @@ def _verify_sweep(report: SweepReport, common: Common) -> SweepReport:
 # ---------------------------------------------------------------- any model
 
 
-@app.command()
+@app.command(epilog=epilog("model"))
 @with_options()
 def model(
     common: Common,
@@ -362,7 +425,7 @@ def model(
         ),
     ] = None,
     input_size: Input = "224",
-    cin: Annotated[int, typer.Option("--cin", help="Input channels.")] = 3,
+    cin: Annotated[int, typer.Option("--cin", help="Input channels.", **integer("cin"))] = 3,
     batch: Batch = 1,
     input_shape: Annotated[
         str | None,
@@ -379,10 +442,13 @@ def model(
     ] = None,
     depth: Annotated[
         int | None,
-        typer.Option("--depth", help="Fold layers into their modules N levels deep."),
+        typer.Option(
+            "--depth", help="Fold layers into their modules N levels deep.", **integer("depth")
+        ),
     ] = None,
     top: Annotated[
-        int | None, typer.Option("--top", help="Show only the K layers with the most MACs.")
+        int | None,
+        typer.Option("--top", help="Show only the K layers with the most MACs.", **integer("top")),
     ] = None,
 ) -> None:
     """Any PyTorch model, per layer, on the meta device: analytic beside torchinfo.
@@ -413,5 +479,13 @@ def model(
         cross_check=common.cross_check,
         notify=notify,
     )
-    emit(report, common, depth=depth, top=top)
-    judge(report, common)
+    verdicts = budgets(report, common)
+    emit(report, common, verdicts, depth=depth, top=top)
+    judge(report, common, verdicts)
+
+
+# ---------------------------------------------------------------- CI: check, diff, batch
+
+app.command("check", epilog=epilog("check"))(check)
+app.command("diff", epilog=epilog("diff"))(diff)
+app.command("batch", epilog=epilog("batch"))(batch)

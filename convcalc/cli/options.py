@@ -17,15 +17,25 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from convcalc.api import DEVICES
+from convcalc.core.documents import figure_name
 from convcalc.core.figures import DTYPE_BYTES
-from convcalc.core.parse import parse_budget, parse_kernel, parse_padding, parse_pair
+from convcalc.core.parse import parse_budget, parse_int, parse_kernel, parse_padding, parse_pair
 from convcalc.errors import InvalidSpecError
 from convcalc.render import OutputFormat
 
-Groups = Annotated[int, typer.Option("-g", "--groups", help="Groups (must divide cin and cout).")]
+
+def integer(option: str) -> dict[str, Any]:
+    """``typer.Option`` arguments that read an integer by the one leniency rule (core.parse)."""
+    return {"parser": functools.partial(parse_int, option=option), "metavar": "INTEGER"}
+
+
+Groups = Annotated[
+    int,
+    typer.Option("-g", "--groups", help="Groups (must divide cin and cout).", **integer("groups")),
+]
 Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Bias on the convolutions.")]
 Input = Annotated[str, typer.Option("-i", "--input", help="Input size: 64 or HxW (64x48).")]
-Batch = Annotated[int, typer.Option("-b", "--batch", help="Batch size N.")]
+Batch = Annotated[int, typer.Option("-b", "--batch", help="Batch size N.", **integer("batch"))]
 
 
 def _option(
@@ -39,8 +49,10 @@ def _option(
 # The convolution's shape, as nn.Conv2d names and defaults it (groups and bias
 # are each command's own: their meaning differs between commands).
 SHAPE_OPTIONS = (
-    _option("cin", Annotated[int, typer.Option("--cin", help="Input channels.")]),
-    _option("cout", Annotated[int, typer.Option("--cout", help="Output channels.")]),
+    _option("cin", Annotated[int, typer.Option("--cin", help="Input channels.", **integer("cin"))]),
+    _option(
+        "cout", Annotated[int, typer.Option("--cout", help="Output channels.", **integer("cout"))]
+    ),
     _option(
         "kernel",
         Annotated[str, typer.Option("-k", "--kernel", help="Kernel: 3, HxW (3x1) or global.")],
@@ -67,12 +79,21 @@ SHAPE_OPTIONS = (
 # An attention block's input and its MLP's reduction (se, cbam).
 BLOCK_OPTIONS = (
     _option(
-        "channels", Annotated[int, typer.Option("--channels", help="Channels C of the input.")]
+        "channels",
+        Annotated[
+            int,
+            typer.Option("--channels", help="Channels C of the input.", **integer("channels")),
+        ],
     ),
     _option(
         "reduction",
         Annotated[
-            int, typer.Option("--reduction", help="Reduction r: the MLP's hidden width is C // r.")
+            int,
+            typer.Option(
+                "--reduction",
+                help="Reduction r: the MLP's hidden width is C // r.",
+                **integer("reduction"),
+            ),
         ],
         16,
     ),
@@ -167,6 +188,30 @@ COMMON_OPTIONS = (
         ],
         None,
     ),
+    _option(
+        "max_activation_bytes",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--max-activation-bytes",
+                help="Fail (exit 1) above this many activation bytes (every output once).",
+            ),
+        ],
+        None,
+    ),
+    _option(
+        "value",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--value",
+                metavar="FIGURE",
+                help="Print only this analytic figure, a bare number (one line per sweep "
+                "point or variant): params, macs, flops, activation_bytes, output_shape, ...",
+            ),
+        ],
+        None,
+    ),
 )
 
 
@@ -183,6 +228,19 @@ class Common:
     max_params: int | None = None
     max_macs: int | None = None
     max_flops: int | None = None
+    max_activation_bytes: int | None = None
+    value: str | None = None
+
+    @property
+    def limits(self) -> dict[str, int]:
+        """The budgets set, by figure."""
+        limits = {
+            "params": self.max_params,
+            "macs": self.max_macs,
+            "flops": self.max_flops,
+            "activation_bytes": self.max_activation_bytes,
+        }
+        return {figure: limit for figure, limit in limits.items() if limit is not None}
 
     @classmethod
     def parse(
@@ -196,8 +254,11 @@ class Common:
         max_params: str | None,
         max_macs: str | None,
         max_flops: str | None,
+        max_activation_bytes: str | None = None,
+        value: str | None = None,
     ) -> Common:
-        """Validate the raw option values (exit 2 on a bad one)."""
+        """Validate the raw option values (exit 2 on a bad one); words are case-insensitive."""
+        dtype, device = dtype.strip().lower(), device.strip().lower()
         if dtype not in DTYPE_BYTES:
             raise InvalidSpecError(f"dtype={dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
         if device not in DEVICES:
@@ -214,6 +275,10 @@ class Common:
             max_params=None if max_params is None else parse_budget(max_params, "max-params"),
             max_macs=None if max_macs is None else parse_budget(max_macs, "max-macs"),
             max_flops=None if max_flops is None else parse_budget(max_flops, "max-flops"),
+            max_activation_bytes=None
+            if max_activation_bytes is None
+            else parse_budget(max_activation_bytes, "max-activation-bytes"),
+            value=None if value is None else figure_name(value),
         )
 
 

@@ -7,13 +7,21 @@ import sys
 from typing import Any
 
 from convcalc.cli.options import Common
-from convcalc.render import render
+from convcalc.cli.streams import write_err
+from convcalc.core import documents
+from convcalc.core.budgets import Verdict, annotate
+from convcalc.interrupts import check_interrupt
+from convcalc.render import OutputFormat, render
+
+# Set by batch and check (dispatch.run), which read each document back: JSON is
+# written compact. The document is the same; only its whitespace differs from a
+# run alone. (A plain flag: runs are sequential, and contextvars costs start-up.)
+COMPACT_JSON = [False]
 
 
 def notify(message: str) -> None:
     """A notice on stderr (never on stdout, which holds the document)."""
-    sys.stderr.write(message + "\n")
-    sys.stderr.flush()
+    write_err(message + "\n")
 
 
 def console(stderr: bool = False) -> Any:
@@ -26,10 +34,11 @@ def console(stderr: bool = False) -> Any:
 
     file = sys.stderr if stderr else sys.stdout
     columns = os.environ.get("COLUMNS", "")
-    width = None if file.isatty() else int(columns) if columns.isdigit() else 200
+    given = columns.isascii() and columns.isdigit() and 0 < int(columns) < 100_000
+    width = None if file.isatty() else int(columns) if given else 200
     # NO_COLOR means plain: no bold or italic either, not only no colour.
     plain = bool(os.environ.get("NO_COLOR")) or not file.isatty()
-    return Console(
+    result = Console(
         file=file,
         width=width,
         soft_wrap=False,
@@ -38,11 +47,47 @@ def console(stderr: bool = False) -> Any:
         highlight=False,
         color_system=None if plain else "auto",
     )
+    # Rich exits 1 on a broken pipe; streams.GuardedStdout decides instead (the verdict stands).
+    result.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    return result
 
 
-def emit(report: Any, common: Common, *, depth: int | None = None, top: int | None = None) -> None:
+def _broken_pipe() -> None:
+    raise BrokenPipeError
+
+
+def emit(
+    report: Any,
+    common: Common,
+    verdicts: list[Verdict] | None = None,
+    *,
+    depth: int | None = None,
+    top: int | None = None,
+) -> None:
     """Write a report (one, a comparison or a sweep) to stdout in the chosen format;
-    ``depth`` folds per-layer rows into their modules, ``top`` keeps the costliest."""
+    ``depth`` folds per-layer rows into their modules, ``top`` keeps the costliest.
+
+    JSON carries each point's budget verdicts and the device used; ``--value``
+    prints one figure per point instead of the document.
+    """
+    check_interrupt()  # a Ctrl-C that torch's import swallowed: print nothing
+    if common.value is not None:
+        document = report.to_dict()
+        lines = [documents.text(documents.figure(item, common.value)) for _, item in
+                 documents.points(document)]  # fmt: skip
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return
+    if common.output is OutputFormat.json:
+        document = annotate(report.to_dict(), verdicts or [])
+        if COMPACT_JSON[0]:  # batch and check parse it back: no indentation to pay for
+            import json
+
+            sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
+            return
+        from convcalc.render.text import to_json
+
+        sys.stdout.write(to_json(document))
+        return
     rendered = render(report, common.output, common.exact, depth=depth, top=top)
     if isinstance(rendered, str):
         sys.stdout.write(rendered)

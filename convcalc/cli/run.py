@@ -6,12 +6,25 @@ from collections.abc import Sequence
 from typing import Any
 
 from convcalc.cli.options import Common
+from convcalc.core.budgets import Verdict
+from convcalc.core.budgets import judge as judge_budgets
 from convcalc.core.primitives import fmt_int
 from convcalc.core.report import CompareReport, Report, SweepReport
 from convcalc.errors import BudgetExceededError, MismatchError
 
 
-def judge(document: Report | CompareReport | SweepReport, common: Common) -> None:
+def budgets(document: Report | CompareReport | SweepReport, common: Common) -> list[Verdict]:
+    """Every budget's verdict, per point (empty when no budget was set)."""
+    if not common.limits:
+        return []
+    return judge_budgets(document.to_dict(), common.limits)
+
+
+def judge(
+    document: Report | CompareReport | SweepReport,
+    common: Common,
+    verdicts: list[Verdict] | None = None,
+) -> None:
     """Raise MismatchError on any disagreement, then BudgetExceededError on any budget."""
     reports = (document,) if isinstance(document, Report) else document.reports
     failed = [(r, c) for r in reports for c in r.failed_checks]
@@ -23,21 +36,9 @@ def judge(document: Report | CompareReport | SweepReport, common: Common) -> Non
         )
         more = f" (and {len(failed) - 4} more)" if len(failed) > 4 else ""
         raise MismatchError(f"analytic and measured figures disagree: {details}{more}")
-    over = []
-    for report in reports:
-        totals = report.figures.totals
-        for name, value, limit in (
-            ("params", totals.params, common.max_params),
-            ("macs", totals.macs, common.max_macs),
-            ("flops", totals.flops, common.max_flops),
-        ):
-            if limit is not None and value > limit:
-                excess = value - limit
-                share = f", {excess / limit:.1%}" if limit else ""
-                over.append(
-                    f"{_prefix(report, reports)}{name} {fmt_int(value)} > --max-{name} "
-                    f"{fmt_int(limit)} (over by {fmt_int(excess)}{share})"
-                )
+    if verdicts is None:
+        verdicts = budgets(document, common)
+    over = [v.message() for v in verdicts if not v.ok]
     if over:
         raise BudgetExceededError("budget exceeded: " + "; ".join(over))
 

@@ -200,16 +200,55 @@ def compare_networks(spec: ConvSpec, groups_given: bool) -> tuple[list[Network],
     return networks, skipped
 
 
+# Trial division stops here: beyond, a common divisor is proved prime or the user gives -g.
+TRIAL_DIVISION_LIMIT = 100_000
+
+
 def smallest_group(cin: int, cout: int) -> int | None:
     """The smallest g > 1 dividing both channel counts (compare's default grouping).
 
     That is the smallest prime factor of gcd(cin, cout): trial division up to
-    its square root, so channel counts near 10^9 answer at once.
+    100,000, then a primality test, so any channel counts answer at once. A
+    gcd whose smallest factor is larger than that, but which is not prime
+    (a product of two such primes), cannot be factored in reasonable time:
+    InvalidSpecError asks for ``-g``.
     """
     common = math.gcd(cin, cout)
     factor = 2
-    while factor * factor <= common:
+    while factor * factor <= common and factor <= TRIAL_DIVISION_LIMIT:
         if common % factor == 0:
             return factor
         factor += 1
-    return common if common > 1 else None
+    if common <= 1:
+        return None
+    if factor * factor > common or _is_prime(common):
+        return common
+    raise InvalidSpecError(
+        f"cin and cout share no divisor below {TRIAL_DIVISION_LIMIT:,} and their greatest common "
+        "divisor is not prime: too slow to factor; give the grouped variant's g with -g"
+    )
+
+
+def _is_prime(n: int) -> bool:
+    """Miller-Rabin with the first 20 primes as bases: exact below 3.3 x 10^24, and wrong
+    beyond with a probability under 4^-20."""
+    bases = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71)
+    if n < 2:
+        return False
+    for p in bases:
+        if n % p == 0:
+            return n == p
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for a in bases:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True

@@ -12,7 +12,10 @@ Channel rounding (said on stderr whenever it changes a width):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from convcalc.core.blocks import (
     cbam,
@@ -25,6 +28,9 @@ from convcalc.core.graph import INPUT, GraphBuilder, Network
 from convcalc.core.primitives import GlobalPool, Linear
 from convcalc.core.registry import network_entry, register_network
 from convcalc.errors import InvalidSpecError
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 # MobileNet V1, the paper's Table 1 after the first conv: (output channels, stride)
 # of each depthwise-separable block. The paper prints the second-to-last
@@ -46,18 +52,39 @@ MOBILENET_V2_STEM = 32
 MOBILENET_V2_LAST = 1280
 
 
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+def scale(channels: int, alpha: float) -> float | Fraction:
+    """``channels * alpha`` as the references compute it (a float), exact where a float overflows.
+
+    A width near the float maximum (``1e306``) makes the product infinite; the
+    exact product keeps every rule below defined (and the counts exact).
+    """
+    product = channels * alpha
+    if math.isfinite(product):
+        return product
+    from fractions import Fraction
+
+    return Fraction(alpha) * channels
+
+
+def make_divisible(value: float | Fraction, divisor: int = 8, min_value: int | None = None) -> int:
     """TF-slim's and torchvision's ``_make_divisible``: nearest multiple, never 10% down."""
     floor = divisor if min_value is None else min_value
-    rounded = max(floor, int(value + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * value:
+    if isinstance(value, float):
+        half: float | Fraction = divisor / 2
+        most: float | Fraction = 0.9
+    else:  # exact (scale() past a float's range)
+        from fractions import Fraction
+
+        half, most = Fraction(divisor, 2), Fraction(9, 10)
+    rounded = max(floor, int(value + half) // divisor * divisor)
+    if rounded < most * value:
         rounded += divisor
     return rounded
 
 
 def slim_depth(channels: int, alpha: float) -> int:
     """TF-slim MobileNet V1's ``depth``: ``max(int(channels * alpha), 8)``."""
-    return max(int(channels * alpha), MOBILENET_V1_MIN_DEPTH)
+    return max(int(scale(channels, alpha)), MOBILENET_V1_MIN_DEPTH)
 
 
 @dataclass(frozen=True)
@@ -104,9 +131,12 @@ class _Rounding:
         self.changes: list[str] = []
 
     def __call__(self, channels: int, alpha: float, value: int) -> int:
-        exact = channels * alpha
+        exact = scale(channels, alpha)
         if value != exact:
-            text = f"{channels} x {alpha:g} = {exact:g} -> {value}"
+            shown = (
+                exact if isinstance(exact, float) else Decimal(exact.numerator) / exact.denominator
+            )
+            text = f"{channels} x {alpha:g} = {shown:g} -> {value}"
             if text not in self.changes:
                 self.changes.append(text)
         return value
@@ -164,17 +194,19 @@ def mobilenet_v2(spec: MobileNetSpec) -> Network:
     """
     b = GraphBuilder()
     rounded = _Rounding("_make_divisible(c x width, 8)")
-    cin = rounded(MOBILENET_V2_STEM, spec.width, make_divisible(MOBILENET_V2_STEM * spec.width))
+    cin = rounded(
+        MOBILENET_V2_STEM, spec.width, make_divisible(scale(MOBILENET_V2_STEM, spec.width))
+    )
     x = conv_bn_act(b, INPUT, "conv0", 3, cin, 3, 2, 1, "relu6")
     index = 0
     for t, channels, repeats, first_stride in MOBILENET_V2_BLOCKS:
-        cout = rounded(channels, spec.width, make_divisible(channels * spec.width))
+        cout = rounded(channels, spec.width, make_divisible(scale(channels, spec.width)))
         for repeat in range(repeats):
             index += 1
             with b.scope(f"b{index}"):
                 x = inverted_residual(b, x, cin, cout, t, first_stride if repeat == 0 else 1)
             cin = cout
-    last_channels = make_divisible(MOBILENET_V2_LAST * max(1.0, spec.width))
+    last_channels = make_divisible(scale(MOBILENET_V2_LAST, max(1.0, spec.width)))
     more = []
     if spec.width < 1:
         more.append(f"the last conv keeps {MOBILENET_V2_LAST} (not scaled below width 1)")

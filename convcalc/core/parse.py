@@ -2,6 +2,13 @@
 
 Pure functions that raise InvalidSpecError with the option's name and the rule,
 so the CLI can print one line and exit 2.
+
+One leniency rule, for every option (README, "Writing values"): numbers are
+written in ASCII digits (``0-9``; a sign, a decimal point or an exponent where
+the option takes them), without underscores, thousands separators or other
+scripts' digits, and at most ``MAX_DIGITS`` digits long; words (``same``,
+``global``, ``json``, ``cpu``, ``float16``, ``macs``, the ``x`` of ``3x1``, the
+``M`` of ``1.5M``) are case-insensitive; spaces around a value are ignored.
 """
 
 from __future__ import annotations
@@ -19,11 +26,47 @@ _BUDGET = re.compile(
 )
 
 
-def _int(text: str, option: str) -> int:
+# Python's own default limit on int <-> str conversions (sys.get_int_max_str_digits).
+MAX_DIGITS = 4300
+
+# What each compact option accepts, said in every error about it.
+FORMS = {
+    "kernel": "an integer, HxW (3x1) or global",
+    "padding": "an integer, HxW (1x0), same or valid",
+    "input": "an integer or HxW (64x48)",
+    "stride": "an integer or HxW (2x1)",
+    "dilation": "an integer or HxW (2x1)",
+}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _hint(text: str) -> str:
+    """Why digits that Python's int() would read are refused here."""
+    if any(c == "_" or (c.isdigit() and not c.isascii()) for c in text):
+        return " (written in ASCII digits 0-9, without underscores)"
+    return ""
+
+
+def _int(text: str, option: str, forms: str = "an integer") -> int:
     text = text.strip()
-    if not re.fullmatch(r"[+-]?[0-9]+", text):
-        raise InvalidSpecError(f"{option}={text!r} is not an integer")
+    if not _INTEGER.fullmatch(text):
+        raise InvalidSpecError(f"{option}={text!r} is not {forms}{_hint(text)}")
+    digits = len(text.lstrip("+-"))
+    if digits > MAX_DIGITS:  # int() would refuse it, and nothing real is that long
+        raise InvalidSpecError(
+            f"{option} has {digits:,} digits; at most {MAX_DIGITS:,} are accepted"
+        )
     return int(text)
+
+
+def parse_int(text: str | int, option: str) -> int:
+    """An integer option (``--cin 64``): ASCII digits with an optional sign.
+
+    Range checks (positive, dividing) belong to the spec; this only reads the number.
+    """
+    if isinstance(text, int):  # a default, already a number
+        return text
+    return _int(text, option)
 
 
 def positive(value: int, option: str) -> int:
@@ -42,9 +85,11 @@ def non_negative(value: int, option: str) -> int:
 
 def parse_pair(text: str, option: str, *, allow_zero: bool = False) -> Pair:
     """``3`` -> (3, 3); ``3x1`` -> (3, 1) (height x width)."""
+    forms = FORMS.get(option, "an integer or HxW (3x1)")
     parts = text.lower().split("x")
-    if len(parts) not in (1, 2) or any(not p.strip() for p in parts):
-        raise InvalidSpecError(f"{option}={text!r} must be an integer or HxW (e.g. 3 or 3x1)")
+    malformed = len(parts) not in (1, 2) or any(not p.strip() for p in parts)
+    if malformed or not all(_INTEGER.fullmatch(p.strip()) for p in parts):
+        raise InvalidSpecError(f"{option}={text.strip()!r} is not {forms}{_hint(text)}")
     values = [_int(p, option) for p in parts]
     check = non_negative if allow_zero else positive
     for v in values:
@@ -97,14 +142,16 @@ def parse_list(text: str, option: str) -> list[str]:
     return items
 
 
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?", re.IGNORECASE)
+
+
 def parse_widths(text: str) -> list[float]:
-    """MobileNet widths: a comma list of finite numbers greater than 0."""
+    """MobileNet widths: a comma list of finite numbers greater than 0 (``0.75``, ``1e-1``)."""
     values = []
     for item in parse_list(text, "width"):
-        try:
-            value = float(item)
-        except ValueError:
-            raise InvalidSpecError(f"width={item!r} is not a number") from None
+        if not _DECIMAL.fullmatch(item):
+            raise InvalidSpecError(f"width={item!r} is not a number (such as 0.75){_hint(item)}")
+        value = float(item)
         if not 0 < value < float("inf"):  # also rejects nan
             raise InvalidSpecError(f"width={item} must be a finite number greater than 0")
         values.append(value)

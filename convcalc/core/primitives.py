@@ -39,8 +39,13 @@ Padding = Pair | Literal["same"]
 
 
 def fmt_int(value: int) -> str:
-    """``1234567`` -> ``1,234,567``: the grouping used in every formula."""
-    return f"{value:,}"
+    """``1234567`` -> ``1,234,567``: the grouping used in every formula (any length)."""
+    try:
+        return f"{value:,}"
+    except ValueError:  # past Python's int-to-text limit (4,300 digits by default)
+        from convcalc.core.digits import grouped
+
+        return grouped(value)
 
 
 def numel(shape: Shape) -> int:

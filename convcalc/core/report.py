@@ -153,8 +153,12 @@ class Baseline:
 
 
 def ratio(value: int, reference: int) -> float | None:
-    """``value / reference``: the one ratio rule (a zero reference has no ratio: None)."""
-    return value / reference if reference else None
+    """``value / reference``: the one ratio rule (a zero reference has no ratio: None,
+    nor has a ratio past a float's range: widths near 1e306 give such)."""
+    try:
+        return value / reference if reference else None
+    except OverflowError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -295,7 +295,8 @@ def _channels(shape: tuple[int, ...]) -> str:
 
 def _types(members: list[LayerFigures]) -> str:
     """The ops of a row: each (conv + bn + relu), or the distinct ones of a long row."""
-    labels = [x.label for x in members]
+    # A residual add labels itself "+ residual"; joined, it reads "conv + bn + residual".
+    labels = [x.label.removeprefix("+ ") for x in members if x.label]
     if len(labels) <= 4:
         return " + ".join(labels)
     distinct = list(dict.fromkeys(labels))
@@ -369,7 +370,7 @@ def _sum_formula(values: Any) -> str:
     if len(parts) < 2:
         return ""
     if len(parts) > MAX_TERMS:
-        return f"sum of {len(parts)} layers (per-layer table) = {fmt_int(sum(parts))}"
+        return f"sum of the {len(parts)} layers with MACs (per-layer table) = {fmt_int(sum(parts))}"
     return f"{' + '.join(fmt_int(v) for v in parts)} = {fmt_int(sum(parts))}"
 
 

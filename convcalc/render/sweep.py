@@ -6,10 +6,12 @@ import csv
 import io
 from typing import Any
 
+from rich.console import RenderableType
 from rich.table import Table
 
 from convcalc.core.report import Report, SweepReport
 from convcalc.render import units
+from convcalc.render.fit import Fit
 from convcalc.render.table import MARKS
 
 
@@ -21,7 +23,7 @@ def _reference_text(sweep: SweepReport) -> str:
     return " at ".join(str(v) for v in sweep.reference_point.values())
 
 
-def sweep_table(sweep: SweepReport, exact: bool = False) -> Table:
+def sweep_table(sweep: SweepReport, exact: bool = False) -> RenderableType:
     """One row per (width, resolution) point."""
     table = Table(
         title=f"convcalc {sweep.reports[0].command}: {sweep.title} sweep "
@@ -47,7 +49,7 @@ def sweep_table(sweep: SweepReport, exact: bool = False) -> Table:
             "-" if measured is None else units.count(measured.torchinfo_mult_adds, exact),
             MARKS[report.match],
         )
-    return table
+    return Fit(table, ("weights only", "torchinfo mult-adds", "x ref"))
 
 
 def _rows(sweep: SweepReport) -> list[list[Any]]:
@@ -57,11 +59,15 @@ def _rows(sweep: SweepReport) -> list[list[Any]]:
         width, resolution = _point(report)
         params, macs = sweep.ratios(report)
         rows.append([
-            f"{width:g}", resolution, totals.params, f"{params:.4f}",
-            totals.macs, f"{macs:.4f}", totals.weights, totals.biases,
-            totals.batchnorm, "" if report.match is None else report.match,
+            f"{width:g}", resolution, totals.params, _ratio(params),
+            totals.macs, _ratio(macs), totals.weights, totals.biases,
+            totals.batchnorm, "" if report.match is None else str(report.match).lower(),
         ])  # fmt: skip
     return rows
+
+
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
 
 
 _HEADER = ["width", "resolution", "params", "params_ratio", "macs", "macs_ratio", "weights",

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
+from convcalc.render.fit import Fit
 from convcalc.render.rows import (
     COMPARE_HEADER,
     compare_cells,
@@ -19,6 +20,11 @@ from convcalc.render.rows import (
 MARKS = {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: Text("")}
 BAR_WIDTH = 12
 
+# Columns left out first when a table is wider than the terminal (render.fit).
+LAYER_DROPS = ("share of MACs", "element-wise", "in -> out", "kernel", "RF", "output", "type")
+SUMMARY_DROPS = ("formula",)
+COMPARE_DROPS = ("output", "torchinfo mult-adds", "kind")
+
 
 def report_table(
     report: Report, exact: bool = False, *, depth: int | None = None, top: int | None = None
@@ -26,8 +32,14 @@ def report_table(
     """Totals with formulas; for several layers, a per-layer table first."""
     parts: list[RenderableType] = []
     if len(report.figures.layers) > 1:
-        parts.append(layers_table(report, exact, depth=depth, top=top))
-    parts.append(summary_table(report, exact))
+        parts.append(
+            Fit(
+                layers_table(report, exact, depth=depth, top=top),
+                LAYER_DROPS,
+                whole=["share of MACs"],
+            )
+        )
+    parts.append(Fit(summary_table(report, exact), SUMMARY_DROPS))
     return Group(*parts)
 
 
@@ -140,7 +152,7 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
     return f"{text:<{width}} {share * 100:5.1f}%"
 
 
-def compare_table(comparison: CompareReport, exact: bool = False) -> Table:
+def compare_table(comparison: CompareReport, exact: bool = False) -> RenderableType:
     """One row per variant, with ratios to the standard convolution."""
     table = Table(
         title=f"convcalc compare: the same cin -> cout, built {len(comparison.reports)} ways",
@@ -156,4 +168,4 @@ def compare_table(comparison: CompareReport, exact: bool = False) -> Table:
             "-" if measured is None else units.count(measured.torchinfo_mult_adds, exact),
             MARKS[report.match],
         )
-    return table
+    return Fit(table, COMPARE_DROPS)

@@ -26,18 +26,34 @@ def to_json(document: Any) -> str:
 
 
 def _csv_value(value: Any) -> Any:
+    """A CSV cell: shapes as ``1x8x222x222``, booleans as ``true``/``false``, None empty."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, tuple | list):
         return "x".join(str(v) for v in value)
     return "" if value is None else value
 
 
+# Columns of the long CSV: numbers stay numbers (``analytic``, ``measured``), and a
+# measured side that is not a number ("not counted by torchinfo") goes to ``note``.
+CSV_HEADER = ["scope", "figure", "analytic", "measured", "match", "formula", "note"]
+
+
+def _measured_cells(value: Any) -> tuple[Any, str]:
+    """(measured cell, note): prose never sits in the numeric column."""
+    if isinstance(value, str):
+        return "", "measured with --cross-check" if value == "--cross-check" else value
+    return _csv_value(value), ""
+
+
 def to_csv(
     report: Report, scope: str = "total", *, depth: int | None = None, top: int | None = None
 ) -> str:
-    """Long format: scope (``total`` or a layer), figure, analytic, measured, match, formula."""
+    """Long format: scope (``total`` or a layer), figure, analytic, measured, match, formula,
+    note (what the measured side is when it is not a number)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["scope", "figure", "analytic", "measured", "match", "formula"])
+    writer.writerow(CSV_HEADER)
     _csv_rows(writer, report, scope, depth, top)
     return buffer.getvalue()
 
@@ -46,7 +62,7 @@ def compare_csv(comparison: CompareReport) -> str:
     """Every variant's rows, scoped by variant name."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["scope", "figure", "analytic", "measured", "match", "formula"])
+    writer.writerow(CSV_HEADER)
     for report in comparison.reports:
         _csv_rows(writer, report, report.figures.network.name)
     return buffer.getvalue()
@@ -56,14 +72,16 @@ def _csv_rows(
     writer: Any, report: Report, scope: str, depth: int | None = None, top: int | None = None
 ) -> None:
     for row in summary_rows(report):
+        measured, note = _measured_cells(row.measured)
         writer.writerow(
             [
                 scope,
                 row.figure,
                 _csv_value(row.analytic),
-                _csv_value(row.measured),
+                measured,
                 _csv_value(row.match),
                 row.formula,
+                note,
             ]
         )
     if len(report.figures.layers) > 1:
@@ -77,10 +95,13 @@ def _csv_rows(
                     _csv_value(layer["measured_output_shape"]),
                     _csv_value(layer["match"]),
                     "",
+                    "",
                 ]
             )
-            writer.writerow([prefix, "params", layer["params"], "", "", layer["params_formula"]])
-            writer.writerow([prefix, "macs", layer["macs"], "", "", layer["macs_formula"]])
+            writer.writerow(
+                [prefix, "params", layer["params"], "", "", layer["params_formula"], ""]
+            )
+            writer.writerow([prefix, "macs", layer["macs"], "", "", layer["macs_formula"], ""])
             writer.writerow(
                 [
                     prefix,
@@ -88,6 +109,7 @@ def _csv_rows(
                     layer["torchinfo_mult_adds"],
                     _csv_value(layer["measured_mult_adds"]),
                     _csv_value(layer["match"]),
+                    "",
                     "",
                 ]
             )
@@ -121,7 +143,9 @@ def to_markdown(
                     "params",
                     "MACs",
                     "share",
+                    "element-wise",
                     "RF",
+                    "torchinfo mult-adds",
                     "match",
                 ],
                 [
@@ -135,7 +159,9 @@ def to_markdown(
                         "shared" if r["shared"] else units.count(r["params"], exact),
                         units.count(r["macs"], exact),
                         f"{r['share'] * 100:.1f}%",
+                        units.count(r["elementwise_ops"], exact),
                         r["receptive_field"],
+                        _measured_mult_adds(r, exact),
                         _MARK[r["match"]],
                     ]
                     for r in layer_rows(report, depth=depth, top=top)
@@ -160,7 +186,24 @@ def to_markdown(
     return "\n".join(out)
 
 
+def _measured_mult_adds(row: dict[str, Any], exact: bool) -> str:
+    """The per-layer table's torchinfo column: measured, ``-`` unverified, never a false 0."""
+    measured = row["measured_mult_adds"]
+    if measured is None:
+        return "-"
+    if measured == 0 and row["elementwise_ops"]:
+        return "not counted"
+    return units.count(measured, exact)
+
+
 def compare_markdown(comparison: CompareReport, exact: bool = False) -> str:
     """``compare`` as one Markdown table."""
-    rows = [[*compare_cells(comparison, r, exact), _MARK[r.match]] for r in comparison.reports]
-    return _md_table([*COMPARE_HEADER, "match"], rows)
+    rows = [
+        [
+            *compare_cells(comparison, r, exact),
+            "-" if r.measured is None else units.count(r.measured.torchinfo_mult_adds, exact),
+            _MARK[r.match],
+        ]
+        for r in comparison.reports
+    ]
+    return _md_table([*COMPARE_HEADER, "torchinfo mult-adds", "match"], rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 _COUNT_UNITS = ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K"))
 _BYTE_UNITS = ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "KB"))
@@ -23,6 +24,8 @@ def _scaled(
 ) -> str:
     if exact or abs(value) < 1000:
         return f"{value:,}{plain}"
+    if abs(value) >= 1000 * scales[0][0]:  # past the largest unit: scientific, never a float
+        return f"{Decimal(value):.{decimals + 1}e}{plain}"
     for scale, unit in scales:
         if abs(value) >= scale:
             return f"{value / scale:,.{decimals}f} {unit}"

@@ -1,0 +1,284 @@
+"""``convcalc check``: every budget entry of pyproject.toml (or convcalc.toml) in one process.
+
+Each entry's command line runs through ``dispatch`` as ``convcalc COMMAND
+--format json`` would (torch is imported once for all of them); its document
+is judged against the entry's budgets (core.budgets) and, with a baseline,
+against the baseline's document (core.diff). One table: entry, figure,
+value, budget, headroom. Exit 1 names each excess and each growth; exit 2 a
+malformed configuration (file, entry and key named); exit 3 the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from convcalc import __version__
+from convcalc.cli.diff import change_text, growth_message, read_document, show
+from convcalc.cli.output import notify
+from convcalc.core.budgets import Verdict
+from convcalc.core.budgets import judge as judge_budgets
+from convcalc.core.documents import BUDGET_FIGURES, figure, points
+from convcalc.core.primitives import fmt_int
+from convcalc.errors import (
+    BudgetExceededError,
+    EnvironmentUnavailableError,
+    InvalidSpecError,
+)
+from convcalc.interrupts import check_interrupt
+from convcalc.render import OutputFormat
+
+if TYPE_CHECKING:  # imported where used: the commands' start-up stays light
+    from convcalc.core import config as core_config
+    from convcalc.core import diff as core_diff
+
+DEFAULT_BASELINE = "convcalc-baseline.json"
+
+
+@dataclass
+class Result:
+    """One entry's run: its document, verdicts, baseline changes and failure."""
+
+    entry: core_config.Entry
+    document: Any = None
+    failure: str | None = None  # the command's own exit-1 message (a mismatch)
+    verdicts: list[Verdict] = field(default_factory=list)
+    changes: list[core_diff.Change] = field(default_factory=list)
+    has_baseline: bool = False
+
+
+def run_entry(config: core_config.Config, entry: core_config.Entry) -> Result:
+    """Run one entry's command line and judge its budgets."""
+    import json
+
+    from convcalc.cli import dispatch
+
+    where = f"{config.where('budgets', entry.name)}: command"
+    argv = dispatch.split(entry.command, where)
+    if not argv:
+        raise InvalidSpecError(f"{where}: is empty")
+    for option in ("--format", "--value"):
+        if any(a == option or a.startswith(option + "=") for a in argv):
+            raise InvalidSpecError(f"{where}: drop {option}; check reads the JSON document")
+    outcome = dispatch.run([*argv, "--format", "json"], compact=True)
+    for line in outcome.notices:
+        notify(f"[{entry.name}] {line}")
+    if outcome.exit == 130:
+        check_interrupt()
+    if outcome.exit == 2:
+        raise InvalidSpecError(f"{where}: {outcome.error}")
+    if outcome.exit == 3:
+        raise EnvironmentUnavailableError(f"{entry.name}: {outcome.error}")
+    result = Result(entry)
+    if outcome.exit not in (0, 1) or not outcome.stdout.strip():
+        result.failure = outcome.error or f"exit {outcome.exit}"
+        return result
+    result.document = json.loads(outcome.stdout)
+    if outcome.exit == 1:
+        result.failure = outcome.error
+    result.verdicts = judge_budgets(result.document, entry.limits)
+    return result
+
+
+def _rows(results: list[Result], baseline_in_use: bool) -> list[list[str]]:
+    rows = []
+    for result in results:
+        if result.document is None:
+            rows.append([result.entry.name, "-", "-", "-", "-", "failed", ""])
+            continue
+        grown = {(c.scope, c.figure): c for c in result.changes}
+        for label, item in points(result.document):
+            name = f"{result.entry.name} [{label}]" if label else result.entry.name
+            wanted = [f for f in BUDGET_FIGURES if f in result.entry.limits]
+            if baseline_in_use:
+                wanted = list(BUDGET_FIGURES)
+            elif not wanted:
+                wanted = ["params", "macs"]
+            for name_of in wanted:
+                value = figure(item, name_of)
+                verdict = next(
+                    (v for v in result.verdicts if v.point == label and v.figure == name_of), None
+                )
+                scope = "/".join(p for p in (result.entry.name, label) if p)
+                change = grown.get((scope, name_of))
+                rows.append(
+                    [
+                        name,
+                        name_of,
+                        show(value),
+                        "-" if verdict is None else fmt_int(verdict.limit),
+                        "-" if verdict is None else _headroom(verdict),
+                        "-" if verdict is None else "ok" if verdict.ok else "OVER",
+                        _baseline_text(change, result.has_baseline) if baseline_in_use else "",
+                    ]
+                )
+    return rows
+
+
+def _headroom(verdict: Verdict) -> str:
+    sign = "+" if verdict.headroom >= 0 else "-"
+    share = f" ({sign}{verdict.share()})" if verdict.limit else ""
+    return f"{fmt_int(verdict.headroom)}{share}"
+
+
+def _baseline_text(change: core_diff.Change | None, has_baseline: bool) -> str:
+    if not has_baseline:
+        return "no baseline"
+    return "=" if change is None else change_text(change)
+
+
+def _print_table(results: list[Result], title: str, baseline_in_use: bool) -> None:
+    from rich.table import Table
+
+    from convcalc.cli.output import console
+    from convcalc.render.fit import Fit
+
+    header = ["entry", "figure", "value", "budget", "headroom", "status"]
+    if baseline_in_use:
+        header.append("vs baseline")
+    table = Table(title=title, title_justify="left")
+    for name in header:
+        table.add_column(name, justify="left" if name in ("entry", "figure", "status") else "right")
+    for row in _rows(results, baseline_in_use):
+        table.add_row(*row[: len(header)])
+    console().print(Fit(table, ("vs baseline", "status")))
+
+
+def _document(results: list[Result], config: core_config.Config, ok: bool) -> dict[str, Any]:
+    return {
+        "schema": 1,
+        "command": "check",
+        "config": str(config.path),
+        "ok": ok,
+        "entries": [
+            {
+                "name": r.entry.name,
+                "command": r.entry.command,
+                "error": r.failure,
+                "budgets": [v.to_dict() | {"point": v.point} for v in r.verdicts],
+                "baseline": None if not r.has_baseline else [c.to_dict() for c in r.changes],
+            }
+            for r in results
+        ],
+    }
+
+
+def check(
+    config_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            help="pyproject.toml or convcalc.toml (default: the nearest one, from here upwards).",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="FILE",
+            help="Compare with this baseline (written by --update-baseline): exit 1 when a "
+            "figure grew past the tolerance. Default: the config's baseline key.",
+        ),
+    ] = None,
+    update_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--update-baseline",
+            help=f"Write this run's documents as the baseline (--baseline, the config's, or "
+            f"{DEFAULT_BASELINE} beside the config).",
+        ),
+    ] = False,
+    tolerance: Annotated[
+        str | None,
+        typer.Option(
+            "--tolerance",
+            help="Growth over the baseline allowed before exit 1: 1%, 0.5% (default: the "
+            "config's tolerance, else 0%).",
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="Output: table or json.", case_sensitive=False),
+    ] = OutputFormat.table,
+) -> None:
+    """Run every budget entry of pyproject.toml (or convcalc.toml); exit 1 naming each excess."""
+    from convcalc.core import config as core_config
+    from convcalc.core import diff as core_diff
+
+    if output not in (OutputFormat.table, OutputFormat.json):
+        raise InvalidSpecError(f"format={output.value!r}: check prints a table or json")
+    path = config_path or core_config.find()
+    if path is None:
+        raise InvalidSpecError(
+            'no budgets found: add [tool.convcalc.budgets.NAME] with command = "..." to '
+            "pyproject.toml (or write convcalc.toml), or give --config FILE"
+        )
+    config = core_config.load(path)
+    allowed = core_diff.parse_tolerance(tolerance) if tolerance is not None else config.tolerance
+    baseline_path = baseline or config.baseline
+    old: dict[str, Any] | None = None
+    if baseline_path is not None and not update_baseline:
+        if baseline_path.exists() or baseline is not None:
+            old = core_diff.entries(read_document(baseline_path))
+        else:
+            notify(f"notice: no baseline at {baseline_path} yet: write it with --update-baseline")
+    results = []
+    for entry in config.entries:
+        check_interrupt()
+        result = run_entry(config, entry)
+        if old is not None and result.document is not None:
+            result.has_baseline = entry.name in old
+            if result.has_baseline:
+                changes = core_diff.compare(old[entry.name], result.document)
+                result.changes = [
+                    core_diff.Change(f"{entry.name}/{c.scope}" if c.scope else entry.name,
+                                     c.figure, c.old, c.new, c.layer)
+                    for c in changes
+                ]  # fmt: skip
+        results.append(result)
+    problems = [f"{r.entry.name}: {r.failure}" for r in results if r.failure]
+    problems += [_excess(r.entry.name, v) for r in results for v in r.verdicts if not v.ok]
+    grown = [c for r in results for c in r.changes if c.grew(allowed)]
+    title = f"convcalc check: {len(results)} entries from {config.path}"
+    if output is OutputFormat.json:
+        from convcalc.render.text import to_json
+
+        ok = not problems and not grown
+        sys.stdout.write(to_json(_document(results, config, ok)))
+    else:
+        _print_table(results, title, old is not None)
+    if update_baseline:
+        target = baseline_path or config.path.parent / DEFAULT_BASELINE
+        _write_baseline(target, results)
+    messages = []
+    if problems:
+        messages.append("budget exceeded: " + "; ".join(problems))
+    if grown:
+        messages.append(growth_message(grown, allowed))
+    if messages:
+        raise BudgetExceededError("; ".join(messages))
+
+
+def _excess(entry: str, verdict: Verdict) -> str:
+    """``mobilenet [width 0.5 at 160]: params 4,231,976 > max-params 3,000,000 (...)``."""
+    name = f"{entry} [{verdict.point}]" if verdict.point else entry
+    return f"{name}: " + replace(verdict, point="").message(dashes="")
+
+
+def _write_baseline(target: Path, results: list[Result]) -> None:
+    import json
+
+    entries = {r.entry.name: r.document for r in results if r.document is not None}
+    document = {"schema": 1, "command": "check", "convcalc": __version__, "baseline": entries}
+    try:
+        target.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise EnvironmentUnavailableError(
+            f"cannot write the baseline {target}: {exc.strerror or exc}"
+        ) from None
+    notify(f"notice: wrote {target} ({len(entries)} entries)")

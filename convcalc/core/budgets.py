@@ -1,0 +1,91 @@
+"""Budgets: a figure against its limit, one verdict each (pure; the CLI decides the exit).
+
+The same verdicts serve ``--max-params``-style options on one command and the
+``[tool.convcalc.budgets.NAME]`` entries of ``convcalc check``; each says its
+value, its limit, the headroom left (negative: the excess) and its message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from convcalc.core.documents import BUDGET_FIGURES, figure, points
+from convcalc.core.primitives import fmt_int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One figure of one point against its budget."""
+
+    figure: str  # params | macs | flops | activation_bytes
+    value: int
+    limit: int
+    point: str = ""  # "" for a single report; ``width 0.5 at 160``, a variant's name
+
+    @property
+    def ok(self) -> bool:
+        """Within budget (equal is within)."""
+        return self.value <= self.limit
+
+    @property
+    def headroom(self) -> int:
+        """``limit - value``: what is left, or minus the excess."""
+        return self.limit - self.value
+
+    @property
+    def option(self) -> str:
+        """The budget's name as the user writes it: ``max-params``, ``max-activation-bytes``."""
+        return "max-" + self.figure.replace("_", "-")
+
+    def share(self) -> str:
+        """The headroom as a share of the limit (``52.0%``; empty for a zero limit)."""
+        return f"{abs(self.headroom) / self.limit:.1%}" if self.limit else ""
+
+    def message(self, dashes: str = "--") -> str:
+        """``params 152 > --max-params 100 (over by 52, 52.0%)``."""
+        prefix = f"{self.point}: " if self.point else ""
+        share = f", {self.share()}" if self.limit else ""
+        return (
+            f"{prefix}{self.figure} {fmt_int(self.value)} > {dashes}{self.option} "
+            f"{fmt_int(self.limit)} (over by {fmt_int(-self.headroom)}{share})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the document's ``budgets`` list holds one per budget."""
+        return {
+            "figure": self.figure,
+            "value": self.value,
+            "limit": self.limit,
+            "headroom": self.headroom,
+            "ok": self.ok,
+        }
+
+
+def judge(document: Any, limits: Mapping[str, int | None]) -> list[Verdict]:
+    """A verdict per point of a JSON document per figure with a limit, in figure order."""
+    verdicts = []
+    for label, item in points(document):
+        for name in BUDGET_FIGURES:
+            limit = limits.get(name)
+            value = figure(item, name)
+            if limit is not None and isinstance(value, int):
+                verdicts.append(Verdict(name, value, limit, label))
+    return verdicts
+
+
+def annotate(document: Any, verdicts: list[Verdict]) -> Any:
+    """The document with each point's ``budgets`` (when any was set) and ``spec.device_used``.
+
+    ``spec.device`` is what was asked (``auto``); ``device_used`` is where the
+    run verified (``measured.device``), null with ``--no-verify``.
+    """
+    for label, item in points(document):
+        spec = item.get("spec")
+        if isinstance(spec, dict):
+            measured = item.get("measured")
+            spec["device_used"] = measured.get("device") if isinstance(measured, dict) else None
+        if verdicts:
+            item["budgets"] = [v.to_dict() for v in verdicts if v.point == label]
+    return document
