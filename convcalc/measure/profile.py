@@ -20,10 +20,11 @@ import torchinfo
 from torch import nn
 
 from convcalc.core.figures import DTYPE_BYTES, analyze
+from convcalc.core.graph import Network
 from convcalc.core.report import Measurement, Report, build_checks
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.probe import read_summary
-from convcalc.measure.read import ModelGraph, read_trace
+from convcalc.measure.read import read_trace
 from convcalc.measure.target import describe_exception, resolve_device
 from convcalc.measure.trace import evaluation, trace
 
@@ -49,7 +50,7 @@ def _device_of(model: nn.Module) -> str | None:
     return None if tensor is None else tensor.device.type
 
 
-def run_forward(model: nn.Module, x: torch.Tensor) -> ModelGraph:
+def run_forward(model: nn.Module, x: torch.Tensor) -> Network:
     """Trace and read the model; the user's forward failing is a spec error (exit 2)."""
     try:
         recorded = trace(model, (x,))
@@ -104,9 +105,8 @@ def profile_model(
     if owned and torch_dtype.is_floating_point:
         model = model.to(device=target, dtype=torch_dtype)
     x = torch.zeros(tuple(input_shape), dtype=torch_dtype, device=target)
-    graph = run_forward(model, x)
     network = dataclasses.replace(
-        graph.network, name=kind or type(model).__name__, notes=tuple(notes)
+        run_forward(model, x), name=kind or type(model).__name__, notes=tuple(notes)
     )
     dtype = input_dtype if input_dtype in DTYPE_BYTES else "float32"
     figures = analyze(network, dtype)

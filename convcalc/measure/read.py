@@ -278,17 +278,6 @@ def _values(event: Event) -> list[Value]:
     return found
 
 
-@dataclass(frozen=True)
-class ModelGraph:
-    """A model read into primitives, and what torchinfo will be asked about."""
-
-    network: Network
-    traced_shapes: dict[str, tuple[int, ...]]  # node -> the shape torch produced
-    leaf_calls: tuple[tuple[str, str], ...]  # (call, module class) as torchinfo sees them
-    outputs: tuple[str, ...]  # the nodes the model returns
-    not_run: tuple[str, ...]  # modules whose parameters no op read
-
-
 class _Graph:
     """Nodes being added: unique names, value -> node, parameter -> owner."""
 
@@ -298,7 +287,6 @@ class _Graph:
         self.names: Counter[str] = Counter()
         self.producer: dict[int, str] = {v.id: INPUT for v in trace.inputs}
         self.owner: dict[str, str] = {}  # parameter -> the node that counts it
-        self.traced: dict[str, tuple[int, ...]] = {}
 
     def unique(self, base: str) -> str:
         self.names[base] += 1
@@ -314,12 +302,9 @@ class _Graph:
         group: str = "",
         unit: str | None = None,
         weights_of: str | None = None,
-        traced: tuple[int, ...] | None = None,
     ) -> str:
         name = self.unique(base)
         self.nodes.append(Node(name, op, inputs or (INPUT,), weights_of, group, unit))
-        if traced is not None:
-            self.traced[name] = traced
         return name
 
     def source(self, value: Value, call: str | None = None) -> str:
@@ -344,26 +329,25 @@ class _Graph:
         return node
 
 
-def read_trace(trace: Trace) -> ModelGraph:
-    """Every event of a trace as nodes of primitives (raises InvalidSpecError on no ops)."""
+def read_trace(trace: Trace) -> Network:
+    """Every event of a trace as nodes of primitives (raises InvalidSpecError on no ops).
+
+    Each node's primitive gives the very shape torch produced (``_fits``), or the
+    call is read as an op with no formula, so the analysis propagates torch's shapes.
+    """
     graph = _Graph(trace)
     for event in trace.events:
         _read_event(graph, event)
-    unused = [name for name in trace.parameters if name not in graph.owner]
-    not_run = []
-    for name in unused:
+    for name in [name for name in trace.parameters if name not in graph.owner]:
         module = name.rpartition(".")[0]
         graph.add(name, O.Parameter(trace.parameters[name]), (INPUT,),
                   group=f"{module or name} (not run)")  # fmt: skip
-        if module not in not_run:
-            not_run.append(module)
     if not graph.nodes:
         raise InvalidSpecError("the model ran no operation on its input")
     outputs = tuple(graph.producer.get(v.id, INPUT) for v in trace.outputs)
     shape = tuple(trace.inputs[0].shape)
     calls = tuple(call for call, _ in trace.leaf_calls)
-    network = Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls)
-    return ModelGraph(network, graph.traced, tuple(trace.leaf_calls), outputs, tuple(not_run))
+    return Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls)
 
 
 def _read_event(graph: _Graph, event: Event) -> None:
@@ -381,7 +365,7 @@ def _read_event(graph: _Graph, event: Event) -> None:
         inputs = tuple(graph.source(v, event.call) for v in _values(event))
         for output in event.outputs:
             node = graph.add(base, O.Opaque(event.function, output.shape, free), inputs,
-                             group=group, unit=event.call, traced=output.shape)  # fmt: skip
+                             group=group, unit=event.call)  # fmt: skip
             graph.producer[output.id] = node
         return
     weights_of = None if read.reuses is None else graph.source(read.reuses, event.call)
@@ -389,13 +373,12 @@ def _read_event(graph: _Graph, event: Event) -> None:
         assert parameter.parameter is not None
         weights_of = weights_of or graph.owner.get(parameter.parameter)
     inputs = tuple(graph.source(v, event.call) for v in read.inputs)
-    traced = event.outputs[0].shape
     node = graph.add(base, read.op, inputs, group=group, unit=event.call,
-                     weights_of=weights_of, traced=traced)  # fmt: skip
+                     weights_of=weights_of)  # fmt: skip
     if read.then_add is not None:
         bias = graph.source(read.then_add, event.call)
         node = graph.add(f"{base}:bias", O.Pointwise("add"), (node, bias), group=group,
-                         unit=event.call, traced=traced)  # fmt: skip
+                         unit=event.call)  # fmt: skip
     for parameter in read.owns:
         assert parameter.parameter is not None
         graph.owner.setdefault(parameter.parameter, node)
@@ -425,8 +408,7 @@ def _read_attention_module(graph: _Graph, event: Event) -> None:
     packed = query is key is value or (query.id == key.id == value.id)
     if not (packed and _parameter(in_weight) and _parameter(out_weight)):
         inputs = tuple(graph.source(v) for v in _values(event))
-        node = graph.add(base, O.Opaque(event.function, output.shape, False), inputs,
-                         traced=output.shape)  # fmt: skip
+        node = graph.add(base, O.Opaque(event.function, output.shape, False), inputs)  # fmt: skip
         graph.producer[output.id] = node
         return
     length, batch, embed = query.shape  # (L, N, E): nn.MultiheadAttention transposes first
@@ -446,7 +428,7 @@ def _read_attention_module(graph: _Graph, event: Event) -> None:
     merged = graph.add(f"{base}.merge", O.Opaque("merge heads", (length, batch, embed)),
                        (attended,), group=base)  # fmt: skip
     node = graph.add(f"{base}.out_proj", P.Linear(embed, embed, out_bias is not None), (merged,),
-                     group=f"{event.module}.out_proj", traced=output.shape)  # fmt: skip
+                     group=f"{event.module}.out_proj")  # fmt: skip
     for parameter in (out_weight, out_bias):
         if _parameter(parameter):
             graph.owner.setdefault(parameter.parameter, node)

@@ -49,9 +49,9 @@ def test_read_of_a_traced_build_is_the_primitive(case: tuple[P.Primitive, Shape,
     network = Network("one", shape, (Node("op", op, (INPUT,) * arity),))
     with torch.device("meta"):
         module = GraphModule(network)
-    graph = read_trace(trace(module, (torch.zeros(shape, device="meta"),)))
-    assert [node.op for node in graph.network.nodes] == [op]
-    assert graph.network.nodes[0].inputs == (INPUT,) * arity
+    read = read_trace(trace(module, (torch.zeros(shape, device="meta"),)))
+    assert [node.op for node in read.nodes] == [op]
+    assert read.nodes[0].inputs == (INPUT,) * arity
 
 
 @given(primitives())
