@@ -35,25 +35,37 @@ SEGMENTATION = torchvision.models.list_models(module=torchvision.models.segmenta
 ARGS: dict[str, dict[str, Any]] = {"googlenet": {"aux_logits": False}}
 
 
-def _case(name: str) -> tuple[dict[str, Any], int, Any]:
-    weights = torchvision.models.get_model_weights(name).DEFAULT
+def _cases() -> list[tuple[str, str]]:
+    """Every (model, weights) pair: a model's weights differ in input size and classes."""
+    return [
+        (name, weights.name)
+        for name in CLASSIFICATION + SEGMENTATION
+        for weights in torchvision.models.get_model_weights(name)
+    ]
+
+
+def _case(name: str, weights_name: str) -> tuple[dict[str, Any], int, Any]:
+    weights = torchvision.models.get_model_weights(name)[weights_name]
     transforms = weights.transforms()
     size = getattr(transforms, "crop_size", None) or transforms.resize_size
     side = size[0] if isinstance(size, list | tuple) else size
     args = dict(ARGS.get(name, {}))
     if "aux_loss" in inspect.signature(torchvision.models.get_model_builder(name)).parameters:
         args["aux_loss"] = True  # the segmentation heads published with their aux classifier
+    categories = weights.meta.get("categories")
+    if categories and len(categories) != 1000:
+        args["num_classes"] = len(categories)  # e.g. segmentation's 21 classes
     if side != 224 and name.startswith("vit_"):
         # A ViT's position embedding is sized for its input (VisionTransformer's
-        # image_size, default 224): vit_h_14's published figures are at 518.
+        # image_size, default 224): the SWAG weights are published at 384 to 518.
         args["image_size"] = side
     return args, side, weights.meta
 
 
-@pytest.mark.parametrize("name", CLASSIFICATION + SEGMENTATION)
-def test_zoo_model_reproduces_torchvision(name: str) -> None:
+@pytest.mark.parametrize(("name", "weights"), _cases())
+def test_zoo_model_reproduces_torchvision(name: str, weights: str) -> None:
     """Analytic == torchinfo == FlopCounterMode; params and GFLOPS as published."""
-    args, side, meta = _case(name)
+    args, side, meta = _case(name, weights)
     notices: list[str] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torchvision's own init warnings
