@@ -245,7 +245,9 @@ def layer_rows(
                 for call in calls
                 for figure in ("output_shape", "torchinfo_mult_adds")
             ]
-            ok = all(c is not None and c.ok for c in checks)
+            # A figure not compared (an op with no formula) is neither a match nor a miss.
+            compared = [c for c in checks if c is not None]
+            ok = all(c.ok for c in compared) if compared else None
         macs = sum(x.macs for x in members)
         shared = [x.shares_weights_of for x in members if x.shares_weights_of]
         rows.append(

@@ -122,3 +122,18 @@ def test_factories_classes_and_devices() -> None:
     assert half.figures.param_bytes == (4 * 3 + 4) * 2
     with pytest.raises(convcalc.InvalidSpecError, match="not a int"):
         convcalc.profile(42, (1, 3, 4, 4))
+
+
+def test_uncounted_work_is_not_compared_as_if_it_were_zero() -> None:
+    """A 3-D conv (no formula yet): its params count, its work is listed, and no total of
+    work is compared with torchinfo or FlopCounterMode (both would count it)."""
+    model = nn.Sequential(nn.Conv3d(3, 4, 3), nn.ReLU())
+    report = convcalc.profile(model, (1, 3, 4, 6, 6), cross_check=True)
+    assert report.totals.not_counted == {"conv3d": 1}
+    assert report.params == 4 * 3 * 27 + 4
+    assert report.match is True, report.failed_checks
+    figures = {check.figure for check in report.checks}
+    assert "torchinfo_mult_adds" not in figures
+    assert "flop_counter_flops" not in figures
+    assert "0.torchinfo_mult_adds" not in figures
+    assert "1.torchinfo_mult_adds" in figures  # the ReLU is still compared
