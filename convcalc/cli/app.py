@@ -31,6 +31,7 @@ from convcalc.core.parse import parse_pair, parse_resolutions, parse_widths
 from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
 from convcalc.interrupts import INTERRUPTED_EXIT, Interrupted, check_interrupt, interrupted
+from convcalc.render import OutputFormat
 
 # Typer vendors click in recent releases and re-exports only some of it: find
 # click's base classes through a public one, whichever click it is.
@@ -480,6 +481,18 @@ def model(
         notify=notify,
     )
     verdicts = budgets(report, common)
+    if depth is None and top is None and common.output is not OutputFormat.json:
+        # Hundreds of layers do not read in a terminal: fold to the deepest module
+        # depth that fits a screen, and say so (--depth 99 shows every layer).
+        from convcalc.render.rows import READABLE_ROWS, readable_depth
+
+        depth = readable_depth(report)
+        if depth is not None:
+            notify(
+                f"notice: {len(report.layers)} layers folded into modules {depth} level"
+                f"{'s' if depth > 1 else ''} deep to stay under {READABLE_ROWS} rows "
+                "(--depth N to choose, --depth 99 for every layer, --top K for the costliest)"
+            )
     emit(report, common, verdicts, depth=depth, top=top)
     judge(report, common, verdicts)
 

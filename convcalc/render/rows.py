@@ -282,6 +282,26 @@ def layer_rows(
     return rows
 
 
+READABLE_ROWS = 60  # a per-layer table longer than this is folded by default (`model`)
+
+
+def readable_depth(report: Report, limit: int = READABLE_ROWS) -> int | None:
+    """The deepest module depth (the most detail) whose folded table has at most ``limit``
+    rows, or None when every layer already fits (or no folding helps)."""
+    rows = len(layer_rows(report))
+    if rows <= limit:
+        return None
+    best = None
+    for depth in range(1, 8):
+        folded = len(layer_rows(report, depth=depth))
+        if folded > limit:
+            break
+        best = depth
+        if folded == rows:
+            break
+    return best
+
+
 def rows_title(rows: list[dict[str, Any]], depth: int | None, top: int | None) -> str:
     """What the per-layer table shows: every layer, folded, or the costliest."""
     if top is not None:

@@ -108,3 +108,17 @@ def test_torchvision_target_per_layer() -> None:
     assert document["analytic"]["params"] == 11_689_512
     assert document["analytic"]["macs"] == 1_814_073_344
     assert len(document["layers"]) > 60
+
+
+def test_long_tables_fold_to_a_screen_and_say_so() -> None:
+    """A model with more than 60 layers is folded into modules by default, with a notice;
+    --depth 99 shows every layer; JSON always keeps every node."""
+    folded = invoke("model", "torchvision:resnet18")
+    assert folded.exit_code == 0, folded.stderr
+    notice = folded.stderr.strip()
+    assert notice.startswith("notice: 69 layers folded into modules 3 levels deep")
+    rows = int(folded.stdout.split("levels deep (")[1].split(" rows")[0])
+    assert 11 < rows <= 60  # deeper than depth 1's 11 rows, within a screen
+    every = invoke("model", "torchvision:resnet18", "--depth", "99")
+    assert "folded" not in every.stderr
+    assert "per module, 99 levels deep" in every.stdout
