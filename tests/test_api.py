@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import convcalc
 from convcalc.core.registry import NETWORKS
+from tests.test_layers import python
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_readme_python_example_runs_verbatim() -> None:
@@ -31,7 +19,7 @@ def test_readme_python_example_runs_verbatim() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Python API", 1)[1].split("\n## ", 1)[0]
     (code,) = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
-    process = _python(code)
+    process = python(code)
     assert process.returncode == 0, process.stderr
     lines = process.stdout.splitlines()
     assert lines[0] == "152 7096896 14193792"
@@ -45,7 +33,7 @@ def test_issue_example_without_torch() -> None:
         "import convcalc, sys; r = convcalc.analyze(convcalc.conv(4, 8, groups=2)); "
         "print(r.params, r.macs, 'torch' in sys.modules)"
     )
-    process = _python(code)
+    process = python(code)
     assert process.returncode == 0, process.stderr
     assert process.stdout.strip() == "152 7096896 False"
 
