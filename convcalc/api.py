@@ -30,9 +30,11 @@ from convcalc.core.designs import (
 )
 from convcalc.core.figures import DTYPE_BYTES
 from convcalc.core.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_group
+from convcalc.core.mobilenet_v3 import MobileNetV3Spec
 from convcalc.core.networks import MobileNetSpec, cbam_block, se_block
 from convcalc.core.registry import network_entry
 from convcalc.core.report import CompareReport, Report, SweepReport
+from convcalc.core.resnet import ResNetSpec
 from convcalc.core.shapes import Pair
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 
@@ -233,10 +235,49 @@ def mobilenet(
     resolution: int = 224,
     classes: int = 1000,
     batch: int = 1,
+    size: str | None = None,
 ) -> Design:
-    """MobileNet V1 or V2 with a width multiplier (alpha) and an input side."""
+    """MobileNet V1, V2 or V3 (``size`` large or small) with a width multiplier (alpha)
+    and an input side."""
+    if version == 3 and not isinstance(version, bool):
+        v3 = MobileNetV3Spec(size or "large", _width(width), _integer(resolution, "resolution"),
+                             _integer(classes, "classes"), _integer(batch, "batch"))  # fmt: skip
+        return network_design(f"mobilenet_v3_{v3.size}", v3)
+    if size is not None:
+        raise InvalidSpecError(f"size={size!r} applies to version 3 only (got version={version})")
     spec = _mobilenet_spec(version, width, resolution, classes, batch)
     return network_design(f"mobilenet_v{spec.version}", spec)
+
+
+def resnet(
+    depth: int = 50,
+    variant: str = "v1.5",
+    groups: int = 1,
+    width_per_group: int = 64,
+    attention: str | None = None,
+    reduction: int = 16,
+    attention_bias: bool = True,
+    width: float = 1.0,
+    resolution: int = 224,
+    classes: int = 1000,
+    batch: int = 1,
+) -> Design:
+    """ResNet-18..152 (v1 or v1.5), ResNeXt (``groups``, ``width_per_group``), Wide ResNet
+    (``width_per_group=128``), SE- or CBAM-ResNet (``attention``, ``reduction``)."""
+    spec = ResNetSpec(
+        depth=_integer(depth, "depth"),
+        variant=str(variant),
+        groups=_integer(groups, "groups"),
+        width_per_group=_integer(width_per_group, "width-per-group"),
+        attention=attention,
+        reduction=_integer(reduction, "reduction"),
+        attention_bias=bool(attention_bias),
+        width=_width(width),
+        resolution=_integer(resolution, "resolution"),
+        classes=_integer(classes, "classes"),
+        batch=_integer(batch, "batch"),
+    )
+    return network_design("resnet", spec)
 
 
 def sweep(
@@ -253,6 +294,7 @@ def sweep(
     entry = network_entry(network)
     if not widths or not resolutions:
         raise InvalidSpecError("a sweep needs at least one width and one resolution")
+    fields = entry.defaults | fields  # the fields that tell this network apart (size)
     specs = [
         entry.spec_type(width=_width(w), resolution=_integer(r, "resolution"), **fields)
         for w in widths

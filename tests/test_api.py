@@ -69,7 +69,7 @@ def test_constructors_take_ints_or_pairs_like_nn_conv2d() -> None:
         (lambda: convcalc.conv(4.0, 8), "cin=4.0 must be an integer"),  # type: ignore[arg-type]
         (lambda: convcalc.conv(True, 8), "cin=True must be an integer"),
         (lambda: convcalc.se(8, 16), "reduction=16"),
-        (lambda: convcalc.mobilenet(version=3), "version=3"),
+        (lambda: convcalc.mobilenet(version=4), "version=4"),
         (lambda: convcalc.mobilenet(width=0), "width=0"),
         (lambda: convcalc.sweep("resnet9", [1.0], [224]), "unknown network 'resnet9'"),
         (lambda: convcalc.analyze(convcalc.conv(4, 8), dtype="int8"), "dtype='int8'"),

@@ -22,6 +22,7 @@ from convcalc import __version__, analyze, verify
 from convcalc.cli.batch import batch
 from convcalc.cli.check import check
 from convcalc.cli.diff import diff
+from convcalc.cli.fold import DepthFold, Fold, Top, check_fold
 from convcalc.cli.help import ROOT_EPILOG, epilog
 from convcalc.cli.options import Batch, Common, Groups, Input, integer, with_options
 from convcalc.cli.output import emit, notify
@@ -160,7 +161,7 @@ def _root(
     """convcalc: exact parameters, shapes and MACs of convolution layers and compact CNNs."""
 
 
-def run(subject: Any, common: Common) -> None:
+def run(subject: Any, common: Common, *, depth: int | None = None, top: int | None = None) -> None:
     """Say the builder's notices, analyze (and verify), emit, then judge checks and budgets."""
     report = analyze(subject, common.dtype, common.device)  # an invalid spec: its error alone
     for note in subject.notes:
@@ -169,7 +170,7 @@ def run(subject: Any, common: Common) -> None:
         use_one_thread()
         report = verify(report, common.device, cross_check=common.cross_check, notify=notify)
     verdicts = budgets(report, common)
-    emit(report, common, verdicts)
+    emit(report, common, verdicts, depth=depth, top=top)
     judge(report, common, verdicts)
 
 
@@ -316,8 +317,12 @@ def cbam(
 def mobilenet(
     common: Common,
     version: Annotated[
-        int, typer.Option("--version", help="MobileNet version: 1 or 2.", **integer("version"))
+        int,
+        typer.Option("--version", help="MobileNet version: 1, 2 or 3.", **integer("version")),
     ] = 1,
+    size: Annotated[
+        str | None, typer.Option("--size", help="MobileNet V3's size: large (default) or small.")
+    ] = None,
     width: Annotated[
         str,
         typer.Option(
@@ -347,9 +352,12 @@ def mobilenet(
             help="Draw MACs against params to FILE.png or FILE.svg (needs the plot extra).",
         ),
     ] = None,
+    depth: DepthFold = None,
+    top: Top = None,
 ) -> None:
-    """MobileNet V1 or V2 with width and resolution multipliers: per layer, or a sweep."""
+    """MobileNet V1, V2 or V3 with width and resolution multipliers: per layer, or a sweep."""
     widths, resolutions = parse_widths(width), parse_resolutions(resolution)
+    check_fold(depth, top)
     if plot is not None:
         from convcalc.render.plot import require_matplotlib
 
@@ -357,14 +365,13 @@ def mobilenet(
             raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
         require_matplotlib()  # before any work, not after the document is printed
     if len(widths) == 1 and len(resolutions) == 1 and plot is None:
-        run(convcalc.mobilenet(version, widths[0], resolutions[0], classes, batch), common)
+        design = convcalc.mobilenet(version, widths[0], resolutions[0], classes, batch, size)
+        run(design, common, depth=depth, top=top)
         return
-    if version not in (1, 2):  # the spec says so too, but before the registry is asked
-        convcalc.mobilenet(version)
-    points = convcalc.sweep(
-        f"mobilenet_v{version}", widths, resolutions, version=version, classes=classes,
-        batch=batch,
-    )  # fmt: skip
+    # Validated before the registry is asked (version and size).
+    name = convcalc.mobilenet(version, size=size).network.name
+    fields = {"size": size or "large"} if version == 3 else {"version": version}
+    points = convcalc.sweep(name, widths, resolutions, **fields, classes=classes, batch=batch)
     analyzed = analyze(points, common.dtype, common.device)
     for note in points.notes:
         notify(f"notice: {note}")
@@ -502,3 +509,111 @@ def model(
 app.command("check", epilog=epilog("check"))(check)
 app.command("diff", epilog=epilog("diff"))(diff)
 app.command("batch", epilog=epilog("batch"))(batch)
+
+
+# ---------------------------------------------------------------- ResNet
+
+
+@app.command(epilog=epilog("resnet"))
+@with_options()
+def resnet(
+    common: Common,
+    depth: Annotated[
+        int,
+        typer.Option("--depth", help="Network depth: 18, 34, 50, 101 or 152.", **integer("depth")),
+    ] = 50,
+    variant: Annotated[
+        str,
+        typer.Option(
+            "--variant",
+            help="v1.5 (torchvision: a bottleneck strides its 3x3) or v1 (the paper: its "
+            "first 1x1).",
+        ),
+    ] = "v1.5",
+    groups: Annotated[
+        int,
+        typer.Option(
+            "--groups", help="ResNeXt's cardinality (groups of the 3x3).", **integer("groups")
+        ),
+    ] = 1,
+    width_per_group: Annotated[
+        int,
+        typer.Option(
+            "--width-per-group",
+            help="Channels per group at 64 planes (ResNeXt 32x4d: 4; Wide ResNet: 128).",
+            **integer("width-per-group"),
+        ),
+    ] = 64,
+    attention: Annotated[
+        str | None,
+        typer.Option(
+            "--attention", help="se or cbam after each block's last BN, before the addition."
+        ),
+    ] = None,
+    reduction: Annotated[
+        int,
+        typer.Option(
+            "--reduction", help="The attention MLP's reduction r.", **integer("reduction")
+        ),
+    ] = 16,
+    attention_bias: Annotated[
+        bool,
+        typer.Option(
+            "--attention-bias/--no-attention-bias",
+            help="Biases in the attention MLP (the SE and CBAM reference code have them).",
+        ),
+    ] = True,
+    width: Annotated[
+        str,
+        typer.Option(
+            "--width", help="Width multiplier of every stage, or a comma list for a sweep."
+        ),
+    ] = "1.0",
+    resolution: Annotated[
+        str,
+        typer.Option("--resolution", help="Input side, or a comma list for a sweep (160,192,224)."),
+    ] = "224",
+    classes: Annotated[
+        int, typer.Option("--classes", help="Classifier outputs.", **integer("classes"))
+    ] = 1000,
+    batch: Batch = 1,
+    plot: Annotated[
+        str | None,
+        typer.Option(
+            "--plot",
+            help="Draw MACs against params to FILE.png or FILE.svg (needs the plot extra).",
+        ),
+    ] = None,
+    fold: Fold = None,
+    top: Top = None,
+) -> None:
+    """ResNet, ResNeXt, Wide ResNet, SE-/CBAM-ResNet: per layer (--fold 1|2), or a sweep."""
+    widths, resolutions = parse_widths(width), parse_resolutions(resolution)
+    check_fold(fold, top)
+    if plot is not None:
+        from convcalc.render.plot import require_matplotlib
+
+        if not plot.lower().endswith((".png", ".svg")):
+            raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
+        require_matplotlib()
+    fields: dict[str, Any] = {
+        "depth": depth, "variant": variant, "groups": groups,
+        "width_per_group": width_per_group, "attention": attention, "reduction": reduction,
+        "attention_bias": attention_bias, "classes": classes, "batch": batch,
+    }  # fmt: skip
+    design = convcalc.resnet(**fields, width=widths[0], resolution=resolutions[0])
+    if len(widths) == 1 and len(resolutions) == 1 and plot is None:
+        run(design, common, depth=fold, top=top)
+        return
+    points = convcalc.sweep("resnet", widths, resolutions, **fields)
+    for note in points.notes:
+        notify(f"notice: {note}")
+    report = _verify_sweep(analyze(points, common.dtype, common.device), common)
+    verdicts = budgets(report, common)
+    emit(report, common, verdicts)
+    if plot is not None:
+        from convcalc.render.plot import plot_sweep
+
+        plot_sweep(report.reports, plot)
+        notify(f"notice: wrote {plot}")
+    judge(report, common, verdicts)

@@ -31,7 +31,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "mobilenet": (
         "convcalc mobilenet --width 0.75",
         "convcalc mobilenet --version 2 --width 0.5,1.0 --resolution 160,224",
+        "convcalc mobilenet --version 3 --size small",
         "convcalc mobilenet --max-params 3M --max-macs 350M   # exit 1 over budget",
+    ),
+    "resnet": (
+        "convcalc resnet --depth 50",
+        "convcalc resnet --depth 50 --variant v1 --attention se --fold 1",
+        "convcalc resnet --depth 50 --groups 32 --width-per-group 4   # resnext50_32x4d",
     ),
     "model": (
         "convcalc model torchvision:resnet50 --depth 2",

@@ -8,6 +8,7 @@ whole network for ``convcalc se`` and one step of a larger block elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from convcalc.core.graph import GraphBuilder
@@ -23,7 +24,7 @@ from convcalc.core.primitives import (
 )
 from convcalc.errors import InvalidSpecError
 
-ActivationName = Literal["relu", "relu6", "sigmoid"]
+ActivationName = Literal["relu", "relu6", "sigmoid", "hardswish", "hardsigmoid"]
 
 
 def conv_bn_act(
@@ -79,12 +80,38 @@ def squeeze_excitation(b: GraphBuilder, x: str, channels: int, reduction: int, b
     hidden, note = reduced_channels(channels, reduction)
     if note:
         b.note(note)
-    b.add("squeeze", GlobalPool("avg", flatten=True), (x,))
-    b.add("fc1", Linear(channels, hidden, bias))
-    b.add("relu", Activation("relu"))
-    b.add("fc2", Linear(hidden, channels, bias))
-    gate = b.add("sigmoid", Activation("sigmoid"))
-    return b.add("scale", GateMultiply(), (x, gate))
+    return excitation(b, x, channels, hidden, bias=bias)
+
+
+def excitation(
+    b: GraphBuilder,
+    x: str,
+    channels: int,
+    hidden: int,
+    *,
+    bias: bool,
+    pointwise: bool = False,
+    gate: ActivationName = "sigmoid",
+) -> str:
+    """An SE block of any hidden width: pool, C -> hidden, ReLU, hidden -> C, gate, x * gate.
+
+    ``pointwise``: the two FCs are 1x1 convolutions on the (N, C, 1, 1) pooled map
+    (torchvision's ``SqueezeExcitation``, MobileNet V3's SE with a hard-sigmoid gate),
+    else Linear layers on the flattened (N, C) vector.
+    """
+    if hidden <= 0:
+        raise InvalidSpecError(f"the SE hidden width {hidden} must be a positive integer")
+    b.add("squeeze", GlobalPool("avg", flatten=not pointwise), (x,))
+    if pointwise:
+        b.add("fc1", Conv2d(channels, hidden, (1, 1), bias=bias))
+        b.add("relu", Activation("relu"))
+        b.add("fc2", Conv2d(hidden, channels, (1, 1), bias=bias))
+    else:
+        b.add("fc1", Linear(channels, hidden, bias))
+        b.add("relu", Activation("relu"))
+        b.add("fc2", Linear(hidden, channels, bias))
+    weights = b.add(gate, Activation(gate))
+    return b.add("scale", GateMultiply(), (x, weights))
 
 
 def cbam(
@@ -162,6 +189,114 @@ def inverted_residual(
         last = conv_bn_act(b, last, "expand", cin, hidden, 1, 1, 1, "relu6")
     last = conv_bn_act(b, last, "dw", hidden, hidden, 3, stride, hidden, "relu6")
     last = conv_bn_act(b, last, "project", hidden, cout, 1, 1, 1, None)
+    if stride == 1 and cin == cout:
+        last = residual(b, x, last, "residual", group="project")
+    return last
+
+
+# An attention block placed inside a residual block: (builder, input node, channels) -> output.
+Attention = Callable[[GraphBuilder, str, int], str]
+
+
+def attention_block(kind: str, reduction: int, bias: bool) -> Attention:
+    """SE or CBAM as a residual block's attention step (``se`` / ``cbam`` scope).
+
+    SE: pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate (the SE paper's
+    SE-ResNet module). CBAM: the reference code's channel then spatial gate (7x7
+    conv and BN), its MLP's biases as ``bias``.
+    """
+    if kind not in ("se", "cbam"):
+        raise InvalidSpecError(f"attention={kind!r} is not one of se, cbam")
+
+    def place(b: GraphBuilder, x: str, channels: int) -> str:
+        with b.scope(kind):
+            if kind == "se":
+                return squeeze_excitation(b, x, channels, reduction, bias)
+            return cbam(b, x, channels, reduction, mlp_bias=bias)
+
+    return place
+
+
+def _shortcut(b: GraphBuilder, x: str, cin: int, cout: int, stride: int) -> str:
+    """The identity, or a 1x1 convolution + BN where the shape changes (ResNet's option B)."""
+    if stride == 1 and cin == cout:
+        return x
+    return conv_bn_act(b, x, "downsample", cin, cout, 1, stride)
+
+
+def _add_relu(b: GraphBuilder, shortcut: str, branch: str) -> str:
+    """The residual addition, then ReLU: one row, ``add``."""
+    residual(b, shortcut, branch, "add", group="add")
+    return b.add("relu", Activation("relu"), group="add")
+
+
+def basic_block(
+    b: GraphBuilder,
+    x: str,
+    cin: int,
+    cout: int,
+    stride: int,
+    attention: Attention | None = None,
+) -> str:
+    """ResNet-18/34's block: 3x3 (stride) + BN + ReLU, 3x3 + BN, [attention], + shortcut, ReLU."""
+    y = conv_bn_act(b, x, "conv1", cin, cout, 3, stride, act="relu")
+    y = conv_bn_act(b, y, "conv2", cout, cout, 3)
+    if attention is not None:
+        y = attention(b, y, cout)
+    return _add_relu(b, _shortcut(b, x, cin, cout, stride), y)
+
+
+def bottleneck(
+    b: GraphBuilder,
+    x: str,
+    cin: int,
+    width: int,
+    cout: int,
+    stride: int,
+    *,
+    groups: int = 1,
+    stride_on_1x1: bool = False,
+    attention: Attention | None = None,
+) -> str:
+    """ResNet-50+'s block: 1x1 to ``width``, 3x3 (``groups``), 1x1 to ``cout``, each + BN
+    (ReLU after the first two), [attention after the last BN], + shortcut, ReLU.
+
+    The stride is on the 3x3 (v1.5, torchvision) or on the first 1x1
+    (``stride_on_1x1``: v1, the paper's Caffe models).
+    """
+    first, second = (stride, 1) if stride_on_1x1 else (1, stride)
+    y = conv_bn_act(b, x, "conv1", cin, width, 1, first, act="relu")
+    y = conv_bn_act(b, y, "conv2", width, width, 3, second, groups, act="relu")
+    y = conv_bn_act(b, y, "conv3", width, cout, 1)
+    if attention is not None:
+        y = attention(b, y, cout)
+    return _add_relu(b, _shortcut(b, x, cin, cout, stride), y)
+
+
+def mobilenet_v3_block(
+    b: GraphBuilder,
+    x: str,
+    cin: int,
+    kernel: int,
+    expanded: int,
+    cout: int,
+    stride: int,
+    act: ActivationName,
+    se_channels: int | None,
+) -> str:
+    """MobileNet V3's bneck: 1x1 expansion (absent when it would keep cin) + BN + act,
+    k x k depthwise + BN + act, [SE: 1x1 convs with bias, ReLU, hard-sigmoid], 1x1
+    projection + BN (linear); a residual add when stride is 1 and channels match."""
+    last = x
+    if expanded != cin:
+        last = conv_bn_act(b, last, "expand", cin, expanded, 1, act=act)
+    last = conv_bn_act(b, last, "dw", expanded, expanded, kernel, stride, expanded, act)
+    if se_channels is not None:
+        with b.scope("se"):
+            last = excitation(
+                b, last, expanded, se_channels, bias=True, pointwise=True, gate="hardsigmoid"
+            )
+    last = conv_bn_act(b, last, "project", expanded, cout, 1)
     if stride == 1 and cin == cout:
         last = residual(b, x, last, "residual", group="project")
     return last
