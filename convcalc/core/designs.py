@@ -24,15 +24,7 @@ from convcalc.core.layers import (
 )
 from convcalc.core.networks import MobileNetSpec
 from convcalc.core.registry import network_entry
-from convcalc.core.report import Baseline, CompareReport, Report, SweepReport
-
-
-@dataclass(frozen=True)
-class RatioTheory:
-    """A closed-form MACs ratio to the standard convolution, and its formula."""
-
-    formula: str
-    value: float
+from convcalc.core.report import Baseline, CompareReport, RatioTheory, Report, SweepReport
 
 
 @dataclass(frozen=True)

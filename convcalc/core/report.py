@@ -8,13 +8,10 @@ breaking change).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures, Totals, per_sample
 from convcalc.core.primitives import Shape
-
-if TYPE_CHECKING:
-    from convcalc.core.designs import RatioTheory
 
 SCHEMA_VERSION = 1
 
@@ -123,6 +120,14 @@ def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check,
             m = seen.get(name)
             checks.append(Check(f"{name}.torchinfo_mult_adds", 0, m and m.mult_adds))
     return tuple(checks)
+
+
+@dataclass(frozen=True)
+class RatioTheory:
+    """A closed-form MACs ratio to the standard convolution, and its formula."""
+
+    formula: str
+    value: float
 
 
 @dataclass(frozen=True)
