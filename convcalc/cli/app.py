@@ -28,6 +28,7 @@ from convcalc.cli.options import Batch, Common, Groups, Input, integer, with_opt
 from convcalc.cli.output import emit, notify
 from convcalc.cli.run import budgets, judge
 from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
+from convcalc.core.designs import Sweep
 from convcalc.core.parse import parse_pair, parse_resolutions, parse_widths
 from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
@@ -181,6 +182,15 @@ def use_one_thread() -> None:
     except ImportError:
         return  # verify() says what is missing
     one_thread()
+
+
+# A sweep's plot, on every network command.
+Plot = Annotated[
+    str | None,
+    typer.Option(
+        "--plot", help="Draw MACs against params to FILE.png or FILE.svg (needs the plot extra)."
+    ),
+]
 
 
 # ---------------------------------------------------------------- convolutions
@@ -345,25 +355,14 @@ def mobilenet(
         ),
     ] = 1000,
     batch: Batch = 1,
-    plot: Annotated[
-        str | None,
-        typer.Option(
-            "--plot",
-            help="Draw MACs against params to FILE.png or FILE.svg (needs the plot extra).",
-        ),
-    ] = None,
+    plot: Plot = None,
     depth: DepthFold = None,
     top: Top = None,
 ) -> None:
     """MobileNet V1, V2 or V3 with width and resolution multipliers: per layer, or a sweep."""
     widths, resolutions = parse_widths(width), parse_resolutions(resolution)
     check_fold(depth, top)
-    if plot is not None:
-        from convcalc.render.plot import require_matplotlib
-
-        if not plot.lower().endswith((".png", ".svg")):
-            raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
-        require_matplotlib()  # before any work, not after the document is printed
+    _check_plot(plot)
     if len(widths) == 1 and len(resolutions) == 1 and plot is None:
         design = convcalc.mobilenet(version, widths[0], resolutions[0], classes, batch, size)
         run(design, common, depth=depth, top=top)
@@ -372,6 +371,23 @@ def mobilenet(
     name = convcalc.mobilenet(version, size=size).network.name
     fields = {"size": size or "large"} if version == 3 else {"version": version}
     points = convcalc.sweep(name, widths, resolutions, **fields, classes=classes, batch=batch)
+    run_sweep(points, common, plot)
+
+
+def _check_plot(plot: str | None) -> None:
+    """A --plot file name, and matplotlib, checked before any work (not after the document)."""
+    if plot is None:
+        return
+    from convcalc.render.plot import require_matplotlib
+
+    if not plot.lower().endswith((".png", ".svg")):
+        raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
+    require_matplotlib()
+
+
+def run_sweep(points: Sweep, common: Common, plot: str | None) -> None:
+    """A sweep's steps: analyze (an invalid point: its error alone, before any notice),
+    notices, verify, emit, plot, then judge checks and budgets."""
     analyzed = analyze(points, common.dtype, common.device)
     for note in points.notes:
         notify(f"notice: {note}")
@@ -577,25 +593,14 @@ def resnet(
         int, typer.Option("--classes", help="Classifier outputs.", **integer("classes"))
     ] = 1000,
     batch: Batch = 1,
-    plot: Annotated[
-        str | None,
-        typer.Option(
-            "--plot",
-            help="Draw MACs against params to FILE.png or FILE.svg (needs the plot extra).",
-        ),
-    ] = None,
+    plot: Plot = None,
     fold: Fold = None,
     top: Top = None,
 ) -> None:
     """ResNet, ResNeXt, Wide ResNet, SE-/CBAM-ResNet: per layer (--fold 1|2), or a sweep."""
     widths, resolutions = parse_widths(width), parse_resolutions(resolution)
     check_fold(fold, top)
-    if plot is not None:
-        from convcalc.render.plot import require_matplotlib
-
-        if not plot.lower().endswith((".png", ".svg")):
-            raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
-        require_matplotlib()
+    _check_plot(plot)
     fields: dict[str, Any] = {
         "depth": depth, "variant": variant, "groups": groups,
         "width_per_group": width_per_group, "attention": attention, "reduction": reduction,
@@ -606,14 +611,4 @@ def resnet(
         run(design, common, depth=fold, top=top)
         return
     points = convcalc.sweep("resnet", widths, resolutions, **fields)
-    for note in points.notes:
-        notify(f"notice: {note}")
-    report = _verify_sweep(analyze(points, common.dtype, common.device), common)
-    verdicts = budgets(report, common)
-    emit(report, common, verdicts)
-    if plot is not None:
-        from convcalc.render.plot import plot_sweep
-
-        plot_sweep(report.reports, plot)
-        notify(f"notice: wrote {plot}")
-    judge(report, common, verdicts)
+    run_sweep(points, common, plot)

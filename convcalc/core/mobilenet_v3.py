@@ -18,7 +18,7 @@ from convcalc.core.blocks import ActivationName, conv_bn_act, mobilenet_v3_block
 from convcalc.core.graph import INPUT, GraphBuilder, Network
 from convcalc.core.networks import _Rounding, make_divisible
 from convcalc.core.primitives import Activation, GlobalPool, Linear
-from convcalc.core.registry import register_network
+from convcalc.core.registry import check_scaling, register_network
 from convcalc.errors import InvalidSpecError
 
 # (kernel, expanded, out, SE, activation, stride): the paper's Table 1 (Large), 2 (Small).
@@ -62,15 +62,10 @@ class MobileNetV3Spec:
     def __post_init__(self) -> None:
         if self.size not in MOBILENET_V3:
             raise InvalidSpecError(f"size={self.size!r} is not one of large, small")
-        if not self.width > 0:
-            raise InvalidSpecError(f"width={self.width} must be greater than 0")
-        for option, value in (
-            ("resolution", self.resolution),
-            ("classes", self.classes),
-            ("batch", self.batch),
-        ):
-            if value <= 0:
-                raise InvalidSpecError(f"{option}={value} must be a positive integer")
+        check_scaling(
+            self.width,
+            (("resolution", self.resolution), ("classes", self.classes), ("batch", self.batch)),
+        )
 
     def to_dict(self) -> dict[str, object]:
         """Every input, after defaults, as used."""

@@ -26,7 +26,7 @@ from convcalc.core.blocks import (
 )
 from convcalc.core.graph import INPUT, GraphBuilder, Network
 from convcalc.core.primitives import GlobalPool, Linear
-from convcalc.core.registry import network_entry, register_network
+from convcalc.core.registry import check_scaling, network_entry, register_network
 from convcalc.errors import InvalidSpecError
 
 if TYPE_CHECKING:
@@ -102,15 +102,10 @@ class MobileNetSpec:
             raise InvalidSpecError(
                 f"version={self.version} is not a MobileNet version (use 1 or 2)"
             )
-        if not self.width > 0:
-            raise InvalidSpecError(f"width={self.width} must be greater than 0")
-        for option, value in (
-            ("resolution", self.resolution),
-            ("classes", self.classes),
-            ("batch", self.batch),
-        ):
-            if value <= 0:
-                raise InvalidSpecError(f"{option}={value} must be a positive integer")
+        check_scaling(
+            self.width,
+            (("resolution", self.resolution), ("classes", self.classes), ("batch", self.batch)),
+        )
 
     def to_dict(self) -> dict[str, object]:
         """Every input, after defaults, as used."""

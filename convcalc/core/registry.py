@@ -66,6 +66,16 @@ def register_network(
     return decorate
 
 
+def check_scaling(width: float, sizes: tuple[tuple[str, int], ...]) -> None:
+    """A network spec's common rule: a width multiplier above 0, and positive integer
+    sizes (resolution, classes, batch, ...), each named in the error."""
+    if not width > 0:
+        raise InvalidSpecError(f"width={width} must be greater than 0")
+    for option, value in sizes:
+        if value <= 0:
+            raise InvalidSpecError(f"{option}={value} must be a positive integer")
+
+
 def network_entry(name: str) -> NetworkEntry[Any]:
     """The entry registered as ``name``; InvalidSpecError naming the known ones otherwise."""
     try:

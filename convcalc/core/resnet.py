@@ -24,7 +24,7 @@ from convcalc.core.blocks import attention_block, basic_block, bottleneck, conv_
 from convcalc.core.graph import INPUT, GraphBuilder, Network
 from convcalc.core.ops import Pool2d
 from convcalc.core.primitives import GlobalPool, Linear
-from convcalc.core.registry import register_network
+from convcalc.core.registry import check_scaling, register_network
 from convcalc.errors import InvalidSpecError
 
 # depth -> (block kind, blocks per stage): the ResNet paper's Table 1.
@@ -66,18 +66,17 @@ class ResNetSpec:
             raise InvalidSpecError(f"variant={self.variant!r} is not one of v1, v1.5")
         if self.attention is not None and self.attention not in ATTENTIONS:
             raise InvalidSpecError(f"attention={self.attention!r} is not one of se, cbam")
-        if not self.width > 0:
-            raise InvalidSpecError(f"width={self.width} must be greater than 0")
-        for option, value in (
-            ("groups", self.groups),
-            ("width-per-group", self.width_per_group),
-            ("reduction", self.reduction),
-            ("resolution", self.resolution),
-            ("classes", self.classes),
-            ("batch", self.batch),
-        ):
-            if value <= 0:
-                raise InvalidSpecError(f"{option}={value} must be a positive integer")
+        check_scaling(
+            self.width,
+            (
+                ("groups", self.groups),
+                ("width-per-group", self.width_per_group),
+                ("reduction", self.reduction),
+                ("resolution", self.resolution),
+                ("classes", self.classes),
+                ("batch", self.batch),
+            ),
+        )
         if self.block == "basic" and (self.groups, self.width_per_group) != (1, 64):
             raise InvalidSpecError(
                 f"depth={self.depth} uses basic blocks, which have no groups or group width "
