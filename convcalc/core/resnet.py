@@ -89,20 +89,6 @@ class ResNetSpec:
         """``basic`` or ``bottleneck``."""
         return RESNET_LAYERS[self.depth][0]
 
-    @property
-    def torchvision_name(self) -> str | None:
-        """The torchvision model this spec builds, if it is one (no attention, width 1)."""
-        if self.attention is not None or self.width != 1 or self.variant != "v1.5":
-            return None
-        shape = (self.groups, self.width_per_group)
-        if shape == (1, 64):
-            return f"resnet{self.depth}"
-        if self.groups == 1 and self.width_per_group % 64 == 0 and self.depth in (50, 101):
-            return f"wide_resnet{self.depth}_{self.width_per_group // 64}"
-        if self.depth in (50, 101, 152):
-            return f"resnext{self.depth}_{self.groups}x{self.width_per_group}d"
-        return None
-
     def to_dict(self) -> dict[str, object]:
         """Every input, after defaults, as used."""
         return {
