@@ -22,7 +22,7 @@ from convcalc import __version__, analyze, verify
 from convcalc.cli.batch import batch
 from convcalc.cli.check import check
 from convcalc.cli.diff import diff
-from convcalc.cli.fold import DepthFold, Fold, Top, check_fold
+from convcalc.cli.fold import Fold, FoldOrDepth, Top, check_fold
 from convcalc.cli.help import ROOT_EPILOG, epilog
 from convcalc.cli.options import Batch, Common, Groups, Input, integer, with_options
 from convcalc.cli.output import emit, notify
@@ -356,16 +356,16 @@ def mobilenet(
     ] = 1000,
     batch: Batch = 1,
     plot: Plot = None,
-    depth: DepthFold = None,
+    fold: FoldOrDepth = None,
     top: Top = None,
 ) -> None:
     """MobileNet V1, V2 or V3 with width and resolution multipliers: per layer, or a sweep."""
     widths, resolutions = parse_widths(width), parse_resolutions(resolution)
-    check_fold(depth, top)
+    check_fold(fold, top)
     _check_plot(plot)
     if len(widths) == 1 and len(resolutions) == 1 and plot is None:
         design = convcalc.mobilenet(version, widths[0], resolutions[0], classes, batch, size)
-        run(design, common, depth=depth, top=top)
+        run(design, common, depth=fold, top=top)
         return
     # Validated before the registry is asked (version and size).
     name = convcalc.mobilenet(version, size=size).network.name
@@ -464,20 +464,12 @@ def model(
             "--input-dtype", help="The input's dtype when not --dtype: long for token ids."
         ),
     ] = None,
-    depth: Annotated[
-        int | None,
-        typer.Option(
-            "--depth", help="Fold layers into their modules N levels deep.", **integer("depth")
-        ),
-    ] = None,
-    top: Annotated[
-        int | None,
-        typer.Option("--top", help="Show only the K layers with the most MACs.", **integer("top")),
-    ] = None,
+    fold: FoldOrDepth = None,
+    top: Top = None,
 ) -> None:
     """Any PyTorch model, per layer, on the meta device: analytic beside torchinfo.
 
-    Example: convcalc model torchvision:resnet50 --depth 2. Always imports torch
+    Example: convcalc model torchvision:resnet50 --fold 2. Always imports torch
     (the model is torch code); the model is built and run on meta unless --device
     cpu|cuda is given, and no weights are ever downloaded.
     """
@@ -489,9 +481,7 @@ def model(
         if input_shape is not None
         else (batch, cin, *parse_pair(input_size, "input"))
     )
-    for option, value in (("depth", depth), ("top", top)):
-        if value is not None and value <= 0:
-            raise InvalidSpecError(f"--{option}={value} must be a positive integer")
+    check_fold(fold, top)
     device = "meta" if common.device == "auto" else common.device
     report = convcalc.profile(
         target,
@@ -504,19 +494,19 @@ def model(
         notify=notify,
     )
     verdicts = budgets(report, common)
-    if depth is None and top is None and common.output is not OutputFormat.json:
+    if fold is None and top is None and common.output is not OutputFormat.json:
         # Hundreds of layers do not read in a terminal: fold to the deepest module
-        # depth that fits a screen, and say so (--depth 99 shows every layer).
+        # depth that fits a screen, and say so (--fold 99 shows every layer).
         from convcalc.render.rows import READABLE_ROWS, readable_depth
 
-        depth = readable_depth(report)
-        if depth is not None:
+        fold = readable_depth(report)
+        if fold is not None:
             notify(
-                f"notice: {len(report.layers)} layers folded into modules {depth} level"
-                f"{'s' if depth > 1 else ''} deep to stay under {READABLE_ROWS} rows "
-                "(--depth N to choose, --depth 99 for every layer, --top K for the costliest)"
+                f"notice: {len(report.layers)} layers folded into modules {fold} level"
+                f"{'s' if fold > 1 else ''} deep to stay under {READABLE_ROWS} rows "
+                "(--fold N to choose, --fold 99 for every layer, --top K for the costliest)"
             )
-    emit(report, common, verdicts, depth=depth, top=top)
+    emit(report, common, verdicts, depth=fold, top=top)
     judge(report, common, verdicts)
 
 

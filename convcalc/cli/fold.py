@@ -1,7 +1,8 @@
-"""Per-layer folding options of the network commands (``convcalc model``'s ``--depth``).
+"""Per-layer folding options of the network commands: ``--fold N`` everywhere.
 
-``resnet`` already uses ``--depth`` for the network's depth (18..152), so its
-folding is ``--fold``; ``mobilenet`` takes both spellings.
+``--fold`` is the one spelling. ``model`` and ``mobilenet`` also accept their
+first spelling, ``--depth``, so scripts keep working; ``resnet`` cannot, since
+its ``--depth`` is the network's depth (18..152).
 """
 
 from __future__ import annotations
@@ -10,13 +11,20 @@ from typing import Annotated
 
 import typer
 
+from convcalc.cli.options import integer
 from convcalc.errors import InvalidSpecError
 
 _FOLD_HELP = "Fold layers into their modules N levels deep (b1.se: 2; layer1.0: 2)."
 
-Fold = Annotated[int | None, typer.Option("--fold", help=_FOLD_HELP)]
-DepthFold = Annotated[int | None, typer.Option("--depth", "--fold", help=_FOLD_HELP)]
-Top = Annotated[int | None, typer.Option("--top", help="Show only the K rows with the most MACs.")]
+Fold = Annotated[int | None, typer.Option("--fold", help=_FOLD_HELP, **integer("fold"))]
+FoldOrDepth = Annotated[
+    int | None,
+    typer.Option("--fold", "--depth", help=_FOLD_HELP + " --depth is an alias.", **integer("fold")),
+]
+Top = Annotated[
+    int | None,
+    typer.Option("--top", help="Show only the K rows with the most MACs.", **integer("top")),
+]
 
 
 def check_fold(depth: int | None, top: int | None) -> None:

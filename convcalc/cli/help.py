@@ -40,7 +40,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "convcalc resnet --depth 50 --groups 32 --width-per-group 4   # resnext50_32x4d",
     ),
     "model": (
-        "convcalc model torchvision:resnet50 --depth 2",
+        "convcalc model torchvision:resnet50 --fold 2",
         "convcalc model mypkg/net.py:build --arg width=0.5 -i 160 --format json",
         "convcalc model timm:vit_small_patch16_224 --top 10 --max-macs 5G",
     ),

@@ -46,7 +46,7 @@ def test_module_target_from_the_current_directory(user_file: Path) -> None:
 
 
 def test_table_folds_and_tops(user_file: Path) -> None:
-    """--depth folds rows into modules; --top keeps the costliest (the stem first)."""
+    """--fold folds rows into modules; --top keeps the costliest (the stem first)."""
     result = invoke("model", "mypkg/net.py:build", "-i", "32", "--top", "2")
     assert result.exit_code == 0, result.stderr
     assert "the 2 layers with the most MACs" in result.stdout
@@ -112,13 +112,34 @@ def test_torchvision_target_per_layer() -> None:
 
 def test_long_tables_fold_to_a_screen_and_say_so() -> None:
     """A model with more than 60 layers is folded into modules by default, with a notice;
-    --depth 99 shows every layer; JSON always keeps every node."""
+    --fold 99 shows every layer; JSON always keeps every node."""
     folded = invoke("model", "torchvision:resnet18")
     assert folded.exit_code == 0, folded.stderr
     notice = folded.stderr.strip()
     assert notice.startswith("notice: 69 layers folded into modules 3 levels deep")
     rows = int(folded.stdout.split("levels deep (")[1].split(" rows")[0])
     assert 11 < rows <= 60  # deeper than depth 1's 11 rows, within a screen
-    every = invoke("model", "torchvision:resnet18", "--depth", "99")
+    every = invoke("model", "torchvision:resnet18", "--fold", "99")
     assert "folded" not in every.stderr
     assert "per module, 99 levels deep" in every.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "alias"),
+    [
+        (["model", "mypkg/net.py:build", "-i", "32"], True),
+        (["mobilenet", "--version", "2"], True),
+        (["resnet", "--depth", "18"], False),  # its --depth is the network's depth
+    ],
+)
+def test_fold_is_one_spelling_everywhere(user_file: Path, command: list[str], alias: bool) -> None:
+    """--fold N folds every network command's table; --depth N, its first spelling on
+    model and mobilenet, is the same option there."""
+    folded = invoke(*command, "--fold", "1")
+    assert folded.exit_code == 0, folded.stderr
+    assert "per module, 1 level deep" in folded.stdout
+    if alias:
+        assert invoke(*command, "--depth", "1").stdout == folded.stdout
+    bad = invoke(*command, "--fold", "0")
+    assert bad.exit_code == 2
+    assert bad.stderr.strip() == "error: --fold=0 must be a positive integer"
