@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from convcalc.core.graph import INPUT, Network
 from convcalc.core.primitives import Shape, numel
-from convcalc.core.shapes import Field, Pair, input_field
+from convcalc.core.shapes import Field, Sizes, input_field
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 FLOPS_PER_MAC = 2  # FlopCounterMode's convention: a multiply and an add
@@ -49,12 +49,12 @@ class Counts:
         return flops(self.macs)
 
     @property
-    def receptive_field(self) -> Pair:
+    def receptive_field(self) -> Sizes:
         """The output's receptive field per axis, in input pixels (the input when global)."""
         return self.field.size
 
     @property
-    def jump(self) -> Pair:
+    def jump(self) -> Sizes:
         """Distance between neighbouring output units per axis, in input pixels."""
         return self.field.jump
 
@@ -162,8 +162,9 @@ class NetworkFigures:
 def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
     """Propagate shapes through the network and count everything."""
     shapes: dict[str, Shape] = {INPUT: network.input_shape}
-    extent = network.input_shape[2:4] if len(network.input_shape) == 4 else (1, 1)
-    fields: dict[str, Field] = {INPUT: input_field((extent[0], extent[-1]))}
+    # The spatial axes (L; H, W; D, H, W) after batch and channels; none: one pixel.
+    extent = network.input_shape[2:] if len(network.input_shape) >= 3 else (1, 1)
+    fields: dict[str, Field] = {INPUT: input_field(extent)}
     layers: list[LayerFigures] = []
     for index, node in enumerate(network.nodes):
         sources = network.sources(index)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from convcalc.errors import InvalidSpecError
 
 Pair = tuple[int, int]
+Sizes = tuple[int, ...]  # one value per spatial axis
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
@@ -42,7 +43,8 @@ def receptive_field_step(rf: int, jump: int, kernel: int, stride: int, dilation:
 
 @dataclass(frozen=True)
 class Field:
-    """The receptive field of one tensor's units, per axis (H, W), in input pixels.
+    """The receptive field of one tensor's units, per spatial axis (L; H, W; or D, H, W),
+    in input pixels.
 
     ``size`` is the recurrence's ``r``, never more than ``padded`` (the input plus
     every padding met on the way, in input pixels); ``jump`` is the distance
@@ -51,43 +53,50 @@ class Field:
     input's extent, and later windows cannot widen it.
     """
 
-    size: Pair
-    jump: Pair
-    padded: Pair
-    extent: Pair  # the network input's H x W
+    size: Sizes
+    jump: Sizes
+    padded: Sizes
+    extent: Sizes  # the network input's spatial size
     whole: bool = False
 
 
-def input_field(extent: Pair) -> Field:
+def input_field(extent: Sizes) -> Field:
     """The network's input: each pixel sees itself."""
-    return Field((1, 1), (1, 1), extent, extent)
+    ones = (1,) * len(extent)
+    return Field(ones, ones, extent, extent)
 
 
 def local_field(
-    field: Field, kernel: Pair, stride: Pair, dilation: Pair, padding_total: Pair
+    field: Field, kernel: Sizes, stride: Sizes, dilation: Sizes, padding_total: Sizes
 ) -> Field:
-    """A sliding window: ``r += (k_eff - 1) x j`` (at most the padded input), ``j *= s``."""
-    jump = (field.jump[0] * stride[0], field.jump[1] * stride[1])
-    padded = (
-        field.padded[0] + padding_total[0] * field.jump[0],
-        field.padded[1] + padding_total[1] * field.jump[1],
-    )
+    """A sliding window: ``r += (k_eff - 1) x j`` (at most the padded input), ``j *= s``.
+
+    A window over other axes than the input's spatial ones (a 1-D convolution over
+    the channels of a 2-D map, as ECA does) leaves the field as it is.
+    """
+    if len(kernel) != len(field.jump):
+        return field
+    axes = range(len(kernel))
+    jump = tuple(field.jump[a] * stride[a] for a in axes)
+    padded = tuple(field.padded[a] + padding_total[a] * field.jump[a] for a in axes)
     if field.whole:
         return Field(field.size, jump, padded, field.extent, whole=True)
     size = tuple(
         min(receptive_field_step(field.size[a], field.jump[a], kernel[a], stride[a],
                                  dilation[a])[0], padded[a])
-        for a in range(2)
+        for a in axes
     )  # fmt: skip
-    return Field((size[0], size[1]), jump, padded, field.extent)
+    return Field(size, jump, padded, field.extent)
 
 
-def global_field(field: Field, map_size: Pair) -> Field:
+def global_field(field: Field, map_size: Sizes) -> Field:
     """An op over the whole map (global pooling): its unit sees the whole input.
 
     Its one output per axis steps over the whole map (``j x map size``).
     """
-    jump = (field.jump[0] * map_size[0], field.jump[1] * map_size[1])
+    if len(map_size) != len(field.jump):
+        return Field(field.extent, field.jump, field.padded, field.extent, whole=True)
+    jump = tuple(field.jump[a] * map_size[a] for a in range(len(map_size)))
     return Field(field.extent, jump, field.padded, field.extent, whole=True)
 
 
@@ -105,11 +114,12 @@ def merged_field(fields: tuple[Field, ...]) -> Field:
     """Operands read at the same positions (a residual add): the widest field."""
     whole = any(f.whole for f in fields)
     first = fields[0]
-    size = (max(f.size[0] for f in fields), max(f.size[1] for f in fields))
+    axes = range(len(first.jump))
+    size = tuple(max(f.size[a] for f in fields) for a in axes)
     return Field(
         first.extent if whole else size,
         first.jump,
-        (max(f.padded[0] for f in fields), max(f.padded[1] for f in fields)),
+        tuple(max(f.padded[a] for f in fields) for a in axes),
         first.extent,
         whole=whole,
     )

@@ -400,9 +400,9 @@ def _output_formula(op: Primitive, totals: Totals) -> str:
     return op.shape_formula((totals.input_shape,), totals.output_shape)
 
 
-def _hw(pair: Any) -> str:
-    a, b = pair
-    return f"{a}x{b}"
+def _hw(sizes: Any) -> str:
+    """Sizes per spatial axis: 32x32, 16x112x112, or 64."""
+    return "x".join(str(size) for size in sizes)
 
 
 def _field(pair: Any, whole: bool) -> str:

@@ -12,7 +12,7 @@ import convcalc
 from convcalc.core.figures import LayerFigures
 
 
-def _fields(design: convcalc.Design) -> dict[str, tuple[tuple[int, int], tuple[int, int], bool]]:
+def _fields(design: convcalc.Design) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], bool]]:
     return {
         x.name: (x.receptive_field, x.jump, x.field.whole) for x in convcalc.analyze(design).layers
     }
@@ -136,3 +136,23 @@ def test_local_ops_after_a_global_one_stay_global() -> None:
         True,
     )
     assert figures.layers[0].name == "se.squeeze"
+
+
+def test_fields_have_one_axis_per_spatial_axis() -> None:
+    """The recurrence runs per axis on any number of them: a 3x3x3 stride-2 window on
+    16x112x112 gives r 3, j 2 on each; two of them r 3 + 2 x 2 = 7, j 4. A window over
+    other axes (a 1-D conv over a 2-D map's channels) leaves the field as it is."""
+    from convcalc.core.shapes import global_field, input_field, local_field
+
+    start = input_field((16, 112, 112))
+    once = local_field(start, (3, 3, 3), (2, 2, 2), (1, 1, 1), (2, 2, 2))
+    twice = local_field(once, (3, 3, 3), (2, 2, 2), (1, 1, 1), (2, 2, 2))
+    assert (once.size, once.jump) == ((3, 3, 3), (2, 2, 2))
+    assert (twice.size, twice.jump) == ((7, 7, 7), (4, 4, 4))
+    line = local_field(input_field((100,)), (5,), (1,), (3,), (0,))
+    assert (line.size, line.jump) == ((13,), (1,))  # d x (k - 1) + 1 = 13
+    flat = input_field((8, 8))
+    assert local_field(flat, (3,), (1,), (1,), (0,)) == flat
+    pooled = global_field(twice, (4, 28, 28))
+    assert pooled.whole
+    assert (pooled.size, pooled.jump) == ((16, 112, 112), (16, 112, 112))
