@@ -19,6 +19,7 @@ from decimal import Decimal
 from convcalc.errors import InvalidSpecError
 
 Pair = tuple[int, int]
+Sizes = tuple[int, ...]
 
 _SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _BUDGET = re.compile(
@@ -85,16 +86,33 @@ def non_negative(value: int, option: str) -> int:
 
 def parse_pair(text: str, option: str, *, allow_zero: bool = False) -> Pair:
     """``3`` -> (3, 3); ``3x1`` -> (3, 1) (height x width)."""
-    forms = FORMS.get(option, "an integer or HxW (3x1)")
+    height, width = parse_sizes(text, option, 2, allow_zero=allow_zero)
+    return height, width
+
+
+AXES = {1: "L", 2: "HxW", 3: "DxHxW"}
+
+
+def parse_sizes(text: str, option: str, dims: int = 2, *, allow_zero: bool = False) -> Sizes:
+    """One value per spatial axis: ``3`` -> (3,) * dims; ``3x1`` (dims 2), ``3x3x3`` (dims 3).
+
+    ``dims`` is the layer's number of spatial axes (``--dims 1|2|3``): one value is
+    used on every axis, otherwise there must be exactly one per axis.
+    """
+    if dims == 2 and option in FORMS:
+        forms = FORMS[option]
+    else:
+        example = "x".join(["3"] * dims)
+        forms = "an integer" if dims == 1 else f"an integer or {AXES.get(dims, 'AxB')} ({example})"
     parts = text.lower().split("x")
-    malformed = len(parts) not in (1, 2) or any(not p.strip() for p in parts)
+    malformed = len(parts) not in (1, dims) or any(not p.strip() for p in parts)
     if malformed or not all(_INTEGER.fullmatch(p.strip()) for p in parts):
         raise InvalidSpecError(f"{option}={text.strip()!r} is not {forms}{_hint(text)}")
     values = [_int(p, option) for p in parts]
     check = non_negative if allow_zero else positive
     for v in values:
         check(v, option)
-    return (values[0], values[-1])
+    return tuple(values) if len(values) == dims else (values[0],) * dims
 
 
 def parse_kernel(text: str) -> Pair | str:
