@@ -8,29 +8,65 @@ imports torch: ``analyze`` is arithmetic, ``verify`` imports torch on first use.
     152
 """
 
-from convcalc.api import (
-    analyze,
-    cbam,
-    compare,
-    conv,
-    mobilenet,
-    profile,
-    resnet,
-    se,
-    separable,
-    spatial,
-    sweep,
-    verify,
-)
-from convcalc.core.designs import Comparison, Design, Sweep
-from convcalc.core.registry import NETWORKS
-from convcalc.core.report import Check, CompareReport, Report, SweepReport
-from convcalc.errors import (
-    CheckFailedError,
-    ConvCalcError,
-    EnvironmentUnavailableError,
-    InvalidSpecError,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Loaded on first use (PEP 562), so that ``import convcalc`` is almost free: the
+# console script installs its Ctrl-C handler after this import and before the rest.
+_HOMES = {
+    "convcalc.api": (
+        "analyze", "cbam", "compare", "conv", "mobilenet", "profile", "resnet", "se",
+        "separable", "spatial", "sweep", "verify",
+    ),
+    "convcalc.core.designs": ("Comparison", "Design", "Sweep"),
+    "convcalc.core.registry": ("NETWORKS",),
+    "convcalc.core.report": ("Check", "CompareReport", "Report", "SweepReport"),
+    "convcalc.errors": (
+        "CheckFailedError", "ConvCalcError", "EnvironmentUnavailableError", "InvalidSpecError",
+    ),
+}  # fmt: skip
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+if TYPE_CHECKING:
+    from convcalc.api import (
+        analyze,
+        cbam,
+        compare,
+        conv,
+        mobilenet,
+        profile,
+        resnet,
+        se,
+        separable,
+        spatial,
+        sweep,
+        verify,
+    )
+    from convcalc.core.designs import Comparison, Design, Sweep
+    from convcalc.core.registry import NETWORKS
+    from convcalc.core.report import Check, CompareReport, Report, SweepReport
+    from convcalc.errors import (
+        CheckFailedError,
+        ConvCalcError,
+        EnvironmentUnavailableError,
+        InvalidSpecError,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME_OF.get(name)
+    if home is None:
+        raise AttributeError(f"module 'convcalc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __version__ = "0.1.0"
 

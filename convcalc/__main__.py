@@ -4,15 +4,23 @@ Ctrl-C is caught before the CLI (typer, rich) is imported: an interrupt during
 start-up is one ``error: interrupted`` line too.
 """
 
-from convcalc.interrupts import catch_interrupts
+import sys
+
+from convcalc.interrupts import INTERRUPTED_EXIT, catch_interrupts
 
 
 def main() -> None:
-    """Catch Ctrl-C, then run the CLI."""
+    """Catch Ctrl-C, then run the CLI. Its import and typer's reading of the commands
+    (a tenth of a second) come before the CLI's own handling: an interrupt there is
+    the same one line."""
     catch_interrupts()
-    from convcalc.cli import main as run
+    try:
+        from convcalc.cli import main as run
 
-    run()
+        run()
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        raise SystemExit(INTERRUPTED_EXIT) from None
 
 
 if __name__ == "__main__":

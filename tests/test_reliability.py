@@ -270,6 +270,21 @@ def test_ctrl_c_during_the_torch_import_says_interrupted() -> None:
     assert out == ""
 
 
+@pytest.mark.parametrize("delay", [0.04, 0.08, 0.12, 0.16, 0.2])
+def test_ctrl_c_during_start_up_says_interrupted(delay: float) -> None:
+    """Ctrl-C while the CLI itself loads (typer, rich, its commands): one line, exit 130
+    (a traceback until the first 0.15 s were guarded). Only the interpreter's own
+    start-up, before any convcalc code runs, is out of reach."""
+    proc = process("conv", "--cin", "4", "--cout", "8", "--no-verify", stdout=subprocess.PIPE)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0 or "init_import_site" in err or proc.returncode == -signal.SIGINT:
+        return  # finished first, or interrupted before Python ran any of convcalc
+    assert proc.returncode == 130, err
+    assert err == "error: interrupted\n"
+
+
 def test_ctrl_c_in_a_waiting_batch_says_interrupted() -> None:
     """Ctrl-C while ``batch -`` waits for its next line: ``error: interrupted``, exit 130."""
     proc = process("batch", "-", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
