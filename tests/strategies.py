@@ -28,9 +28,9 @@ def measured_examples() -> int:
     return max(10, active.max_examples * 3 // 5)
 
 
-def pair_text(pair: Pair) -> str:
-    """``(3, 1)`` -> ``3x1``, the CLI's HxW form."""
-    return f"{pair[0]}x{pair[1]}"
+def pair_text(pair: tuple[int, ...]) -> str:
+    """``(3, 1)`` -> ``3x1``, the CLI's HxW (or DxHxW) form."""
+    return "x".join(str(v) for v in pair)
 
 
 @st.composite

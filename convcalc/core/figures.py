@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from convcalc.core.graph import INPUT, Network
 from convcalc.core.primitives import Shape, numel
-from convcalc.core.shapes import Field, Sizes, input_field
+from convcalc.core.shapes import Field, Jumps, Sizes, input_field
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 FLOPS_PER_MAC = 2  # FlopCounterMode's convention: a multiply and an add
@@ -54,7 +54,7 @@ class Counts:
         return self.field.size
 
     @property
-    def jump(self) -> Sizes:
+    def jump(self) -> Jumps:
         """Distance between neighbouring output units per axis, in input pixels."""
         return self.field.jump
 

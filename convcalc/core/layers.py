@@ -13,58 +13,72 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from convcalc.core.graph import Network, Node, validate_input
-from convcalc.core.primitives import Conv2d, Padding, pair_text
-from convcalc.core.shapes import Pair
+from convcalc.core.ops import Interpolate
+from convcalc.core.primitives import Conv, Padding, sizes_text
+from convcalc.core.shapes import Sizes
 from convcalc.errors import InvalidSpecError
 
-KernelSpec = Pair | Literal["global"]
-PaddingSpec = Pair | Literal["same", "valid"]
+KernelSpec = Sizes | Literal["global"]
+PaddingSpec = Sizes | Literal["same", "valid"]
 
 
 @dataclass(frozen=True)
 class ConvSpec:
-    """One convolution as the user specified it; defaults mirror ``nn.Conv2d``."""
+    """One convolution as the user specified it; defaults mirror ``nn.Conv2d``.
+
+    Sizes hold one value per spatial axis: the input's length is the number of
+    axes (1, 2 or 3; ``nn.Conv1d`` .. ``nn.Conv3d``), and every other size has as many.
+    """
 
     cin: int
     cout: int
     kernel: KernelSpec = (3, 3)
-    stride: Pair = (1, 1)
+    stride: Sizes = (1, 1)
     padding: PaddingSpec = (0, 0)
-    dilation: Pair = (1, 1)
+    dilation: Sizes = (1, 1)
     groups: int = 1
     bias: bool = True
-    input: Pair = (224, 224)
+    input: Sizes = (224, 224)
     batch: int = 1
     share_kernel: bool = False
+    transposed: bool = False
+    output_padding: Sizes = (0, 0)
 
     def __post_init__(self) -> None:
         for option, value in (("cin", self.cin), ("cout", self.cout), ("batch", self.batch)):
             if value <= 0:
                 raise InvalidSpecError(f"{option}={value} must be a positive integer")
         if min(self.input) <= 0:
-            raise InvalidSpecError(f"input={pair_text(self.input)} must be positive")
-        if self.kernel == "global" and self.padding not in ((0, 0), "valid"):
+            raise InvalidSpecError(f"input={sizes_text(self.input)} must be positive")
+        if self.kernel == "global" and self.padding not in ((0,) * self.dims, "valid"):
             raise InvalidSpecError(
                 f"kernel=global spans the whole input and takes no padding "
-                f"(got padding={pair_text(self.padding)})"
+                f"(got padding={sizes_text(self.padding)})"
             )
+        if self.kernel == "global" and self.transposed:
+            raise InvalidSpecError("kernel=global is not a transposed convolution's kernel")
 
     @property
-    def resolved_kernel(self) -> Pair:
+    def dims(self) -> int:
+        """Spatial axes: 1, 2 or 3 (the input's)."""
+        return len(self.input)
+
+    @property
+    def resolved_kernel(self) -> Sizes:
         """The kernel, with ``global`` replaced by the input size."""
         return self.input if self.kernel == "global" else self.kernel
 
     @property
     def resolved_padding(self) -> Padding:
         """The padding as ``nn.Conv2d`` takes it (``valid`` is zero padding)."""
-        return (0, 0) if self.padding == "valid" else self.padding
+        return (0,) * self.dims if self.padding == "valid" else self.padding
 
     @property
-    def input_shape(self) -> tuple[int, int, int, int]:
-        """(N, Cin, H, W)."""
+    def input_shape(self) -> tuple[int, ...]:
+        """(N, Cin, *spatial): (N, Cin, H, W) in 2-D."""
         return (self.batch, self.cin, *self.input)
 
-    def conv(self, **changes: Any) -> Conv2d:
+    def conv(self, **changes: Any) -> Conv:
         """The spec's convolution, with any field changed (groups, cout, ...)."""
         fields: dict[str, Any] = {
             "cin": self.cin,
@@ -76,13 +90,16 @@ class ConvSpec:
             "groups": self.groups,
             "bias": self.bias,
             "shared_kernel": self.share_kernel,
+            "transposed": self.transposed,
+            "output_padding": self.output_padding,
         }
         fields.update(changes)
-        return Conv2d(**fields)
+        return Conv(**fields)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every input, after defaults, as used (the JSON ``spec``)."""
-        return {
+        """Every input, after defaults, as used (the JSON ``spec``); ``dims``,
+        ``transposed`` and ``output_padding`` only where they are not 2-D's defaults."""
+        document = {
             "cin": self.cin,
             "cout": self.cout,
             "kernel": "global" if self.kernel == "global" else list(self.kernel),
@@ -96,6 +113,12 @@ class ConvSpec:
             "batch": self.batch,
             "share_kernel": self.share_kernel,
         }
+        if self.dims != 2:
+            document["dims"] = self.dims
+        if self.transposed:
+            document["transposed"] = True
+            document["output_padding"] = list(self.output_padding)
+        return document
 
 
 def conv_network(spec: ConvSpec) -> Network:
@@ -108,7 +131,9 @@ def separable_network(spec: ConvSpec) -> Network:
     """Depthwise k x k (cin -> cin, groups=cin) then pointwise 1x1 (cin -> cout, groups=g)."""
     validate_input(spec.input_shape)
     depthwise = spec.conv(cout=spec.cin, groups=spec.cin, shared_kernel=False)
-    pointwise = Conv2d(spec.cin, spec.cout, (1, 1), groups=spec.groups, bias=spec.bias)
+    ones = (1,) * spec.dims
+    pointwise = Conv(spec.cin, spec.cout, ones, ones, (0,) * spec.dims, ones,
+                     groups=spec.groups, bias=spec.bias)  # fmt: skip
     return Network(
         "separable",
         spec.input_shape,
@@ -116,19 +141,37 @@ def separable_network(spec: ConvSpec) -> Network:
     )
 
 
+AXIS_NAMES = {1: ("k",), 2: ("kx1", "1xk"), 3: ("kx1x1", "1xkx1", "1x1xk")}
+
+
 def spatial_network(spec: ConvSpec) -> Network:
-    """k x 1 (cin -> cin) then 1 x k (cin -> cout): the k x k split along its axes.
+    """The k x k (x k) split along its axes: k x 1 (cin -> cin) then 1 x k (cin -> cout);
+    in 3-D three steps, one per axis.
 
     Stride, padding and dilation go to the axis each step spans.
     """
     validate_input(spec.input_shape)
-    (kh, kw), (sh, sw), (dh, dw) = spec.resolved_kernel, spec.stride, spec.dilation
-    padding = spec.resolved_padding
-    pad_h: Padding = "same" if padding == "same" else (padding[0], 0)
-    pad_w: Padding = "same" if padding == "same" else (0, padding[1])
-    first = Conv2d(spec.cin, spec.cin, (kh, 1), (sh, 1), pad_h, (dh, 1), spec.groups, spec.bias)
-    second = Conv2d(spec.cin, spec.cout, (1, kw), (1, sw), pad_w, (1, dw), spec.groups, spec.bias)
-    return Network("spatial", spec.input_shape, (Node("kx1", first), Node("1xk", second)))
+    kernel, padding = spec.resolved_kernel, spec.resolved_padding
+    nodes = []
+    for axis, name in enumerate(AXIS_NAMES[spec.dims]):
+
+        def only(sizes: Sizes, rest: int, axis: int = axis) -> Sizes:
+            return tuple(v if a == axis else rest for a, v in enumerate(sizes))
+
+        step_padding: Padding = "same" if padding == "same" else only(padding, 0)
+        cout = spec.cout if axis == spec.dims - 1 else spec.cin
+        step = Conv(
+            spec.cin,
+            cout,
+            only(kernel, 1),
+            only(spec.stride, 1),
+            step_padding,
+            only(spec.dilation, 1),
+            spec.groups,
+            spec.bias,
+        )
+        nodes.append(Node(name, step))
+    return Network("spatial", spec.input_shape, tuple(nodes))
 
 
 def standard_network(spec: ConvSpec) -> Network:
@@ -171,9 +214,39 @@ COMPARE_VARIANTS: dict[str, Callable[[ConvSpec], Network]] = {
 }
 
 
+# With --transposed, ``compare`` shows the ways to upsample by the stride: the
+# transposed convolution, and resampling to its output size followed by a
+# stride-1 convolution with the same kernel ("same" padding keeps the size).
+RESIZE_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def _upsample_then_conv(spec: ConvSpec, mode: str) -> Network:
+    size = spec.conv().out_shape((spec.input_shape,))[2:]
+    ones = (1,) * spec.dims
+    conv = Conv(spec.cin, spec.cout, spec.resolved_kernel, ones, "same", spec.dilation,
+                spec.groups, spec.bias)  # fmt: skip
+    return Network(
+        f"{mode} + conv",
+        spec.input_shape,
+        (Node("resize", Interpolate(mode, size)), Node("conv", conv)),
+    )
+
+
+def _transposed(spec: ConvSpec) -> Network:
+    return Network("transposed", spec.input_shape, (Node("conv", spec.conv()),))
+
+
 def compare_variant(name: str, spec: ConvSpec) -> Network:
     """One registered variant, named by its registry key."""
     return replace(COMPARE_VARIANTS[name](spec), name=name)
+
+
+def upsample_networks(spec: ConvSpec) -> list[Network]:
+    """``compare --transposed``: the transposed convolution, then nearest and (bi/tri)linear
+    resampling to its output size, each followed by a stride-1 conv with its kernel."""
+    validate_input(spec.input_shape)
+    modes = ("nearest", RESIZE_MODES[spec.dims])
+    return [_transposed(spec), *(_upsample_then_conv(spec, mode) for mode in modes)]
 
 
 def compare_networks(spec: ConvSpec, groups_given: bool) -> tuple[list[Network], list[str]]:
@@ -183,6 +256,8 @@ def compare_networks(spec: ConvSpec, groups_given: bool) -> tuple[list[Network],
     the depthwise one (g = cin, chosen by default) is skipped, as are depthwise
     kinds when cout is not a multiple of cin.
     """
+    if spec.transposed:
+        return upsample_networks(spec), []
     networks, skipped = [], []
     for name in COMPARE_VARIANTS:
         if name == "grouped" and spec.groups == 1 and groups_given:
@@ -193,6 +268,8 @@ def compare_networks(spec: ConvSpec, groups_given: bool) -> tuple[list[Network],
             skipped.append(
                 f"grouped (the only g > 1 dividing both is cin={spec.cin}: that is depthwise)"
             )
+        elif name == "spatially-separable" and spec.dims == 1:
+            skipped.append("spatially-separable (a 1-D kernel has no axes to split)")
         elif name in ("depthwise", "shared-kernel") and spec.cout % spec.cin:
             skipped.append(f"{name} (cout={spec.cout} is not a multiple of cin={spec.cin})")
         else:

@@ -29,11 +29,13 @@ from convcalc.core.primitives import Primitive, Shape, fmt_int, numel
 from convcalc.core.shapes import (
     Field,
     Pair,
+    Sizes,
     broadcast_field,
     conv_output_size,
     global_field,
     local_field,
     merged_field,
+    resampled_field,
 )
 from convcalc.errors import InvalidSpecError
 
@@ -416,7 +418,14 @@ class AdaptivePool2d(Primitive):
 
 
 # Taps blended per output element; nearest copies (free).
-RESIZE_TAPS = {"nearest": 0, "nearest-exact": 0, "linear": 2, "bilinear": 4, "bicubic": 16}
+RESIZE_TAPS = {
+    "nearest": 0,
+    "nearest-exact": 0,
+    "linear": 2,
+    "bilinear": 4,
+    "bicubic": 16,
+    "trilinear": 8,
+}
 
 
 @dataclass(frozen=True)
@@ -426,10 +435,10 @@ class Interpolate(Primitive):
 
     kind: ClassVar[str] = "Interpolate"
     mode: str
-    size: Pair
+    size: Sizes  # one per spatial axis: L; H, W; D, H, W
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        return (*inputs[0][:-2], *self.size)
+        return (*inputs[0][: -len(self.size)], *self.size)
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         count = RESIZE_TAPS.get(self.mode, 0) * numel(out)
@@ -444,7 +453,12 @@ class Interpolate(Primitive):
         return f"{self.mode} resize"
 
     def describe(self) -> str:
-        return f"to {self.size[0]}x{self.size[1]}"
+        return "to " + "x".join(str(v) for v in self.size)
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        """Units ``in / out`` input units apart; each blends inputs up to ``reach`` apart."""
+        reach = {"linear": 1, "bilinear": 1, "trilinear": 1, "bicubic": 3}.get(self.mode, 0)
+        return resampled_field(sources[0], inputs[0][-len(self.size) :], self.size, reach)
 
 
 @dataclass(frozen=True)

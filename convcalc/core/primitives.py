@@ -24,18 +24,20 @@ from typing import Any, ClassVar, Literal
 
 from convcalc.core.shapes import (
     Field,
-    Pair,
+    Sizes,
     broadcast_field,
     conv_output_size,
     effective_kernel,
     global_field,
     local_field,
     merged_field,
+    transposed_field,
+    transposed_output_size,
 )
 from convcalc.errors import InvalidSpecError
 
 Shape = tuple[int, ...]
-Padding = Pair | Literal["same"]
+Padding = Sizes | Literal["same"]
 
 
 def fmt_int(value: int) -> str:
@@ -170,52 +172,109 @@ class Primitive:
 
 
 @dataclass(frozen=True)
-class Conv2d(Primitive):
-    """``nn.Conv2d``; with ``shared_kernel`` the shared-kernel depthwise module of DOMAIN.md 4.
+class Conv(Primitive):
+    """Every convolution of the family: ``nn.Conv1d``/``2d``/``3d`` and their transposes,
+    standard, grouped, depthwise, dilated; with ``shared_kernel`` the shared-kernel
+    depthwise module of DOMAIN.md 4.
 
-    weight ``(cout, cin/g, kh, kw)``; params ``cout * cin/g * kh * kw (+ cout)``;
-    MACs ``N * Hout * Wout * cout * cin/g * kh * kw``. Shared-kernel: one
-    ``(m, 1, kh, kw)`` kernel (+ m biases) reused by every input channel.
+    The number of spatial axes (``dims``) is the kernel's length; stride, padding,
+    dilation and output padding give one value per axis (one value is used on every
+    axis). weight ``(cout, cin/g, *k)`` (transposed: ``(cin, cout/g, *k)``, the same
+    count); params ``cout * cin/g * prod(k) (+ cout)``. MACs: a convolution counts on
+    its output, ``N * prod(out) * cout * cin/g * prod(k)``; a transposed one on its
+    input, ``N * prod(in) * cin * cout/g * prod(k)`` (each input element meets
+    ``cout/g x prod(k)`` weights), as torch's FlopCounterMode counts both.
     """
 
-    kind: ClassVar[str] = "Conv2d"
     cin: int
     cout: int
-    kernel: Pair
-    stride: Pair = (1, 1)
+    kernel: Sizes
+    stride: Sizes = (1, 1)
     padding: Padding = (0, 0)
-    dilation: Pair = (1, 1)
+    dilation: Sizes = (1, 1)
     groups: int = 1
     bias: bool = True
     shared_kernel: bool = False
+    transposed: bool = False
+    output_padding: Sizes = (0, 0)
 
     def __post_init__(self) -> None:
         for option, value in (("cin", self.cin), ("cout", self.cout), ("groups", self.groups)):
             if value <= 0:
                 raise InvalidSpecError(f"{option}={value} must be a positive integer")
-        for option, pair in (
+        dims = len(self.kernel)
+        if dims not in (1, 2, 3):
+            raise InvalidSpecError(f"kernel={sizes_text(self.kernel)}: convolutions are 1-D to 3-D")
+        # One value is every axis's (the defaults are 2-D): stored one per axis.
+        for name in ("stride", "padding", "dilation", "output_padding"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                continue
+            if len(value) != dims:
+                if len(set(value)) != 1:
+                    raise InvalidSpecError(
+                        f"{name.replace('_', ' ')}={sizes_text(value)} has {len(value)} "
+                        f"values for a {dims}-D kernel ({sizes_text(self.kernel)})"
+                    )
+                object.__setattr__(self, name, (value[0],) * dims)
+        for option, sizes in (
             ("kernel", self.kernel),
             ("stride", self.stride),
             ("dilation", self.dilation),
         ):
-            if min(pair) <= 0:
-                raise InvalidSpecError(f"{option}={pair_text(pair)} must be positive")
+            if min(sizes) <= 0:
+                raise InvalidSpecError(f"{option}={sizes_text(sizes)} must be positive")
         if self.padding != "same" and min(self.padding) < 0:
-            raise InvalidSpecError(f"padding={pair_text(self.padding)} must be zero or more")
+            raise InvalidSpecError(f"padding={sizes_text(self.padding)} must be zero or more")
+        if min(self.output_padding) < 0:
+            raise InvalidSpecError(
+                f"output padding={sizes_text(self.output_padding)} must be zero or more"
+            )
         if self.cin % self.groups or self.cout % self.groups:
             raise InvalidSpecError(
                 f"groups={self.groups} must divide cin={self.cin} and cout={self.cout}"
             )
-        if self.padding == "same" and self.stride != (1, 1):
+        if self.padding == "same" and set(self.stride) != {1}:
             raise InvalidSpecError(
-                f"padding=same needs stride 1 (got stride={pair_text(self.stride)}), "
-                "as in nn.Conv2d"
+                f"padding=same needs stride 1 (got stride={sizes_text(self.stride)}), "
+                f"as in nn.{self.kind}"
             )
-        if self.shared_kernel and self.groups != self.cin:
+        if self.shared_kernel and (self.groups != self.cin or self.transposed):
             raise InvalidSpecError(
                 f"--share-kernel is depthwise: it needs groups=cin={self.cin} "
-                f"(got groups={self.groups})"
+                f"(got groups={self.groups}) and no --transposed"
             )
+        self._check_transposed()
+
+    def _check_transposed(self) -> None:
+        if not self.transposed:
+            if set(self.output_padding) != {0}:
+                raise InvalidSpecError(
+                    f"output padding={sizes_text(self.output_padding)} is for a transposed "
+                    "convolution (--transposed)"
+                )
+            return
+        if self.padding == "same":
+            raise InvalidSpecError(
+                "padding=same is not defined for a transposed convolution (nn.ConvTranspose)"
+            )
+        for axis, extra in enumerate(self.output_padding):
+            if extra >= max(self.stride[axis], self.dilation[axis]):
+                raise InvalidSpecError(
+                    f"output padding={sizes_text(self.output_padding)} must be smaller than "
+                    f"the stride or the dilation on each axis (stride={sizes_text(self.stride)}, "
+                    f"dilation={sizes_text(self.dilation)}), as in nn.{self.kind}"
+                )
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        """torch's module name: Conv1d, Conv2d, Conv3d, ConvTranspose1d..3d."""
+        return f"Conv{'Transpose' if self.transposed else ''}{self.dims}d"
+
+    @property
+    def dims(self) -> int:
+        """Spatial axes: 1, 2 or 3."""
+        return len(self.kernel)
 
     @property
     def multiplier(self) -> int:
@@ -227,28 +286,39 @@ class Conv2d(Primitive):
         """Input channels each filter sees: cin / groups."""
         return self.cin // self.groups
 
+    @property
+    def cout_per_group(self) -> int:
+        """Output channels each input element feeds: cout / groups."""
+        return self.cout // self.groups
+
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         (shape,) = inputs
-        _expect_rank(self.kind, shape, 4)
+        _expect_rank(self.kind, shape, 2 + self.dims)
         _expect_channels(self.kind, shape, self.cin)
-        n, _, h, w = shape
+        n, _, *spatial = shape
         if self.padding == "same":
             # PyTorch pads d * (k - 1) in all, so the output keeps the input's size.
-            return (n, self.cout, h, w)
-        h_out, w_out = (
-            conv_output_size(
-                size, self.kernel[a], self.stride[a], self.padding[a], self.dilation[a]
-            )
-            for a, size in enumerate((h, w))
-        )
-        return (n, self.cout, h_out, w_out)
+            return (n, self.cout, *spatial)
+        if self.transposed:
+            sizes = tuple(
+                transposed_output_size(size, self.kernel[a], self.stride[a], self.padding[a],
+                                       self.dilation[a], self.output_padding[a])
+                for a, size in enumerate(spatial)
+            )  # fmt: skip
+        else:
+            sizes = tuple(
+                conv_output_size(size, self.kernel[a], self.stride[a], self.padding[a],
+                                 self.dilation[a])
+                for a, size in enumerate(spatial)
+            )  # fmt: skip
+        return (n, self.cout, *sizes)
 
     @property
     def weight_params(self) -> int:
-        kh, kw = self.kernel
+        taps = math.prod(self.kernel)
         if self.shared_kernel:
-            return self.multiplier * kh * kw
-        return self.cout * self.cin_per_group * kh * kw
+            return self.multiplier * taps
+        return self.cout * self.cin_per_group * taps
 
     @property
     def bias_params(self) -> int:
@@ -257,118 +327,157 @@ class Conv2d(Primitive):
         return self.multiplier if self.shared_kernel else self.cout
 
     def macs(self, inputs: tuple[Shape, ...], out: Shape) -> int:
-        kh, kw = self.kernel
-        return numel(out) * self.cin_per_group * kh * kw
+        taps = math.prod(self.kernel)
+        if self.transposed:
+            return numel(inputs[0]) * self.cout_per_group * taps
+        return numel(out) * self.cin_per_group * taps
 
     def bias_adds(self, out: Shape) -> int:
         return numel(out) if self.bias else 0
 
     def describe(self) -> str:
-        parts = [f"{pair_text(self.kernel)}"]
-        if self.stride != (1, 1):
-            parts.append(f"s{pair_text(self.stride)}")
+        parts = [f"{sizes_text(self.kernel)}"]
+        if self.transposed:
+            parts.insert(0, "transposed")
+        if set(self.stride) != {1}:
+            parts.append(f"s{sizes_text(self.stride)}")
         if self.padding == "same":
             parts.append("p=same")
-        elif self.padding != (0, 0):
-            parts.append(f"p{pair_text(self.padding)}")
-        if self.dilation != (1, 1):
-            parts.append(f"d{pair_text(self.dilation)}")
+        elif set(self.padding) != {0}:
+            parts.append(f"p{sizes_text(self.padding)}")
+        if set(self.output_padding) != {0}:
+            parts.append(f"op{sizes_text(self.output_padding)}")
+        if set(self.dilation) != {1}:
+            parts.append(f"d{sizes_text(self.dilation)}")
         if self.groups != 1:
             parts.append(f"g{self.groups}")
         if self.shared_kernel:
             parts.append("shared")
         return " ".join(parts)
 
+    def _kernel_text(self) -> str:
+        return " x ".join(str(k) for k in self.kernel)
+
     def params_formula(self) -> str:
-        kh, kw = self.kernel
+        taps = self._kernel_text()
         if self.shared_kernel:
-            text = f"{self.multiplier} x {kh} x {kw}"
+            text = f"{self.multiplier} x {taps}"
             if self.bias:
                 text += f" + {self.multiplier}"
             return f"{text} = {fmt_int(self.params)}"
-        cin_part = f"({self.cin}/{self.groups})" if self.groups != 1 else f"{self.cin}"
-        text = f"{self.cout} x {cin_part} x {kh} x {kw}"
+        if self.transposed:
+            cout_part = f"({self.cout}/{self.groups})" if self.groups != 1 else f"{self.cout}"
+            text = f"{self.cin} x {cout_part} x {taps}"
+        else:
+            cin_part = f"({self.cin}/{self.groups})" if self.groups != 1 else f"{self.cin}"
+            text = f"{self.cout} x {cin_part} x {taps}"
         if self.bias:
             text += f" + {self.cout}"
         return f"{text} = {fmt_int(self.params)}"
 
     def macs_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
-        n, cout, h, w = out
-        kh, kw = self.kernel
+        total = fmt_int(self.macs(inputs, out))
+        if self.transposed:
+            n, cin, *spatial = inputs[0]
+            sizes = " x ".join(str(s) for s in spatial)
+            cout_part = f"({self.cout}/{self.groups})" if self.groups != 1 else f"{self.cout}"
+            return f"{n} x {sizes} x {cin} x {cout_part} x {self._kernel_text()} = {total}"
+        n, cout, *spatial = out
+        sizes = " x ".join(str(s) for s in spatial)
         cin_part = f"({self.cin}/{self.groups})" if self.groups != 1 else f"{self.cin}"
-        return (
-            f"{n} x {h} x {w} x {cout} x {cin_part} x {kh} x {kw}"
-            f" = {fmt_int(self.macs(inputs, out))}"
+        return f"{n} x {sizes} x {cout} x {cin_part} x {self._kernel_text()} = {total}"
+
+    @property
+    def effective_kernel(self) -> Sizes:
+        """Span of the dilated kernel per axis: ``d x (k - 1) + 1``."""
+        return tuple(
+            effective_kernel(k, d) for k, d in zip(self.kernel, self.dilation, strict=True)
         )
 
     @property
-    def effective_kernel(self) -> Pair:
-        """Span of the dilated kernel per axis: ``d x (k - 1) + 1``."""
-        kh, kw = (effective_kernel(k, d) for k, d in zip(self.kernel, self.dilation, strict=True))
-        return kh, kw
-
-    @property
-    def padding_total(self) -> Pair:
+    def padding_total(self) -> Sizes:
         """Padding added per axis, both sides together (``same``: ``d x (k - 1)``)."""
         if self.padding == "same":
-            return self.effective_kernel[0] - 1, self.effective_kernel[1] - 1
-        return 2 * self.padding[0], 2 * self.padding[1]
+            return tuple(k - 1 for k in self.effective_kernel)
+        return tuple(2 * p for p in self.padding)
 
     @property
     def label(self) -> str:
-        return "conv"
+        return "conv transpose" if self.transposed else "conv"
 
     def classify(self, input_shape: Shape) -> str:
         """The notes' classification: by groups (standard, grouped, depthwise), kernel, dilation."""
+        ones = (1,) * self.dims
         if self.shared_kernel:
             name = "shared-kernel depthwise"
         elif self.groups == 1:
-            name = "pointwise" if self.kernel == (1, 1) else "standard"
+            name = "pointwise" if self.kernel == ones else "standard"
         elif self.groups == self.cin:
             name = "depthwise"
-            if self.kernel == tuple(input_shape[2:]) and self.padding == (0, 0):
+            if self.kernel == tuple(input_shape[2:]) and set(self.padding) == {0}:
                 name = "global depthwise"
             if self.multiplier > 1:
                 name += f" (multiplier {self.multiplier})"
         else:
             name = f"grouped (g={self.groups})"
-        if self.dilation != (1, 1):
-            kh, kw = self.effective_kernel
-            name += f", dilated (effective kernel {kh}x{kw})"
+        if self.transposed:
+            name = f"transposed {name}"
+        if self.dims != 2:
+            name = f"{self.dims}-D {name}"
+        if self.dilation != ones:
+            name += f", dilated (effective kernel {sizes_text(self.effective_kernel, 'x')})"
         return name
 
     def torchinfo_mult_adds(self, out: Shape) -> int:
-        """torchinfo's rule for a module whose class name has "Conv": params x N x Hout x Wout."""
+        """torchinfo's rule for a module whose class name has "Conv": params x N x prod(out).
+
+        For a transposed convolution that counts every weight at every output
+        position: stride^dims times its MACs, about (its issue tracker has it).
+        """
         return self.params * out[0] * math.prod(out[2:])
 
     def torchinfo_formula(self, out: Shape) -> str:
-        n, _, h, w = out
-        text = f"({fmt_int(self.weight_params)} + {fmt_int(self.bias_params)}) x {n} x {h} x {w}"
+        n, _, *spatial = out
+        sizes = " x ".join(str(s) for s in spatial)
+        text = f"({fmt_int(self.weight_params)} + {fmt_int(self.bias_params)}) x {n} x {sizes}"
         if self.shared_kernel:
             return f"{text}: the shared kernel's own params, not its MACs"
+        if self.transposed:
+            return (
+                f"{text} = {fmt_int(self.torchinfo_mult_adds(out))}: every weight at every "
+                "output position, though each output position meets only some of them "
+                "(MACs count on the input)"
+            )
         return f"{text} = MACs + bias adds"
 
     def shape_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
-        h, w = inputs[0][2:]
+        spatial = inputs[0][2:]
         if self.padding == "same":
-            return f"padding=same keeps {h} x {w} (stride 1)"
+            return f"padding=same keeps {sizes_text(tuple(spatial), ' x ')} (stride 1)"
         parts = []
-        for axis, size in enumerate((h, w)):
+        for axis, size in enumerate(spatial):
             k, s, p, d = (
                 self.kernel[axis],
                 self.stride[axis],
                 self.padding[axis],
                 self.dilation[axis],
             )
-            parts.append(f"floor(({size} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1 = {out[2 + axis]}")
-        return "; ".join(parts) if parts[0] != parts[1] else parts[0]
+            if self.transposed:
+                extra = self.output_padding[axis]
+                parts.append(
+                    f"({size} - 1) x {s} - 2x{p} + {d}x({k}-1) + {extra} + 1 = {out[2 + axis]}"
+                )
+            else:
+                parts.append(
+                    f"floor(({size} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1 = {out[2 + axis]}"
+                )
+        return parts[0] if len(set(parts)) == 1 else "; ".join(parts)
 
     def tensor_sizes(self) -> list[int]:
         """The weight as torch lays it out (a shared kernel is repeated cin times), and
         each kernel times its dilation."""
-        kh, kw = self.kernel
         spans = [k * d for k, d in zip(self.kernel, self.dilation, strict=True)]
-        return [self.params, self.cout * self.cin_per_group * kh * kw, *spans]
+        return [self.params, self.cout * self.cin_per_group * math.prod(self.kernel), *spans]
 
     def headline(self) -> dict[str, Any]:
         return {"effective_kernel": list(self.effective_kernel)}
@@ -376,12 +485,17 @@ class Conv2d(Primitive):
     def headline_text(self) -> list[tuple[str, str, str, str]]:
         spans = zip(self.kernel, self.dilation, self.effective_kernel, strict=True)
         formula = ", ".join(f"{d} x ({k} - 1) + 1 = {e}" for k, d, e in spans)
-        kh, kw = self.effective_kernel
         text = f"d x (k - 1) + 1: {formula}"
-        return [("effective_kernel", "effective kernel", f"{kh}x{kw}", text)]
+        value = sizes_text(self.effective_kernel, "x")
+        return [("effective_kernel", "effective kernel", value, text)]
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        if self.transposed:
+            return transposed_field(sources[0], self.kernel, self.stride, self.dilation)
         return local_field(sources[0], self.kernel, self.stride, self.dilation, self.padding_total)
+
+
+Conv2d = Conv  # its first name: every convolution was 2-D until 1-D, 3-D and transposes came
 
 
 @dataclass(frozen=True)
@@ -618,8 +732,17 @@ class Add(Primitive):
         return merged_field(sources)
 
 
-def pair_text(pair: Pair | str) -> str:
+def pair_text(pair: Sizes | str) -> str:
     """``(3, 3)`` -> ``3``; ``(3, 1)`` -> ``3x1``; words pass through."""
-    if isinstance(pair, str):
-        return pair
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+    return sizes_text(pair)
+
+
+def sizes_text(sizes: Sizes | str, always: str = "") -> str:
+    """One value per axis, written once when they are all equal: ``(3, 3, 3)`` -> ``3``;
+    ``(3, 1)`` -> ``3x1``; words pass through. With ``always`` (a separator) every axis
+    is written: ``(5, 5)`` -> ``5x5``."""
+    if isinstance(sizes, str):
+        return sizes
+    if not always and len(set(sizes)) == 1:
+        return str(sizes[0])
+    return (always or "x").join(str(s) for s in sizes)

@@ -12,6 +12,7 @@ from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures, Totals, per_sample
 from convcalc.core.primitives import Shape
+from convcalc.core.shapes import jumps_json
 
 SCHEMA_VERSION = 1
 
@@ -321,7 +322,7 @@ class Report:
             "elementwise": dict(layer.elementwise),
             "torchinfo_mult_adds": layer.torchinfo_mult_adds,
             "receptive_field": list(layer.receptive_field),
-            "jump": list(layer.jump),
+            "jump": jumps_json(layer.jump),
             "receptive_field_global": layer.field.whole,
             "formulas": {"params": layer.params_formula, "macs": layer.macs_formula},
             "shares_weights_of": layer.shares_weights_of,
@@ -360,7 +361,7 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
             "torchinfo_forward_backward_bytes": figures.torchinfo_forward_backward_bytes,
         },
         "receptive_field": list(totals.receptive_field),
-        "jump": list(totals.jump),
+        "jump": jumps_json(totals.jump),
         "receptive_field_global": totals.field.whole,
         "output_shapes": [list(shape) for shape in totals.output_shapes],
         "not_counted": dict(totals.not_counted),  # op -> calls with no formula

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from convcalc.errors import InvalidSpecError
 
 Pair = tuple[int, int]
 Sizes = tuple[int, ...]  # one value per spatial axis
+# A jump is a whole number of input pixels, or a fraction of one after a transposed
+# (upsampling) convolution: output units 1/2 pixel apart.
+Jump = int | Fraction
+Jumps = tuple[Jump, ...]
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
@@ -30,15 +36,64 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return (padded - k_eff) // stride + 1
 
 
+def transposed_output_size(
+    size: int, kernel: int, stride: int, padding: int, dilation: int, output_padding: int
+) -> int:
+    """``(size - 1) s - 2p + d(k - 1) + output_padding + 1``, as ``nn.ConvTranspose2d``
+    documents it (the inverse of the convolution's rule, DOMAIN.md; Dumoulin and Visin).
+
+    Raises InvalidSpecError when the padding crops everything away.
+    """
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out <= 0:
+        raise InvalidSpecError(
+            f"padding={padding} crops the transposed convolution's output to {out} "
+            f"(input={size}, kernel={kernel}, stride={stride}, dilation={dilation})"
+        )
+    return out
+
+
+def transposed_reach(kernel: int, stride: int, dilation: int) -> int:
+    """Input positions between the first and the last an output unit of a transposed
+    convolution reads (its window, in input units).
+
+    Output o reads input i when ``o + p = i s + t d`` for a tap t: the taps that land
+    on whole inputs for one o are spaced ``s / gcd(s, d)`` apart, so a window of
+    ``k`` taps reaches over about ``d (k - 1) / s`` inputs; the widest o decides.
+    """
+    reach = 0
+    for residue in range(stride):
+        taps = [t for t in range(kernel) if (t * dilation - residue) % stride == 0]
+        if taps:
+            reach = max(reach, (taps[-1] - taps[0]) * dilation // stride)
+    return reach
+
+
+def _whole(value: Jump) -> Jump:
+    """A fraction that is a whole number is an int (jumps stay ints in 2-D nets)."""
+    return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
+
+
+def jumps_json(jumps: Jumps) -> list[int | str]:
+    """Jumps for JSON: whole pixels as numbers, fractions of one as text (``"1/2"``)."""
+    return [j if isinstance(j, int) else str(j) for j in jumps]
+
+
 def same_padding(kernel: int, dilation: int) -> Pair:
     """PyTorch's ``padding='same'`` split: (before, after); the odd pixel goes after."""
     total = dilation * (kernel - 1)
     return total // 2, total - total // 2
 
 
-def receptive_field_step(rf: int, jump: int, kernel: int, stride: int, dilation: int) -> Pair:
-    """One layer of the receptive-field recurrence: ``r += (k_eff - 1) * j``, ``j *= s``."""
-    return rf + (effective_kernel(kernel, dilation) - 1) * jump, jump * stride
+def receptive_field_step(
+    rf: int, jump: Jump, kernel: int, stride: int, dilation: int
+) -> tuple[int, Jump]:
+    """One layer of the receptive-field recurrence: ``r += (k_eff - 1) * j``, ``j *= s``.
+
+    With a fractional jump (after upsampling) the field is the whole pixels it touches.
+    """
+    rf_out = math.ceil(rf + (effective_kernel(kernel, dilation) - 1) * jump)
+    return rf_out, _whole(jump * stride)
 
 
 @dataclass(frozen=True)
@@ -54,7 +109,7 @@ class Field:
     """
 
     size: Sizes
-    jump: Sizes
+    jump: Jumps
     padded: Sizes
     extent: Sizes  # the network input's spatial size
     whole: bool = False
@@ -77,8 +132,8 @@ def local_field(
     if len(kernel) != len(field.jump):
         return field
     axes = range(len(kernel))
-    jump = tuple(field.jump[a] * stride[a] for a in axes)
-    padded = tuple(field.padded[a] + padding_total[a] * field.jump[a] for a in axes)
+    jump = tuple(_whole(field.jump[a] * stride[a]) for a in axes)
+    padded = tuple(math.ceil(field.padded[a] + padding_total[a] * field.jump[a]) for a in axes)
     if field.whole:
         return Field(field.size, jump, padded, field.extent, whole=True)
     size = tuple(
@@ -89,6 +144,43 @@ def local_field(
     return Field(size, jump, padded, field.extent)
 
 
+def transposed_field(field: Field, kernel: Sizes, stride: Sizes, dilation: Sizes) -> Field:
+    """A transposed convolution: each output unit reads ``transposed_reach`` input units
+    more than one (``r += reach x j``), and its units are ``j / s`` apart, a fraction of
+    a pixel when it upsamples the input (kept exact, written ``1/2``).
+
+    Its padding crops the output rather than padding the input: ``padded`` is kept.
+    """
+    if len(kernel) != len(field.jump):
+        return field
+    axes = range(len(kernel))
+    jump = tuple(_whole(Fraction(field.jump[a]) / stride[a]) for a in axes)
+    if field.whole:
+        return Field(field.size, jump, field.padded, field.extent, whole=True)
+    size = tuple(
+        min(math.ceil(field.size[a] + transposed_reach(kernel[a], stride[a], dilation[a])
+                      * field.jump[a]), field.padded[a])
+        for a in axes
+    )  # fmt: skip
+    return Field(size, jump, field.padded, field.extent)
+
+
+def resampled_field(field: Field, sizes: Sizes, out: Sizes, reach: int) -> Field:
+    """Resampling ``sizes`` to ``out`` per axis: units ``j x in / out`` apart (a fraction of
+    a pixel when it upsamples), each blending inputs ``reach`` units apart (nearest 0,
+    linear 1, cubic 3): ``r += reach x j``."""
+    if len(sizes) != len(field.jump):
+        return field
+    axes = range(len(sizes))
+    jump = tuple(_whole(Fraction(field.jump[a]) * sizes[a] / out[a]) for a in axes)
+    if field.whole:
+        return Field(field.size, jump, field.padded, field.extent, whole=True)
+    size = tuple(
+        min(math.ceil(field.size[a] + reach * field.jump[a]), field.padded[a]) for a in axes
+    )
+    return Field(size, jump, field.padded, field.extent)
+
+
 def global_field(field: Field, map_size: Sizes) -> Field:
     """An op over the whole map (global pooling): its unit sees the whole input.
 
@@ -96,7 +188,7 @@ def global_field(field: Field, map_size: Sizes) -> Field:
     """
     if len(map_size) != len(field.jump):
         return Field(field.extent, field.jump, field.padded, field.extent, whole=True)
-    jump = tuple(field.jump[a] * map_size[a] for a in range(len(map_size)))
+    jump = tuple(_whole(field.jump[a] * map_size[a]) for a in range(len(map_size)))
     return Field(field.extent, jump, field.padded, field.extent, whole=True)
 
 

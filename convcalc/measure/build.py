@@ -126,19 +126,26 @@ def _adaptive(op: O.AdaptivePool2d) -> nn.Module:
     return nn.AdaptiveMaxPool2d(op.output) if op.mode == "max" else nn.AdaptiveAvgPool2d(op.output)
 
 
-def _conv(op: P.Conv2d) -> nn.Module:
+CONV_MODULES: dict[str, type[nn.Module]] = {
+    cls.__name__: cls
+    for cls in (nn.Conv1d, nn.Conv2d, nn.Conv3d,
+                nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+}  # fmt: skip
+
+
+def _conv(op: P.Conv) -> nn.Module:
     if op.shared_kernel:
         return SharedKernelDepthwiseConv2d(op)
-    return nn.Conv2d(
-        op.cin,
-        op.cout,
-        op.kernel,
-        op.stride,
-        cast(Any, op.padding),
-        op.dilation,
-        op.groups,
+    module = CONV_MODULES[op.kind]
+    if op.transposed:
+        return module(
+            op.cin, op.cout, op.kernel, op.stride, cast(Any, op.padding),
+            op.output_padding, op.groups, op.bias, op.dilation,
+        )  # fmt: skip
+    return module(
+        op.cin, op.cout, op.kernel, op.stride, cast(Any, op.padding), op.dilation, op.groups,
         op.bias,
-    )
+    )  # fmt: skip
 
 
 ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {

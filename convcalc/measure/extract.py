@@ -25,25 +25,33 @@ def _pair(value: Any) -> tuple[int, int]:
     return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
-def _conv(module: nn.Conv2d) -> P.Conv2d | None:
+def _sizes(value: Any) -> tuple[int, ...]:
+    return (value,) if isinstance(value, int) else tuple(int(v) for v in value)
+
+
+def _conv(module: nn.modules.conv._ConvNd) -> P.Conv | None:
+    """Any nn.ConvNd or nn.ConvTransposeNd with zero padding."""
     if module.padding_mode != "zeros":
         return None  # reflect/replicate padding: not the primitive's zero padding
+    dims = len(module.kernel_size)
     padding: P.Padding
     if module.padding == "same":
         padding = "same"
     elif module.padding == "valid":
-        padding = (0, 0)
+        padding = (0,) * dims
     else:
-        padding = _pair(module.padding)
-    return P.Conv2d(
+        padding = _sizes(module.padding)
+    return P.Conv(
         module.in_channels,
         module.out_channels,
-        _pair(module.kernel_size),
-        _pair(module.stride),
+        _sizes(module.kernel_size),
+        _sizes(module.stride),
         padding,
-        _pair(module.dilation),
+        _sizes(module.dilation),
         module.groups,
         module.bias is not None,
+        transposed=module.transposed,
+        output_padding=_sizes(module.output_padding),
     )
 
 
@@ -85,7 +93,7 @@ def _activation(name: str) -> Callable[[Any], P.Primitive]:
 
 # One row per module type: the primitive it is (None: this instance is not one).
 EXTRACTORS: dict[type[nn.Module], Callable[[Any], P.Primitive | None]] = {
-    nn.Conv2d: _conv,
+    **dict.fromkeys(build.CONV_MODULES.values(), _conv),
     build.SharedKernelDepthwiseConv2d: _shared,
     nn.Linear: lambda m: P.Linear(m.in_features, m.out_features, m.bias is not None),
     nn.BatchNorm1d: _batchnorm,

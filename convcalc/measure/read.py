@@ -94,21 +94,50 @@ def _parameter(value: Any) -> bool:
     return isinstance(value, Value) and value.parameter is not None
 
 
-def _conv2d(call: _Call) -> _Read | None:
+def _sizes(value: Any, dims: int) -> tuple[int, ...]:
+    """A conv argument (an int, or one per axis) as one value per axis."""
+    if isinstance(value, int):
+        return (value,) * dims
+    items = [int(v) for v in value]
+    return tuple(items) if len(items) == dims else (items[0],) * dims
+
+
+def _conv(call: _Call) -> _Read | None:
+    """F.conv1d/2d/3d(input, weight, bias, stride, padding, dilation, groups) and
+    F.conv_transpose1d/2d/3d(input, weight, bias, stride, padding, output_padding,
+    groups, dilation): the weight is (cout, cin/g, *k), transposed (cin, cout/g, *k)."""
     x, weight, bias = call.arg(0, "input"), call.arg(1, "weight"), call.arg(2, "bias")
     if bias is not None and not _parameter(bias):
         return None
+    transposed = call.event.function.startswith("conv_transpose")
+    kernel = tuple(int(k) for k in weight.shape[2:])
+    dims = len(kernel)
     padding = call.arg(4, "padding", 0)
-    cout, _, kh, kw = weight.shape
-    op = P.Conv2d(
+    if transposed:
+        groups = int(call.arg(6, "groups", 1))
+        cout = int(weight.shape[1]) * groups
+        extra = _sizes(call.arg(5, "output_padding", 0), dims)
+        dilation = _sizes(call.arg(7, "dilation", 1), dims)
+    else:
+        groups = int(call.arg(6, "groups", 1))
+        cout = int(weight.shape[0])
+        extra = (0,) * dims
+        dilation = _sizes(call.arg(5, "dilation", 1), dims)
+    op = P.Conv(
         x.shape[1],
         cout,
-        (kh, kw),
-        _pair(call.arg(3, "stride", 1)),
-        padding if padding == "same" else (0, 0) if padding == "valid" else _pair(padding),
-        _pair(call.arg(5, "dilation", 1)),
-        int(call.arg(6, "groups", 1)),
+        kernel,
+        _sizes(call.arg(3, "stride", 1), dims),
+        padding
+        if padding == "same"
+        else (0,) * dims
+        if padding == "valid"
+        else _sizes(padding, dims),
+        dilation,
+        groups,
         bias is not None,
+        transposed=transposed,
+        output_padding=extra,
     )
     if not _parameter(weight):
         # A computed weight (a shared kernel repeated, a standardised weight): its
@@ -219,7 +248,8 @@ def _attention(call: _Call) -> _Read:
 def _interpolate(call: _Call) -> _Read:
     out = call.event.outputs[0].shape
     mode = str(call.arg(3, "mode", "nearest"))
-    return _Read(O.Interpolate(mode, (out[-2], out[-1])), [call.arg(0, "input")])
+    x = call.arg(0, "input")
+    return _Read(O.Interpolate(mode, tuple(out[2:])), [x])  # every axis after N, C
 
 
 def _hardtanh(call: _Call) -> _Read | None:
@@ -237,7 +267,10 @@ def _activation(call: _Call) -> _Read:
 
 # One row per traced function: how to read it (None: not this call; fall back).
 READERS: dict[str, Callable[[_Call], _Read | None]] = {
-    "conv2d": _conv2d,
+    **dict.fromkeys(
+        ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"),
+        _conv,
+    ),
     "linear": _linear,
     "batch_norm": _batch_norm,
     "layer_norm": _layer_norm,

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import convcalc
 from convcalc.core.figures import LayerFigures
+from convcalc.core.shapes import Jump, Jumps
 
 
-def _fields(design: convcalc.Design) -> dict[str, tuple[tuple[int, ...], tuple[int, ...], bool]]:
+def _fields(design: convcalc.Design) -> dict[str, tuple[tuple[int, ...], Jumps, bool]]:
     return {
         x.name: (x.receptive_field, x.jump, x.field.whole) for x in convcalc.analyze(design).layers
     }
 
 
-def _square(layer: LayerFigures) -> tuple[int, int]:
+def _square(layer: LayerFigures) -> tuple[int, Jump]:
     rf_h, rf_w = layer.receptive_field
     assert rf_h == rf_w
     return rf_h, layer.jump[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from convcalc.core.shapes import (
+    Jump,
     conv_output_size,
     effective_kernel,
     receptive_field_step,
@@ -93,6 +94,8 @@ def test_receptive_field_single_layers() -> None:
 
 def test_receptive_field_stacks() -> None:
     """Three 3x3 convs see 7x7; a 7x7/2 stem then a 3x3/2 pool sees 11 with jump 4."""
+    rf: int
+    jump: Jump
     rf, jump = 1, 1
     for _ in range(3):
         rf, jump = receptive_field_step(rf, jump, 3, 1, 1)

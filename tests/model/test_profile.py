@@ -124,16 +124,47 @@ def test_factories_classes_and_devices() -> None:
         convcalc.profile(42, (1, 3, 4, 4))
 
 
+class _Bilinear(nn.Module):
+    """x^T A y per output: an op convcalc has no formula for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mix = nn.Bilinear(6, 6, 4)
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.mix(x, x))  # type: ignore[no-any-return]
+
+
 def test_uncounted_work_is_not_compared_as_if_it_were_zero() -> None:
-    """A 3-D conv (no formula yet): its params count, its work is listed, and no total of
-    work is compared with torchinfo or FlopCounterMode (both would count it)."""
-    model = nn.Sequential(nn.Conv3d(3, 4, 3), nn.ReLU())
-    report = convcalc.profile(model, (1, 3, 4, 6, 6), cross_check=True)
-    assert report.totals.not_counted == {"conv3d": 1}
-    assert report.params == 4 * 3 * 27 + 4
+    """A bilinear layer (no formula): its params count, its work is listed, and no total
+    of work is compared with torchinfo or FlopCounterMode (either could count it)."""
+    report = convcalc.profile(_Bilinear(), (2, 6), cross_check=True)
+    assert report.totals.not_counted == {"bilinear": 1}
+    assert report.params == 6 * 6 * 4 + 4
     assert report.match is True, report.failed_checks
     figures = {check.figure for check in report.checks}
     assert "torchinfo_mult_adds" not in figures
     assert "flop_counter_flops" not in figures
-    assert "0.torchinfo_mult_adds" not in figures
-    assert "1.torchinfo_mult_adds" in figures  # the ReLU is still compared
+    assert "mix.torchinfo_mult_adds" not in figures
+    assert "act.torchinfo_mult_adds" in figures  # the ReLU is still compared
+
+
+@pytest.mark.parametrize(
+    ("module", "shape"),
+    [
+        (nn.Conv3d(3, 4, 3, stride=(1, 2, 2), padding=1), (1, 3, 4, 6, 6)),
+        (nn.Conv1d(3, 6, 5, dilation=2, groups=3), (2, 3, 20)),
+        (nn.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1), (1, 4, 8, 8)),
+        (nn.ConvTranspose3d(2, 4, 2, stride=2, groups=2, bias=False), (1, 2, 3, 4, 5)),
+    ],
+)
+def test_every_convolution_is_read_and_counted(module: nn.Module, shape: tuple[int, ...]) -> None:
+    """1-D, 3-D and transposed convolutions in a user's model are read and counted: every
+    total agrees with torchinfo's rule and with FlopCounterMode."""
+    report = convcalc.profile(nn.Sequential(module), shape, cross_check=True)
+    assert not report.totals.partial
+    assert report.match is True, [(c.figure, c.analytic, c.measured) for c in report.failed_checks]
+    figures = {check.figure for check in report.checks}
+    assert {"flop_counter_flops", "torchinfo_mult_adds"} <= figures
+    assert report.layers[0].type == type(module).__name__
