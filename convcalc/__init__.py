@@ -19,9 +19,10 @@ _HOMES = {
     "convcalc.api": (
         "analyze", "cbam", "compare", "conv", "mobilenet", "profile", "resnet", "se",
         "separable", "spatial", "sweep", "verify",
+        # The registry fills as the network modules load: api loads every built-in one.
+        "NETWORKS",
     ),
     "convcalc.core.designs": ("Comparison", "Design", "Sweep"),
-    "convcalc.core.registry": ("NETWORKS",),
     "convcalc.core.report": ("Check", "CompareReport", "Report", "SweepReport"),
     "convcalc.errors": (
         "CheckFailedError", "ConvCalcError", "EnvironmentUnavailableError", "InvalidSpecError",

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar
 
+from convcalc.core import registry
 from convcalc.core.designs import (
     Comparison,
     Design,
@@ -35,7 +36,7 @@ from convcalc.core.networks import MobileNetSpec, cbam_block, se_block
 from convcalc.core.registry import network_entry
 from convcalc.core.report import CompareReport, Report, SweepReport
 from convcalc.core.resnet import ResNetSpec
-from convcalc.core.shapes import Pair
+from convcalc.core.shapes import Pair, Sizes
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 
 if TYPE_CHECKING:
@@ -43,7 +44,9 @@ if TYPE_CHECKING:
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 
-Size = int | tuple[int, int]
+Size = int | tuple[int, ...]
+# The registry, full: this module has loaded every built-in network (they register on load).
+NETWORKS = registry.NETWORKS
 Notify = Callable[[str], None]
 AnyReport = Report | CompareReport | SweepReport
 ReportT_co = TypeVar("ReportT_co", Report, CompareReport, SweepReport, covariant=True)
@@ -67,24 +70,51 @@ def _integer(value: Any, option: str) -> int:
     return value
 
 
+def _sizes(value: Any, option: str, dims: int) -> Sizes:
+    """An int, or one int per spatial axis, exactly as ``nn.Conv1d``..``3d`` take sizes."""
+    if isinstance(value, tuple | list) and len(value) == dims:
+        return tuple(_integer(v, option) for v in value)
+    if isinstance(value, tuple | list):
+        axes = {1: "(L,)", 2: "(H, W)", 3: "(D, H, W)"}.get(dims, "")
+        raise InvalidSpecError(
+            f"{option}={value!r} must be an integer or {dims} integers {axes} for "
+            f"a {dims}-D convolution"
+        )
+    size = _integer(value, option)
+    return (size,) * dims
+
+
 def _pair(value: Any, option: str) -> Pair:
     """An int, or an (H, W) pair of ints, exactly as ``nn.Conv2d`` takes its sizes."""
-    if isinstance(value, tuple | list) and len(value) == 2:
-        return _integer(value[0], option), _integer(value[1], option)
-    if isinstance(value, tuple | list):
-        raise InvalidSpecError(f"{option}={value!r} must be an integer or an (H, W) pair")
-    size = _integer(value, option)
-    return size, size
+    height, width = _sizes(value, option, 2)
+    return height, width
 
 
-def _kernel(value: Any) -> KernelSpec:
-    return "global" if value == "global" else _pair(value, "kernel")
+def _dims(given: Any, *sizes: Any) -> int:
+    """The number of spatial axes: given, or the length of the sizes given per axis (2
+    when every size is one int)."""
+    if given is not None:
+        dims = _integer(given, "dims")
+        if dims not in (1, 2, 3):
+            raise InvalidSpecError(f"dims={dims} must be 1, 2 or 3")
+        return dims
+    lengths = {len(v) for v in sizes if isinstance(v, tuple | list)}
+    if len(lengths) > 1:
+        raise InvalidSpecError(
+            f"sizes with {' and '.join(map(str, sorted(lengths)))} values: give one value per "
+            "axis of the same number of axes (or dims=)"
+        )
+    return lengths.pop() if lengths else 2
 
 
-def _padding(value: Any) -> PaddingSpec:
+def _kernel(value: Any, dims: int) -> KernelSpec:
+    return "global" if value == "global" else _sizes(value, "kernel", dims)
+
+
+def _padding(value: Any, dims: int) -> PaddingSpec:
     if value in ("same", "valid"):
         return value  # type: ignore[no-any-return]
-    return _pair(value, "padding")
+    return _sizes(value, "padding", dims)
 
 
 class ConvShape(TypedDict, total=False):
@@ -97,6 +127,7 @@ class ConvShape(TypedDict, total=False):
     bias: bool
     input: Size
     batch: int
+    dims: int | None
 
 
 class GroupedShape(ConvShape, total=False):
@@ -109,25 +140,34 @@ class ConvArgs(GroupedShape, total=False):
     """Every argument of ``conv`` after the kernel."""
 
     share_kernel: bool
+    transposed: bool
+    output_padding: Size
 
 
 Kernel = Size | Literal["global"]
 
 
 def conv_spec(cin: int, cout: int, kernel: Kernel = 3, **args: Unpack[ConvArgs]) -> ConvSpec:
-    """A validated convolution spec, from ints or (H, W) pairs as ``nn.Conv2d`` takes them."""
+    """A validated convolution spec, from ints or one int per axis (``(H, W)``, ``(D, H,
+    W)``) as ``nn.Conv1d``..``3d`` take them; ``dims`` defaults to the sizes' length, or 2."""
+    stride, padding = args.get("stride", 1), args.get("padding", 0)
+    dilation, size = args.get("dilation", 1), args.get("input", 224)
+    output_padding = args.get("output_padding", 0)
+    dims = _dims(args.get("dims"), kernel, stride, padding, dilation, size, output_padding)
     return ConvSpec(
         cin=_integer(cin, "cin"),
         cout=_integer(cout, "cout"),
-        kernel=_kernel(kernel),
-        stride=_pair(args.get("stride", 1), "stride"),
-        padding=_padding(args.get("padding", 0)),
-        dilation=_pair(args.get("dilation", 1), "dilation"),
+        kernel=_kernel(kernel, dims),
+        stride=_sizes(stride, "stride", dims),
+        padding=_padding(padding, dims),
+        dilation=_sizes(dilation, "dilation", dims),
         groups=_integer(args.get("groups", 1), "groups"),
         bias=bool(args.get("bias", True)),
-        input=_pair(args.get("input", 224), "input"),
+        input=_sizes(size, "input", dims),
         batch=_integer(args.get("batch", 1), "batch"),
         share_kernel=bool(args.get("share_kernel", False)),
+        transposed=bool(args.get("transposed", False)),
+        output_padding=_sizes(output_padding, "output padding", dims),
     )
 
 
@@ -146,14 +186,20 @@ def conv(
     input: Size = 224,
     batch: int = 1,
     share_kernel: bool = False,
+    transposed: bool = False,
+    output_padding: Size = 0,
+    dims: int | None = None,
 ) -> Design:
-    """One ``nn.Conv2d``: standard, grouped, depthwise (x multiplier), global, dilated.
+    """One convolution: standard, grouped, depthwise (x multiplier), global, dilated;
+    1-D to 3-D (``dims``, or sizes given per axis); ``transposed`` as
+    ``nn.ConvTranspose2d`` (with ``output_padding``).
 
     ``share_kernel`` gives the shared-kernel depthwise module (needs groups=cin).
     """
     return conv_design(
         conv_spec(cin, cout, kernel, stride=stride, padding=padding, dilation=dilation,
-                  groups=groups, bias=bias, input=input, batch=batch, share_kernel=share_kernel)
+                  groups=groups, bias=bias, input=input, batch=batch, share_kernel=share_kernel,
+                  transposed=transposed, output_padding=output_padding, dims=dims)
     )  # fmt: skip
 
 
@@ -173,17 +219,24 @@ def compare(
     kernel: Kernel = 3,
     *,
     groups: int | None = None,
+    transposed: bool = False,
+    output_padding: Size = 0,
     **shape: Unpack[ConvShape],
 ) -> Comparison:
     """Standard, grouped, depthwise, separable, spatial and shared-kernel side by side.
 
     ``groups`` is the grouped variant's g; by default the smallest g > 1 dividing
-    both channel counts.
+    both channel counts. With ``transposed``: the ways to upsample instead, the
+    transposed convolution beside nearest and (bi/tri)linear resampling to its
+    output size, each followed by a stride-1 convolution (``groups`` default 1).
     """
     chosen = groups
+    if chosen is None and transposed:
+        chosen = 1
     if chosen is None:
         chosen = smallest_group(_integer(cin, "cin"), _integer(cout, "cout")) or 1
-    spec = conv_spec(cin, cout, kernel, groups=chosen, **shape)
+    spec = conv_spec(cin, cout, kernel, groups=chosen, transposed=transposed,
+                     output_padding=output_padding, **shape)  # fmt: skip
     return compare_design(spec, groups_given=groups is not None)
 
 

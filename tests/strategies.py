@@ -112,6 +112,42 @@ def conv_specs(
 
 
 @st.composite
+def family_specs(draw: st.DrawFn, *, transposed: bool | None = None) -> ConvSpec:
+    """A valid 1-D, 2-D or 3-D spec, perhaps transposed: per-axis kernels, strides,
+    dilations, paddings and (transposed) output paddings, groups, an input that fits."""
+    dims = draw(st.integers(1, 3))
+    cin, cout, groups = draw(channels_and_groups(max_channels=8))
+    is_transposed = draw(st.booleans()) if transposed is None else transposed
+
+    def axes(low: int, high: int) -> tuple[int, ...]:
+        return tuple(draw(st.integers(low, high)) for _ in range(dims))
+
+    kernel, stride, dilation = axes(1, 4), axes(1, 3), axes(1, 2)
+    if is_transposed:
+        extra = tuple(
+            draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation, strict=True)
+        )
+        size = axes(1, 5)
+        # Padding crops the output: at most what leaves one element per axis.
+        padding = tuple(
+            draw(st.integers(0, max(0, ((i - 1) * s + d * (k - 1) + e) // 2)))
+            for i, s, d, k, e in zip(size, stride, dilation, kernel, extra, strict=True)
+        )
+    else:
+        extra = (0,) * dims
+        padding = axes(0, 2)
+        size = tuple(
+            draw(st.integers(max(1, effective_kernel(k, d) - 2 * p), 8))
+            for k, d, p in zip(kernel, dilation, padding, strict=True)
+        )
+    return ConvSpec(
+        cin, cout, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+        groups=groups, bias=draw(st.booleans()), input=size, batch=draw(st.integers(1, 2)),
+        transposed=is_transposed, output_padding=extra,
+    )  # fmt: skip
+
+
+@st.composite
 def depthwise_specs(draw: st.DrawFn, *, share_kernel: bool | None = None) -> ConvSpec:
     """A valid depthwise spec (groups = cin, cout = m x cin), perhaps with a shared kernel."""
     base = draw(conv_specs())
@@ -300,7 +336,7 @@ def invalid_cases(draw: st.DrawFn) -> InvalidCase:
 
 def conv_primitives() -> st.SearchStrategy[P.Conv2d]:
     """A valid Conv2d primitive (shared-kernel ones included)."""
-    return st.one_of(conv_specs(), depthwise_specs()).map(lambda spec: spec.conv())
+    return st.one_of(conv_specs(), depthwise_specs(), family_specs()).map(lambda spec: spec.conv())
 
 
 # One strategy per primitive type: test_roundtrip checks this covers every builder.
@@ -427,7 +463,7 @@ def traced_builtins(draw: st.DrawFn) -> tuple[P.Primitive, Shape, Arity]:
     """Built-in primitives whose module runs one torch call: conv, linear, BN, activations."""
     choice = draw(st.sampled_from(["conv", "linear", "bn", "act", "pool"]))
     if choice == "conv":
-        spec = draw(conv_specs())
+        spec = draw(st.one_of(conv_specs(), family_specs()))
         return spec.conv(), spec.input_shape, 1
     if choice == "linear":
         op = draw(PRIMITIVES[P.Linear])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import convcalc
-from convcalc.core.registry import NETWORKS
+from convcalc import NETWORKS
 from tests.test_layers import python
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,14 @@ def test_constructors_take_ints_or_pairs_like_nn_conv2d() -> None:
     ("call", "message"),
     [
         (lambda: convcalc.conv(4, 8, groups=3), "groups=3 must divide cin=4 and cout=8"),
-        (lambda: convcalc.conv(4, 8, kernel=(3, 3, 3)), "kernel=(3, 3, 3)"),  # type: ignore[arg-type]
+        (lambda: convcalc.conv(4, 8, kernel=(3, 3, 3), input=(32, 32)), "sizes with 2 and 3"),
+        (lambda: convcalc.conv(4, 8, kernel=(3, 3), dims=3), "kernel=(3, 3) must be an integer"),
+        (lambda: convcalc.conv(4, 8, dims=4), "dims=4 must be 1, 2 or 3"),
+        (
+            lambda: convcalc.conv(4, 8, stride=2, output_padding=2, transposed=True),
+            "output padding=2 must be smaller than the stride or the dilation",
+        ),
+        (lambda: convcalc.conv(4, 8, output_padding=1), "is for a transposed convolution"),
         (lambda: convcalc.conv(4.0, 8), "cin=4.0 must be an integer"),  # type: ignore[arg-type]
         (lambda: convcalc.conv(True, 8), "cin=True must be an integer"),
         (lambda: convcalc.se(8, 16), "reduction=16"),

@@ -29,7 +29,7 @@ from convcalc.cli.output import emit, notify
 from convcalc.cli.run import budgets, judge
 from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
 from convcalc.core.designs import Sweep
-from convcalc.core.parse import parse_pair, parse_resolutions, parse_widths
+from convcalc.core.parse import parse_pair, parse_resolutions, parse_sizes, parse_widths
 from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
 from convcalc.interrupts import INTERRUPTED_EXIT, Interrupted, check_interrupt, interrupted
@@ -195,6 +195,22 @@ Plot = Annotated[
 
 # ---------------------------------------------------------------- convolutions
 
+Transposed = Annotated[
+    bool,
+    typer.Option(
+        "--transposed",
+        help="Transposed convolution (nn.ConvTranspose1d/2d/3d): upsamples by the stride.",
+    ),
+]
+OutputPadding = Annotated[
+    str,
+    typer.Option(
+        "--output-padding",
+        help="Transposed only: extra size on one side of the output (1 or HxW), smaller "
+        "than the stride or the dilation.",
+    ),
+]
+
 
 @app.command(epilog=epilog("conv"))
 @with_options(shape=True)
@@ -218,11 +234,17 @@ def conv(
             "channel (groups=cin, implied when -g is not given).",
         ),
     ] = False,
+    transposed: Transposed = False,
+    output_padding: OutputPadding = "0",
 ) -> None:
-    """One nn.Conv2d: standard, grouped, depthwise (x multiplier), global, dilated, strided."""
+    """One convolution (nn.Conv1d/2d/3d or ConvTranspose): standard, grouped, depthwise
+    (x multiplier), global, dilated, strided, transposed."""
     if groups is None:  # --share-kernel is depthwise by definition: groups=cin unless told
         groups = shape["cin"] if share_kernel else 1
-    run(convcalc.conv(**shape, groups=groups, share_kernel=share_kernel), common)
+    extra = parse_sizes(output_padding, "output padding", shape["dims"], allow_zero=True)
+    design = convcalc.conv(**shape, groups=groups, share_kernel=share_kernel,
+                           transposed=transposed, output_padding=extra)  # fmt: skip
+    run(design, common)
 
 
 @app.command(epilog=epilog("separable"))
@@ -262,9 +284,22 @@ def compare(
             **integer("groups"),
         ),
     ] = None,
+    transposed: Annotated[
+        bool,
+        typer.Option(
+            "--transposed",
+            help="Compare the ways to upsample instead: the transposed conv beside nearest and "
+            "(bi/tri)linear resampling to its output size, each then a stride-1 conv.",
+        ),
+    ] = False,
+    output_padding: OutputPadding = "0",
 ) -> None:
-    """Standard, grouped, depthwise, separable, spatial and shared-kernel side by side."""
-    run(convcalc.compare(**shape, groups=groups), common)
+    """Standard, grouped, depthwise, separable, spatial and shared-kernel side by side
+    (with --transposed: the ways to upsample)."""
+    extra = parse_sizes(output_padding, "output padding", shape["dims"], allow_zero=True)
+    design = convcalc.compare(**shape, groups=groups, transposed=transposed,
+                              output_padding=extra)  # fmt: skip
+    run(design, common)
 
 
 # ---------------------------------------------------------------- blocks and networks

@@ -19,7 +19,14 @@ import typer
 from convcalc.api import DEVICES
 from convcalc.core.documents import figure_name
 from convcalc.core.figures import DTYPE_BYTES
-from convcalc.core.parse import parse_budget, parse_int, parse_kernel, parse_padding, parse_pair
+from convcalc.core.parse import (
+    parse_budget,
+    parse_int,
+    parse_kernel,
+    parse_padding,
+    parse_pair,
+    parse_sizes,
+)
 from convcalc.errors import InvalidSpecError
 from convcalc.render import OutputFormat
 
@@ -74,6 +81,19 @@ SHAPE_OPTIONS = (
     _option("bias", Bias, True),
     _option("input_size", Input, "224"),
     _option("batch", Batch, 1),
+    _option(
+        "dims",
+        Annotated[
+            int,
+            typer.Option(
+                "--dims",
+                help="Spatial axes: 1 (Conv1d), 2 (Conv2d) or 3 (Conv3d); sizes take one value "
+                "or one per axis (3x3x3, 16x112x112).",
+                **integer("dims"),
+            ),
+        ],
+        2,
+    ),
 )
 
 # An attention block's input and its MLP's reduction (se, cbam).
@@ -284,16 +304,20 @@ class Common:
 
 def parse_shape(raw: dict[str, Any]) -> dict[str, Any]:
     """The shape options as the library's keyword arguments (exit 2 on a bad one)."""
+    dims = raw["dims"]
+    if dims not in (1, 2, 3):
+        raise InvalidSpecError(f"dims={dims} must be 1, 2 or 3")
     return {
         "cin": raw["cin"],
         "cout": raw["cout"],
-        "kernel": parse_kernel(raw["kernel"]),
-        "stride": parse_pair(raw["stride"], "stride"),
-        "padding": parse_padding(raw["padding"]),
-        "dilation": parse_pair(raw["dilation"], "dilation"),
+        "kernel": parse_kernel(raw["kernel"], dims),
+        "stride": parse_sizes(raw["stride"], "stride", dims),
+        "padding": parse_padding(raw["padding"], dims),
+        "dilation": parse_sizes(raw["dilation"], "dilation", dims),
         "bias": raw["bias"],
-        "input": parse_pair(raw["input_size"], "input"),
+        "input": parse_sizes(raw["input_size"], "input", dims),
         "batch": raw["batch"],
+        "dims": dims,
     }
 
 

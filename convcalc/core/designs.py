@@ -8,6 +8,7 @@ with. ``analyze`` turns it into a ``Report`` without torch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -110,8 +111,9 @@ def _versus_standard(spec: ConvSpec) -> Network:
 
 def separable_design(spec: ConvSpec) -> Design:
     """Depthwise k x k then pointwise 1x1, beside the standard k x k and the theory ratio."""
-    kh, kw = spec.resolved_kernel
-    theory = RatioTheory(f"1/{spec.cout} + 1/({kh}x{kw})", 1 / spec.cout + 1 / (kh * kw))
+    kernel = spec.resolved_kernel
+    taps = "x".join(map(str, kernel))
+    theory = RatioTheory(f"1/{spec.cout} + 1/({taps})", 1 / spec.cout + 1 / math.prod(kernel))
     return Design(
         "separable",
         spec.to_dict(),

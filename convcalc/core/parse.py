@@ -115,19 +115,19 @@ def parse_sizes(text: str, option: str, dims: int = 2, *, allow_zero: bool = Fal
     return tuple(values) if len(values) == dims else (values[0],) * dims
 
 
-def parse_kernel(text: str) -> Pair | str:
-    """A kernel: ``3``, ``3x1`` or ``global`` (kernel = input size)."""
+def parse_kernel(text: str, dims: int = 2) -> Sizes | str:
+    """A kernel: ``3``, ``3x1`` (``3x3x3`` in 3-D) or ``global`` (kernel = input size)."""
     if text.strip().lower() == "global":
         return "global"
-    return parse_pair(text, "kernel")
+    return parse_sizes(text, "kernel", dims)
 
 
-def parse_padding(text: str) -> Pair | str:
+def parse_padding(text: str, dims: int = 2) -> Sizes | str:
     """A padding: ``1``, ``1x0``, ``same`` or ``valid`` (as ``nn.Conv2d`` takes it)."""
     word = text.strip().lower()
     if word in ("same", "valid"):
         return word
-    return parse_pair(text, "padding", allow_zero=True)
+    return parse_sizes(text, "padding", dims, allow_zero=True)
 
 
 def parse_budget(text: str, option: str) -> int:

@@ -445,8 +445,7 @@ class Conv(Primitive):
         if self.transposed:
             return (
                 f"{text} = {fmt_int(self.torchinfo_mult_adds(out))}: every weight at every "
-                "output position, though each output position meets only some of them "
-                "(MACs count on the input)"
+                "output position, as if stride 1 (MACs: at every input position)"
             )
         return f"{text} = MACs + bias adds"
 

@@ -20,29 +20,32 @@ from convcalc.core.graph import INPUT, Network
 
 
 class SharedKernelDepthwiseConv2d(nn.Module):
-    """Depthwise conv whose one ``(m, 1, kh, kw)`` kernel is reused by every input channel.
+    """Depthwise conv whose one ``(m, 1, *k)`` kernel is reused by every input channel.
 
     DOMAIN.md 4: parameters ``m * kh * kw (+ m)``; the kernel is repeated
     ``cin`` times in ``forward``, so input channel i gives outputs ``m*i .. m*i+m-1``.
     """
 
-    def __init__(self, conv: P.Conv2d) -> None:
+    def __init__(self, conv: P.Conv) -> None:
         super().__init__()
         self.cin = conv.cin
         self.stride = conv.stride
         self.padding: Any = conv.padding
         self.dilation = conv.dilation
-        kh, kw = conv.kernel
-        self.weight = nn.Parameter(torch.empty(conv.multiplier, 1, kh, kw))
+        self.convolve = (F.conv1d, F.conv2d, F.conv3d)[conv.dims - 1]
+        self.weight = nn.Parameter(torch.empty(conv.multiplier, 1, *conv.kernel))
         self.bias = nn.Parameter(torch.empty(conv.multiplier)) if conv.bias else None
         nn.init.kaiming_uniform_(self.weight)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = self.weight.repeat(self.cin, 1, 1, 1)
+        weight = self.weight.repeat(self.cin, *(1,) * (self.weight.dim() - 1))
         bias = None if self.bias is None else self.bias.repeat(self.cin)
-        return F.conv2d(x, weight, bias, self.stride, self.padding, self.dilation, self.cin)
+        out: torch.Tensor = self.convolve(
+            x, weight, bias, self.stride, self.padding, self.dilation, self.cin
+        )
+        return out
 
 
 class GlobalPool2d(nn.Module):

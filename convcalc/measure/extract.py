@@ -56,14 +56,14 @@ def _conv(module: nn.modules.conv._ConvNd) -> P.Conv | None:
 
 
 def _shared(module: build.SharedKernelDepthwiseConv2d) -> P.Conv2d:
-    multiplier, _, kh, kw = module.weight.shape
-    return P.Conv2d(
+    multiplier, _, *kernel = module.weight.shape
+    return P.Conv(
         module.cin,
         module.cin * multiplier,
-        (kh, kw),
-        _pair(module.stride),
-        module.padding if module.padding == "same" else _pair(module.padding),
-        _pair(module.dilation),
+        tuple(kernel),
+        _sizes(module.stride),
+        module.padding if module.padding == "same" else _sizes(module.padding),
+        _sizes(module.dilation),
         module.cin,
         module.bias is not None,
         shared_kernel=True,

@@ -13,7 +13,7 @@ from convcalc.core.report import build_checks
 from convcalc.errors import InvalidSpecError
 from convcalc.measure.probe import measure
 from tests.seeds import SEED_CASES, SeedCase, seed_network
-from tests.strategies import conv_specs, depthwise_specs, measured_examples
+from tests.strategies import conv_specs, depthwise_specs, family_specs, measured_examples
 
 
 def assert_agrees(network: Network, dtype: str = "float32") -> None:
@@ -117,3 +117,25 @@ def test_random_variants_agree(name: str, spec: ConvSpec) -> None:
 def test_random_shared_kernel_convs_agree(spec: ConvSpec) -> None:
     """The shared-kernel depthwise module measures as analysed: m x kh x kw (+ m) parameters."""
     assert_agrees(conv_network(spec))
+
+
+@settings(max_examples=measured_examples())
+@given(family_specs())
+def test_random_family_convolutions_agree(spec: ConvSpec) -> None:
+    """1-D to 3-D, transposed or not (groups, dilation, output padding): torch's output
+    shape, torchinfo's rule and FlopCounterMode's count agree with the analytic ones."""
+    assert_agrees(conv_network(spec))
+
+
+@settings(max_examples=measured_examples())
+@given(family_specs(transposed=True))
+def test_transposed_upsampling_variants_agree(spec: ConvSpec) -> None:
+    """compare --transposed: resampling to the transposed conv's output and a stride-1
+    conv give that output size, and measure as analysed."""
+    from convcalc.core.layers import upsample_networks
+
+    networks = upsample_networks(spec)
+    shapes = {analyze(n).totals.output_shape for n in networks}
+    assert len(shapes) == 1
+    for network in networks:
+        assert_agrees(network)

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from torch import nn
 
 import convcalc
+from convcalc import NETWORKS
 from convcalc.core import ops as O  # noqa: N812 - as in the build table
 from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.graph import INPUT, Network, Node
 from convcalc.core.primitives import Shape
-from convcalc.core.registry import NETWORKS
 from convcalc.measure.build import BUILDERS, GraphModule, build_module
 from convcalc.measure.extract import extract, extract_network
 from convcalc.measure.read import read_trace
