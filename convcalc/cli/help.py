@@ -16,6 +16,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "convcalc conv --cin 4 --cout 8 --groups 2",
         "convcalc conv --cin 32 --cout 32 -g 32 -k 3 -p same -i 112   # depthwise",
         "convcalc conv --cin 64 --cout 128 -k 3 --value macs --no-verify",
+        "convcalc conv --cin 4 --cout 8 -k 3 -s 2 -p 1 --transposed --output-padding 1 -i 32",
+        "convcalc conv --cin 3 --cout 64 --dims 3 -k 3x7x7 -s 1x2x2 -p 1x3x3 -i 16x112x112",
+        "convcalc conv --cin 16 --cout 32 --dims 1 -k 5 -i 1000   # Conv1d",
     ),
     "separable": (
         "convcalc separable --cin 32 --cout 64 -p 1 -i 112",
@@ -25,6 +28,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "compare": (
         "convcalc compare --cin 32 --cout 64 -p same -i 56",
         "convcalc compare --cin 32 --cout 64 -g 4 --format markdown",
+        "convcalc compare --cin 64 --cout 32 -k 4 -s 2 -p 1 --transposed -i 28   # upsampling",
     ),
     "se": ("convcalc se --channels 64 --reduction 16 -i 56",),
     "cbam": ("convcalc cbam --channels 64 --reduction 16 --spatial-kernel 7 -i 56",),

@@ -28,7 +28,6 @@ from typing import ClassVar, Literal
 from convcalc.core.primitives import Primitive, Shape, fmt_int, numel
 from convcalc.core.shapes import (
     Field,
-    Pair,
     Sizes,
     broadcast_field,
     conv_output_size,
@@ -338,42 +337,82 @@ def _pool_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
 
 @dataclass(frozen=True)
 class Pool2d(Primitive):
-    """Max or average pooling over a sliding window: each output reads its kh x kw window."""
+    """Max or average pooling over a sliding window (``nn.MaxPool1d``..``3d``,
+    ``nn.AvgPool1d``..``3d``): each output reads its window of ``prod(k)`` elements.
 
-    kind: ClassVar[str] = "Pool2d"
+    The number of spatial axes is the kernel's length. Work: one op per element of
+    each window (max: compares, avg: adds), ``N x C x prod(out) x prod(k)``; windows cut
+    by padding or ceil_mode are counted whole (the divide of avg is not counted).
+    """
+
     mode: Literal["max", "avg"]
-    kernel: Pair
-    stride: Pair
-    padding: Pair = (0, 0)
-    dilation: Pair = (1, 1)
+    kernel: Sizes
+    stride: Sizes
+    padding: Sizes = (0, 0)
+    dilation: Sizes = (1, 1)
     ceil_mode: bool = False
     count_include_pad: bool = True
 
+    def __post_init__(self) -> None:
+        dims = len(self.kernel)
+        for name in ("stride", "padding", "dilation"):
+            value = getattr(self, name)
+            if len(value) != dims and len(set(value)) == 1:
+                object.__setattr__(self, name, (value[0],) * dims)
+        for axis, (k, p, d) in enumerate(zip(self.kernel, self.padding, self.dilation,
+                                             strict=True)):  # fmt: skip
+            window = d * (k - 1) + 1 if self.mode == "max" else k
+            if p > window // 2:
+                raise InvalidSpecError(
+                    f"pooling padding={p} must be at most half the window ({window}) on axis "
+                    f"{axis}, as torch requires"
+                )
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        """``Pool2d`` (and ``Pool1d``, ``Pool3d``): max or avg is the label."""
+        return f"Pool{len(self.kernel)}d"
+
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         (shape,) = inputs
-        if len(shape) < 3:
-            raise InvalidSpecError(f"{self.mode} pooling needs (C, H, W), got {list(shape)}")
+        dims = len(self.kernel)
+        if len(shape) < dims + 1:
+            raise InvalidSpecError(
+                f"{self.mode} pooling over {dims} axes needs (C, *spatial), got {list(shape)}"
+            )
         size = tuple(
-            _pool_size(shape[-2 + a], self.kernel[a], self.stride[a], self.padding[a],
+            _pool_size(shape[-dims + a], self.kernel[a], self.stride[a], self.padding[a],
                        self.dilation[a], self.ceil_mode)
-            for a in range(2)
+            for a in range(dims)
         )  # fmt: skip
-        return (*shape[:-2], *size)
+        return (*shape[:-dims], *size)
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
-        return {f"{self.mode}_pool": numel(out) * self.kernel[0] * self.kernel[1]}
+        return {f"{self.mode}_pool": numel(out) * math.prod(self.kernel)}
 
     @property
     def label(self) -> str:
         return f"{self.mode} pool"
 
     def describe(self) -> str:
-        kh, kw = self.kernel
-        text = f"{kh}x{kw} s{self.stride[0]}"
+        text = f"{'x'.join(map(str, self.kernel))} s{self.stride[0]}"
+        if set(self.stride) != {self.stride[0]}:
+            text = f"{'x'.join(map(str, self.kernel))} s{'x'.join(map(str, self.stride))}"
         return text + (" ceil" if self.ceil_mode else "")
 
+    def shape_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
+        dims = len(self.kernel)
+        rounding = "ceil" if self.ceil_mode else "floor"
+        parts = []
+        for a, size in enumerate(inputs[0][-dims:]):
+            k, s, p, d = self.kernel[a], self.stride[a], self.padding[a], self.dilation[a]
+            parts.append(
+                f"{rounding}(({size} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1 = {out[-dims + a]}"
+            )
+        return parts[0] if len(set(parts)) == 1 else "; ".join(parts)
+
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
-        total = (2 * self.padding[0], 2 * self.padding[1])
+        total = tuple(2 * p for p in self.padding)
         return local_field(sources[0], self.kernel, self.stride, self.dilation, total)
 
 
@@ -385,36 +424,43 @@ def _adaptive_windows(size: int, out: int) -> int:
 
 @dataclass(frozen=True)
 class AdaptivePool2d(Primitive):
-    """Adaptive max or average pooling to ``output`` (1 x 1 is a global pool)."""
+    """Adaptive max or average pooling to ``output`` (one size per spatial axis; all 1 is
+    a global pool)."""
 
-    kind: ClassVar[str] = "AdaptivePool2d"
     mode: Literal["max", "avg"]
-    output: Pair
+    output: Sizes
+
+    @property
+    def kind(self) -> str:  # type: ignore[override]
+        return f"AdaptivePool{len(self.output)}d"
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         (shape,) = inputs
-        return (*shape[:-2], *self.output)
+        return (*shape[: -len(self.output)], *self.output)
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
-        h, w = inputs[0][-2:]
-        rows = _adaptive_windows(h, self.output[0])
-        cols = _adaptive_windows(w, self.output[1])
-        return {f"{self.mode}_pool": numel(inputs[0][:-2]) * rows * cols}
+        dims = len(self.output)
+        spatial = inputs[0][-dims:]
+        reads = math.prod(
+            _adaptive_windows(n, o) for n, o in zip(spatial, self.output, strict=True)
+        )
+        return {f"{self.mode}_pool": numel(inputs[0][:-dims]) * reads}
 
     @property
     def label(self) -> str:
         return f"adaptive {self.mode} pool"
 
     def describe(self) -> str:
-        return f"to {self.output[0]}x{self.output[1]}"
+        return "to " + "x".join(map(str, self.output))
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
-        h, w = inputs[0][-2:]
-        if self.output == (1, 1):
-            return global_field(sources[0], (h, w))
-        kernel = (-(-h // self.output[0]), -(-w // self.output[1]))
-        stride = (max(h // self.output[0], 1), max(w // self.output[1], 1))
-        return local_field(sources[0], kernel, stride, (1, 1), (0, 0))
+        spatial = inputs[0][-len(self.output) :]
+        if set(self.output) == {1}:
+            return global_field(sources[0], spatial)
+        kernel = tuple(-(-n // o) for n, o in zip(spatial, self.output, strict=True))
+        stride = tuple(max(n // o, 1) for n, o in zip(spatial, self.output, strict=True))
+        ones = (1,) * len(self.output)
+        return local_field(sources[0], kernel, stride, ones, (0,) * len(self.output))
 
 
 # Taps blended per output element; nearest copies (free).

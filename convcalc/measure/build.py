@@ -119,14 +119,23 @@ def _norm(op: O.Norm) -> nn.Module:
     return nn.LayerNorm(op.normalized, elementwise_affine=op.weight, bias=op.bias)
 
 
+POOL_MODULES: dict[str, tuple[Any, ...]] = {
+    "max": (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d),
+    "avg": (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d),
+    "adaptive max": (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d),
+    "adaptive avg": (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d),
+}
+
+
 def _pool(op: O.Pool2d) -> nn.Module:
+    module = POOL_MODULES[op.mode][len(op.kernel) - 1]
     if op.mode == "max":
-        return nn.MaxPool2d(op.kernel, op.stride, op.padding, op.dilation, ceil_mode=op.ceil_mode)
-    return nn.AvgPool2d(op.kernel, op.stride, op.padding, op.ceil_mode, op.count_include_pad)
+        return module(op.kernel, op.stride, op.padding, op.dilation, ceil_mode=op.ceil_mode)  # type: ignore[no-any-return]
+    return module(op.kernel, op.stride, op.padding, op.ceil_mode, op.count_include_pad)  # type: ignore[no-any-return]
 
 
 def _adaptive(op: O.AdaptivePool2d) -> nn.Module:
-    return nn.AdaptiveMaxPool2d(op.output) if op.mode == "max" else nn.AdaptiveAvgPool2d(op.output)
+    return POOL_MODULES[f"adaptive {op.mode}"][len(op.output) - 1](op.output)  # type: ignore[no-any-return]
 
 
 CONV_MODULES: dict[str, type[nn.Module]] = {

@@ -21,10 +21,6 @@ from convcalc.core.graph import INPUT, Network, Node
 from convcalc.measure import build
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    return (value, value) if isinstance(value, int) else (int(value[0]), int(value[1]))
-
-
 def _sizes(value: Any) -> tuple[int, ...]:
     return (value,) if isinstance(value, int) else tuple(int(v) for v in value)
 
@@ -74,15 +70,29 @@ def _batchnorm(module: nn.BatchNorm2d) -> P.BatchNorm2d:
     return P.BatchNorm2d(module.num_features, module.affine)
 
 
-def _adaptive(mode: str) -> Callable[[Any], P.Primitive | None]:
+def _adaptive(mode: str, dims: int) -> Callable[[Any], P.Primitive | None]:
     def read(module: Any) -> P.Primitive | None:
         size = module.output_size
         if isinstance(size, tuple) and None in size:
             return None  # "keep this axis": the size depends on the input
-        pair = _pair(size)
-        if pair == (1, 1):
+        sizes = _sizes(size) if not isinstance(size, int) else (size,) * dims
+        if sizes == (1, 1):
             return P.GlobalPool(mode, flatten=False)  # type: ignore[arg-type]
-        return O.AdaptivePool2d(mode, pair)  # type: ignore[arg-type]
+        return O.AdaptivePool2d(mode, sizes)  # type: ignore[arg-type]
+
+    return read
+
+
+def _pool(mode: str, dims: int) -> Callable[[Any], P.Primitive]:
+    def read(m: Any) -> P.Primitive:
+        def sizes(value: Any) -> tuple[int, ...]:
+            return (value,) * dims if isinstance(value, int) else _sizes(value)
+
+        if mode == "max":
+            return O.Pool2d("max", sizes(m.kernel_size), sizes(m.stride), sizes(m.padding),
+                            sizes(m.dilation), m.ceil_mode)  # fmt: skip
+        return O.Pool2d("avg", sizes(m.kernel_size), sizes(m.stride), sizes(m.padding),
+                        (1,) * dims, m.ceil_mode, m.count_include_pad)  # fmt: skip
 
     return read
 
@@ -100,30 +110,16 @@ EXTRACTORS: dict[type[nn.Module], Callable[[Any], P.Primitive | None]] = {
     nn.BatchNorm2d: _batchnorm,
     nn.BatchNorm3d: _batchnorm,
     **{type(make()): _activation(name) for name, make in build.ACTIVATION_MODULES.items()},
-    nn.AdaptiveAvgPool2d: _adaptive("avg"),
-    nn.AdaptiveMaxPool2d: _adaptive("max"),
+    **{
+        cls: (_adaptive if key.startswith("adaptive") else _pool)(key.split()[-1], dims)
+        for key, classes in build.POOL_MODULES.items()
+        for dims, cls in enumerate(classes, start=1)
+    },
     nn.LayerNorm: lambda m: O.Norm(
         "layer_norm", tuple(m.normalized_shape), m.weight is not None, m.bias is not None
     ),
     nn.GroupNorm: lambda m: O.Norm(
         "group_norm", (m.num_channels,), m.affine, m.affine, m.num_groups
-    ),
-    nn.MaxPool2d: lambda m: O.Pool2d(
-        "max",
-        _pair(m.kernel_size),
-        _pair(m.stride),
-        _pair(m.padding),
-        _pair(m.dilation),
-        m.ceil_mode,
-    ),
-    nn.AvgPool2d: lambda m: O.Pool2d(
-        "avg",
-        _pair(m.kernel_size),
-        _pair(m.stride),
-        _pair(m.padding),
-        (1, 1),
-        m.ceil_mode,
-        m.count_include_pad,
     ),
     build.GlobalPool2d: lambda m: P.GlobalPool(m.mode, m.flatten),
     build.ChannelPool: lambda m: P.ChannelPool(),

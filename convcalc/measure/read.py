@@ -33,7 +33,8 @@ FREE = frozenset(
         "arange", "full", "empty", "tensor", "new_zeros", "new_ones", "new_empty",
         "index_select", "gather", "stochastic_depth", "channel_shuffle", "pixel_shuffle",
         "split_with_sizes", "swapaxes", "mT", "__setitem__", "masked_fill", "masked_fill_",
-        "copy_", "fill_", "zero_", "embedding",
+        "copy_", "fill_", "zero_", "embedding", "tensor_split", "repeat_interleave", "long",
+        "int", "bool",
     }
 )  # fmt: skip
 
@@ -179,31 +180,34 @@ def _group_norm(call: _Call) -> _Read:
     return _Read(op, [x], [v for v in (weight, bias) if _parameter(v)])
 
 
-def _pool(mode: str) -> Callable[[_Call], _Read]:
+def _pool(mode: str, dims: int) -> Callable[[_Call], _Read]:
+    """F.max_pool1d..3d(input, kernel, stride, padding, dilation, ceil_mode) and
+    F.avg_pool1d..3d(input, kernel, stride, padding, ceil_mode, count_include_pad)."""
+
     def read(call: _Call) -> _Read:
-        x, kernel = call.arg(0, "input"), _pair(call.arg(1, "kernel_size"))
+        x, kernel = call.arg(0, "input"), _sizes(call.arg(1, "kernel_size"), dims)
         stride = call.arg(2, "stride") or kernel
         if mode == "max":
-            dilation = _pair(call.arg(4, "dilation", 1))
+            dilation = _sizes(call.arg(4, "dilation", 1), dims)
             ceil, include = bool(call.arg(5, "ceil_mode", False)), True
         else:
-            dilation = (1, 1)
+            dilation = (1,) * dims
             ceil = bool(call.arg(4, "ceil_mode", False))
             include = bool(call.arg(5, "count_include_pad", True))
-        padding = _pair(call.arg(3, "padding", 0))
-        op = O.Pool2d(mode, kernel, _pair(stride), padding, dilation, ceil, include)  # type: ignore[arg-type]
+        padding = _sizes(call.arg(3, "padding", 0), dims)
+        op = O.Pool2d(mode, kernel, _sizes(stride, dims), padding, dilation, ceil, include)  # type: ignore[arg-type]
         return _Read(op, [x])
 
     return read
 
 
-def _adaptive(mode: str) -> Callable[[_Call], _Read]:
+def _adaptive(mode: str, dims: int) -> Callable[[_Call], _Read]:
     def read(call: _Call) -> _Read:
         x = call.arg(0, "input")
-        out = call.event.outputs[0].shape[-2:]
-        if tuple(out) == (1, 1) and len(x.shape) == 4:
+        out = tuple(call.event.outputs[0].shape[-dims:])
+        if out == (1, 1) and len(x.shape) == 4:
             return _Read(P.GlobalPool(mode, flatten=False), [x])  # type: ignore[arg-type]
-        return _Read(O.AdaptivePool2d(mode, (out[0], out[1])), [x])  # type: ignore[arg-type]
+        return _Read(O.AdaptivePool2d(mode, out), [x])  # type: ignore[arg-type]
 
     return read
 
@@ -275,10 +279,12 @@ READERS: dict[str, Callable[[_Call], _Read | None]] = {
     "batch_norm": _batch_norm,
     "layer_norm": _layer_norm,
     "group_norm": _group_norm,
-    "max_pool2d": _pool("max"),
-    "avg_pool2d": _pool("avg"),
-    "adaptive_avg_pool2d": _adaptive("avg"),
-    "adaptive_max_pool2d": _adaptive("max"),
+    **{f"{mode}_pool{d}d": _pool(mode, d) for mode in ("max", "avg") for d in (1, 2, 3)},
+    **{
+        f"adaptive_{mode}_pool{d}d": _adaptive(mode, d)
+        for mode in ("max", "avg")
+        for d in (1, 2, 3)
+    },
     "mean": _reduce("avg"),
     "amax": _reduce("max"),
     "sum": _reduce("sum"),

@@ -1,4 +1,4 @@
-"""The outside check: every torchvision classification and segmentation model, read by
+"""The outside check: every torchvision classification, segmentation and video model, read by
 ``convcalc.profile``, agrees with torchinfo and FlopCounterMode in every figure, and
 reproduces the params and GFLOPS torchvision publishes in its weights' metadata.
 
@@ -79,3 +79,30 @@ def test_zoo_model_reproduces_torchvision(name: str, weights: str) -> None:
     assert round(report.macs / 1e9, 3) == meta["_ops"], (report.macs, meta["_ops"])
     if name.startswith("regnet"):  # its constructor cannot run on meta: said, and built on CPU
         assert any("cannot be built on the meta device" in n for n in notices), notices
+
+
+VIDEO = torchvision.models.list_models(module=torchvision.models.video)
+# torchvision's video reference trains and evaluates 16-frame clips (its --clip-len):
+# the published GFLOPS are at 16 frames of each weights' crop size.
+CLIP_FRAMES = 16
+
+
+@pytest.mark.parametrize(
+    ("name", "weights"),
+    [(name, w.name) for name in VIDEO for w in torchvision.models.get_model_weights(name)],
+)
+def test_video_model_reproduces_torchvision(name: str, weights: str) -> None:
+    """3-D convolutions, 3-D pooling, windowed 3-D attention (R3D, MC3, R(2+1)D, S3D,
+    MViT, Swin3D): every layer read and counted, analytic == torchinfo ==
+    FlopCounterMode, and params and GFLOPS as published."""
+    entry = torchvision.models.get_model_weights(name)[weights]
+    side = entry.transforms().crop_size[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = convcalc.profile(
+            f"torchvision:{name}", (1, 3, CLIP_FRAMES, side, side), cross_check=True
+        )
+    assert report.match is True, [(c.figure, c.analytic, c.measured) for c in report.failed_checks]
+    assert not report.totals.partial, report.totals.not_counted
+    assert report.params == entry.meta["num_params"]
+    assert round(report.macs / 1e9, 3) == entry.meta["_ops"], (report.macs, entry.meta["_ops"])
