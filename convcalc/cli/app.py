@@ -545,6 +545,34 @@ def model(
     judge(report, common, verdicts)
 
 
+# ---------------------------------------------------------------- conventions
+
+
+@app.command(epilog=epilog("conventions"))
+def conventions(
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="table, json or markdown (csv: as markdown)."),
+    ] = OutputFormat.table,
+) -> None:
+    """What each --convention counts: conv and linear weights, bias, norms, pools,
+    activations, attention, and which calls each tool sees."""
+    from convcalc.render.conventions import conventions_document, conventions_table
+
+    if output is OutputFormat.json:
+        from convcalc.render.text import to_json
+
+        sys.stdout.write(to_json(conventions_document()))
+        return
+    table = conventions_table(markdown=output is not OutputFormat.table)
+    if isinstance(table, str):
+        sys.stdout.write(table)
+    else:
+        from convcalc.cli.output import console
+
+        console().print(table)
+
+
 # ---------------------------------------------------------------- CI: check, diff, batch
 
 app.command("check", epilog=epilog("check"))(check)

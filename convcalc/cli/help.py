@@ -31,6 +31,11 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "convcalc compare --cin 64 --cout 32 -k 4 -s 2 -p 1 --transposed -i 28   # upsampling",
     ),
     "se": ("convcalc se --channels 64 --reduction 16 -i 56",),
+    "conventions": (
+        "convcalc conventions",
+        "convcalc model torchvision:resnet18 --convention fvcore --value macs",
+        "convcalc mobilenet --version 2 --convention ptflops",
+    ),
     "cbam": ("convcalc cbam --channels 64 --reduction 16 --spatial-kernel 7 -i 56",),
     "mobilenet": (
         "convcalc mobilenet --width 0.75",

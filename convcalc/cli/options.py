@@ -232,6 +232,20 @@ COMMON_OPTIONS = (
         ],
         None,
     ),
+    _option(
+        "convention",
+        Annotated[
+            str,
+            typer.Option(
+                "--convention",
+                metavar="NAME",
+                help="Also count as this tool does, layer by layer, beside the paper figure: "
+                "paper, flopcounter, torchinfo, hardware, fvcore, ptflops (convcalc "
+                "conventions lists what each counts).",
+            ),
+        ],
+        "paper",
+    ),
 )
 
 
@@ -250,6 +264,7 @@ class Common:
     max_flops: int | None = None
     max_activation_bytes: int | None = None
     value: str | None = None
+    convention: str = "paper"
 
     @property
     def limits(self) -> dict[str, int]:
@@ -276,6 +291,7 @@ class Common:
         max_flops: str | None,
         max_activation_bytes: str | None = None,
         value: str | None = None,
+        convention: str = "paper",
     ) -> Common:
         """Validate the raw option values (exit 2 on a bad one); words are case-insensitive."""
         dtype, device = dtype.strip().lower(), device.strip().lower()
@@ -285,6 +301,11 @@ class Common:
             raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
         if no_verify and cross_check:
             raise InvalidSpecError("--cross-check needs verification; drop --no-verify")
+        convention = convention.strip().lower()
+        if convention != "paper":  # the default costs no import on the fast path
+            from convcalc.core.conventions import convention as known_convention
+
+            known_convention(convention)
         return cls(
             dtype=dtype,
             device=device,
@@ -299,6 +320,7 @@ class Common:
             if max_activation_bytes is None
             else parse_budget(max_activation_bytes, "max-activation-bytes"),
             value=None if value is None else figure_name(value),
+            convention=convention,
         )
 
 

@@ -71,14 +71,20 @@ def emit(
     prints one figure per point instead of the document.
     """
     check_interrupt()  # a Ctrl-C that torch's import swallowed: print nothing
+    counts = _convention_counts(report, common.convention)
     if common.value is not None:
         document = report.to_dict()
-        lines = [documents.text(documents.figure(item, common.value)) for _, item in
-                 documents.points(document)]  # fmt: skip
+        if counts and common.value in ("macs", "flops"):
+            lines = [str(c.value(common.value)) for c in counts]
+        else:
+            lines = [documents.text(documents.figure(item, common.value)) for _, item in
+                     documents.points(document)]  # fmt: skip
         sys.stdout.write("".join(line + "\n" for line in lines))
         return
     if common.output is OutputFormat.json:
         document = annotate(report.to_dict(), verdicts or [])
+        for (_, item), each in zip(documents.points(document), counts, strict=False):
+            item["convention"] = each.to_dict()
         if COMPACT_JSON[0]:  # batch and check parse it back: no indentation to pay for
             import json
 
@@ -93,3 +99,22 @@ def emit(
         sys.stdout.write(rendered)
     else:
         console().print(rendered)
+    if counts:
+        from convcalc.render.conventions import convention_table
+
+        for each in counts:
+            table = convention_table(each, common.exact, markdown=common.output is not
+                                     OutputFormat.table)  # fmt: skip
+            if isinstance(table, str):
+                sys.stdout.write(table)
+            else:
+                console().print(table)
+
+
+def _convention_counts(report: Any, name: str) -> list[Any]:
+    """Each point's count under ``--convention`` (none for the paper's own)."""
+    if name == "paper":
+        return []
+    from convcalc.core.conventions import count
+
+    return [count(r.figures, name) for r in getattr(report, "reports", (report,))]

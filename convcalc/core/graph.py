@@ -34,6 +34,9 @@ class Node:
     # The torch module call torchinfo reports this node under: "" is the node's own
     # (a built-in graph has one module per node); None is none (functional code).
     unit: str | None = ""
+    # The torch function a read model ran for it ("adaptive_avg_pool2d", "mean"); ""
+    # for a built network, whose module runs it as measure/build.py says.
+    call: str = ""
 
     @property
     def row(self) -> str:

@@ -341,9 +341,10 @@ class _Graph:
         group: str = "",
         unit: str | None = None,
         weights_of: str | None = None,
+        call: str = "",
     ) -> str:
         name = self.unique(base)
-        self.nodes.append(Node(name, op, inputs or (INPUT,), weights_of, group, unit))
+        self.nodes.append(Node(name, op, inputs or (INPUT,), weights_of, group, unit, call))
         return name
 
     def source(self, value: Value, call: str | None = None) -> str:
@@ -413,7 +414,7 @@ def _read_event(graph: _Graph, event: Event) -> None:
         weights_of = weights_of or graph.owner.get(parameter.parameter)
     inputs = tuple(graph.source(v, event.call) for v in read.inputs)
     node = graph.add(base, read.op, inputs, group=group, unit=event.call,
-                     weights_of=weights_of)  # fmt: skip
+                     weights_of=weights_of, call=event.function)  # fmt: skip
     if read.then_add is not None:
         bias = graph.source(read.then_add, event.call)
         node = graph.add(f"{base}:bias", O.Pointwise("add"), (node, bias), group=group,

@@ -1,0 +1,77 @@
+"""A network counted as another tool counts it, and the table of what each tool counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from convcalc.core.conventions import ASPECTS, CONVENTIONS, PENDING, ConventionCount
+from convcalc.render import units
+
+
+def convention_table(counted: ConventionCount, exact: bool, *, markdown: bool = False) -> Any:
+    """Per layer: the paper MACs, the tool's count and what it counts or leaves out; the
+    totals and their difference. Layers where both are 0 are left out."""
+    c = counted.convention
+    title = (
+        f"--convention {c.name}: as {c.tool} counts ({c.unit}): total "
+        f"{units.count(counted.total, exact)} vs paper MACs {units.count(counted.paper, exact)} "
+        f"({'+' if counted.difference >= 0 else '-'}"
+        f"{units.count(abs(counted.difference), exact)})"
+    )
+    header = ("layer", "paper MACs", f"{c.name} ({c.unit})", "counts / leaves out")
+    rows = [
+        (x.name, units.count(x.paper, exact), units.count(x.count, exact), x.note)
+        for x in counted.layers
+        if x.paper or x.count or x.note
+    ]
+    rows.append(("total", units.count(counted.paper, exact), units.count(counted.total, exact),
+                 f"checked: {c.checked}"))  # fmt: skip
+    if markdown:
+        return _markdown(title, header, rows)
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for index, name in enumerate(header):
+        table.add_column(name, justify="right" if index in (1, 2) else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def conventions_document() -> dict[str, Any]:
+    """Every convention: its tool, unit, what it counts per aspect, how it is checked."""
+    return {
+        "conventions": [
+            {"name": c.name, "tool": c.tool, "unit": c.unit, "counts": c.counts,
+             "checked": c.checked}
+            for c in CONVENTIONS.values()
+        ],
+        "not_reproduced_yet": PENDING,
+    }  # fmt: skip
+
+
+def conventions_table(*, markdown: bool = False) -> Any:
+    """Aspects down, conventions across."""
+    names = list(CONVENTIONS)
+    header = ("counts", *names)
+    rows = [(aspect, *(CONVENTIONS[n].counts[aspect] for n in names)) for aspect in ASPECTS]
+    rows.append(("checked", *(CONVENTIONS[n].checked for n in names)))
+    title = "What each --convention counts (one row per kind of work)"
+    if markdown:
+        return _markdown(title, header, rows)
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_lines=True)
+    for name in header:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _markdown(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    lines = [f"**{title}**", "", "| " + " | ".join(header) + " |",
+             "|" + " --- |" * len(header)]  # fmt: skip
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n\n"

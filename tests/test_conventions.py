@@ -1,0 +1,179 @@
+"""--convention NAME says what another tool prints for the same model: checked by running
+the real tools (fvcore, ptflops, FlopCounterMode, torchinfo) on the same modules."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import warnings
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import convcalc
+from convcalc.core.conventions import CONVENTIONS, PENDING, count
+from convcalc.core.report import Report
+from convcalc.measure.build import GraphModule
+from tests.test_cli import error_line, invoke
+
+if os.environ.get("CONVCALC_REQUIRE_ZOO"):  # CI: the outside checks never skip
+    import fvcore.nn as fvcore_nn
+    import ptflops
+    import torchvision
+else:
+    fvcore_nn = pytest.importorskip("fvcore.nn", reason="the bench extra runs the real tools")
+    ptflops = pytest.importorskip("ptflops", reason="the bench extra runs the real tools")
+    torchvision = pytest.importorskip("torchvision")
+
+
+def _fvcore(model: nn.Module, x: torch.Tensor) -> int:
+    analysis = fvcore_nn.FlopCountAnalysis(model, x)
+    analysis.unsupported_ops_warnings(False)
+    analysis.uncalled_modules_warnings(False)
+    return int(analysis.total())
+
+
+def _ptflops(model: nn.Module, x: torch.Tensor) -> int:
+    with contextlib.redirect_stdout(io.StringIO()):
+        macs, _ = ptflops.get_model_complexity_info(
+            model, tuple(x.shape[1:]), backend="aten", as_strings=False,
+            print_per_layer_stat=False, verbose=False,
+        )  # fmt: skip
+    return int(macs)
+
+
+def _flopcounter(model: nn.Module, x: torch.Tensor) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return int(counter.get_total_flops())
+
+
+def _torchinfo(model: nn.Module, x: torch.Tensor) -> int:
+    import torchinfo
+
+    return int(torchinfo.summary(model, input_data=x, verbose=0).total_mult_adds)
+
+
+TOOLS = {"fvcore": _fvcore, "ptflops": _ptflops, "flopcounter": _flopcounter,
+         "torchinfo": _torchinfo}  # fmt: skip
+
+
+def _torchvision(name: str) -> tuple[nn.Module, Report]:
+    model = torchvision.models.get_model(name, weights=None).eval()
+    return model, convcalc.profile(model, (1, 3, 224, 224), verify=False)
+
+
+def _built(design: Any) -> tuple[nn.Module, Report]:
+    report = convcalc.analyze(design)
+    return GraphModule(report.figures.network).eval(), report
+
+
+CASES = {
+    "torchvision:mobilenet_v2": lambda: _torchvision("mobilenet_v2"),
+    "torchvision:resnet18": lambda: _torchvision("resnet18"),
+    "torchvision:efficientnet_b0": lambda: _torchvision("efficientnet_b0"),
+    "torchvision:densenet121": lambda: _torchvision("densenet121"),
+    "se": lambda: _built(convcalc.se(64, 16, input=56)),
+    "cbam": lambda: _built(convcalc.cbam(64, 16, input=28)),
+    "mobilenet v2 (built)": lambda: _built(convcalc.mobilenet(2, 1.0, 160)),
+    "resnet50 (built)": lambda: _built(convcalc.resnet(50, resolution=128)),
+    "transposed conv": lambda: _built(convcalc.conv(4, 8, 3, stride=2, padding=1,
+                                                    transposed=True, output_padding=1, input=16)),
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def case(request: pytest.FixtureRequest) -> tuple[nn.Module, Report, torch.Tensor]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model, report = CASES[request.param]()
+    return model, report, torch.zeros(report.figures.network.input_shape)
+
+
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_each_convention_is_the_tool_s_own_total(
+    case: tuple[nn.Module, Report, torch.Tensor], tool: str
+) -> None:
+    """The real tool on the same module prints exactly the convention's total."""
+    model, report, x = case
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        printed = TOOLS[tool](model, x)
+    assert count(report.figures, tool).total == printed
+
+
+def test_the_differences_are_the_ones_stated() -> None:
+    """resnet18: fvcore adds BN (2 per element) and the average pool to the paper MACs;
+    ptflops adds the conv and linear bias adds (only fc has one); FlopCounterMode doubles."""
+    _, report = _torchvision("resnet18")
+    totals = report.totals
+    bn = sum(x.elementwise_ops for x in report.layers if x.type == "BatchNorm2d")
+    pool = next(x for x in report.layers if x.type == "GlobalPool").input_shapes[0]
+    assert count(report.figures, "fvcore").total == totals.macs + bn + 512 * 7 * 7
+    assert pool == (1, 512, 7, 7)
+    assert count(report.figures, "ptflops").total == totals.macs + 1000
+    assert count(report.figures, "flopcounter").total == 2 * totals.macs
+    assert count(report.figures, "hardware").total == (
+        2 * totals.macs + totals.bias_adds + totals.elementwise_ops
+    )
+
+
+def test_value_under_a_convention_prints_the_tool_s_number() -> None:
+    """convcalc model torchvision:mobilenet_v2 --convention NAME --value macs: the number
+    fvcore / ptflops print; --value flops for FlopCounterMode; the other unit is refused."""
+    model = torchvision.models.get_model("mobilenet_v2", weights=None).eval()
+    x = torch.zeros(1, 3, 224, 224)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        expected = {"fvcore": _fvcore(model, x), "ptflops": _ptflops(model, x)}
+    for name, value in expected.items():
+        result = invoke("model", "torchvision:mobilenet_v2", "--convention", name,
+                        "--value", "macs", "--no-verify")  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        assert int(result.stdout) == value
+    flops = invoke("se", "--channels", "64", "--convention", "flopcounter", "--value", "flops")
+    assert int(flops.stdout) == 2 * 512
+    refused = invoke("se", "--channels", "64", "--convention", "fvcore", "--value", "flops")
+    assert "fvcore 0.1.5 FlopCountAnalysis prints MACs; use --value macs" in error_line(refused, 2)
+
+
+def test_json_carries_the_convention_per_layer() -> None:
+    result = invoke("se", "--channels", "64", "-i", "8", "--convention", "hardware",
+                    "--format", "json", "--no-verify")  # fmt: skip
+    document = json.loads(result.stdout)
+    counted = document["convention"]
+    assert counted["name"] == "hardware"
+    assert counted["unit"] == "FLOPs"
+    assert counted["total"] == sum(layer["count"] for layer in counted["layers"])
+    assert counted["paper_macs"] == document["analytic"]["macs"]
+    assert counted["difference"] == counted["total"] - counted["paper_macs"]
+    plain = json.loads(invoke("se", "--channels", "64", "-i", "8", "--format", "json",
+                              "--no-verify").stdout)  # fmt: skip
+    assert "convention" not in plain  # the default adds nothing
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("nope", "unknown convention 'nope'; known: paper, flopcounter, torchinfo"),
+        ("thop", "convention 'thop' (thop / ultralytics-thop) is not reproduced yet"),
+    ],
+)
+def test_unknown_conventions_exit_2(name: str, message: str) -> None:
+    assert message in error_line(invoke("se", "--channels", "8", "--convention", name), 2)
+
+
+def test_conventions_lists_what_each_counts() -> None:
+    """Every convention, every aspect; the pending tools named."""
+    document = json.loads(invoke("conventions", "--format", "json").stdout)
+    assert [c["name"] for c in document["conventions"]] == list(CONVENTIONS)
+    assert set(document["not_reproduced_yet"]) == set(PENDING)
+    table = invoke("conventions").stdout
+    assert "fvcore" in table
+    assert "batch norm" in table
