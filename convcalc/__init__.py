@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 # console script installs its Ctrl-C handler after this import and before the rest.
 _HOMES = {
     "convcalc.api": (
-        "analyze", "cbam", "compare", "conv", "mobilenet", "profile", "resnet", "se",
+        "analyze", "cbam", "compare", "conv", "mobilenet", "pool", "profile", "resnet", "se",
         "separable", "spatial", "sweep", "verify",
         # The registry fills as the network modules load: api loads every built-in one.
         "NETWORKS",
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         compare,
         conv,
         mobilenet,
+        pool,
         profile,
         resnet,
         se,
@@ -90,6 +91,7 @@ __all__ = [
     "compare",
     "conv",
     "mobilenet",
+    "pool",
     "profile",
     "resnet",
     "se",

@@ -30,9 +30,11 @@ from convcalc.core.designs import (
     sweep_design,
 )
 from convcalc.core.figures import DTYPE_BYTES
+from convcalc.core.graph import Network, Node
 from convcalc.core.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_group
 from convcalc.core.mobilenet_v3 import MobileNetV3Spec
 from convcalc.core.networks import MobileNetSpec, cbam_block, se_block
+from convcalc.core.ops import AdaptivePool2d, Pool2d
 from convcalc.core.registry import network_entry
 from convcalc.core.report import CompareReport, Report, SweepReport
 from convcalc.core.resnet import ResNetSpec
@@ -254,6 +256,71 @@ def se(
     spec = {"channels": channels, "reduction": reduction, "bias": bool(bias),
             "input": list(size), "batch": batch}  # fmt: skip
     return Design("se", spec, network, "squeeze-and-excitation")
+
+
+def pool(
+    channels: int,
+    mode: str = "max",
+    kernel: Size = 2,
+    stride: Size | None = None,
+    padding: Size = 0,
+    dilation: Size = 1,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    output: Size | None = None,
+    input: Size = 224,
+    batch: int = 1,
+    dims: int | None = None,
+) -> Design:
+    """Max or average pooling (``nn.MaxPool1d``..``3d``, ``nn.AvgPool*``), or adaptive
+    pooling to ``output`` (``nn.AdaptiveMaxPool*``, ``nn.AdaptiveAvgPool*``).
+
+    ``stride`` defaults to the kernel, as in torch; ``dilation`` is max pooling's,
+    ``count_include_pad`` average pooling's; ``ceil_mode`` rounds the output size up
+    while the last window still starts inside the input or its left padding.
+    """
+    if mode not in ("max", "avg"):
+        raise InvalidSpecError(f"mode={mode!r} is not max or avg")
+    given = stride if stride is not None else kernel
+    n = _dims(dims, kernel, given, padding, dilation, input, output)
+    size = _sizes(input, "input", n)
+    shape = (_integer(batch, "batch"), _integer(channels, "channels"), *size)
+    for option, value in (("channels", shape[1]), ("batch", shape[0])):
+        if value <= 0:
+            raise InvalidSpecError(f"{option}={value} must be a positive integer")
+    if min(size) <= 0:
+        raise InvalidSpecError(f"input={list(size)} must be positive")
+    spec: dict[str, Any] = {"channels": channels, "mode": mode, "input": list(size),
+                            "batch": batch}  # fmt: skip
+    op: Any
+    if output is not None:
+        target = _sizes(output, "output", n)
+        if min(target) <= 0:
+            raise InvalidSpecError(f"output={list(target)} must be positive")
+        op = AdaptivePool2d(mode, target)  # type: ignore[arg-type]
+        spec["output"] = list(target)
+        kind = f"adaptive {mode} pooling"
+    else:
+        kernels, strides = _sizes(kernel, "kernel", n), _sizes(given, "stride", n)
+        pads, dilations = _sizes(padding, "padding", n), _sizes(dilation, "dilation", n)
+        for option, values in (("kernel", kernels), ("stride", strides), ("dilation", dilations)):
+            if min(values) <= 0:
+                raise InvalidSpecError(f"{option}={list(values)} must be positive")
+        if min(pads) < 0:
+            raise InvalidSpecError(f"padding={list(pads)} must be zero or more")
+        if mode == "avg" and set(dilations) != {1}:
+            raise InvalidSpecError("dilation is max pooling's: average pooling has none")
+        op = Pool2d(mode, kernels, strides, pads, dilations, bool(ceil_mode),  # type: ignore[arg-type]
+                    bool(count_include_pad))  # fmt: skip
+        spec |= {"kernel": list(kernels), "stride": list(strides), "padding": list(pads),
+                 "dilation": list(dilations), "ceil_mode": bool(ceil_mode),
+                 "count_include_pad": bool(count_include_pad)}  # fmt: skip
+        kind = f"{mode} pooling"
+    if n != 2:
+        spec["dims"] = n
+    op.out_shape((shape,))  # a window larger than the padded input: said now
+    network = Network("pool", shape, (Node("pool", op),))
+    return Design("pool", spec, network, f"{n}-D {kind}" if n != 2 else kind)
 
 
 def cbam(

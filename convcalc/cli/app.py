@@ -545,6 +545,70 @@ def model(
     judge(report, common, verdicts)
 
 
+# ---------------------------------------------------------------- pooling
+
+
+@app.command(epilog=epilog("pool"))
+@with_options()
+def pool(
+    common: Common,
+    channels: Annotated[
+        int, typer.Option("--channels", "--cin", help="Channels C.", **integer("channels"))
+    ],
+    mode: Annotated[str, typer.Option("--mode", help="max or avg.")] = "max",
+    kernel: Annotated[str, typer.Option("-k", "--kernel", help="Window: 2, HxW.")] = "2",
+    stride: Annotated[
+        str | None, typer.Option("-s", "--stride", help="Stride (default: the kernel).")
+    ] = None,
+    padding: Annotated[
+        str, typer.Option("-p", "--padding", help="Padding, at most half the window.")
+    ] = "0",
+    dilation: Annotated[str, typer.Option("-d", "--dilation", help="Max pooling only.")] = "1",
+    ceil_mode: Annotated[
+        bool,
+        typer.Option(
+            "--ceil-mode",
+            help="Round the output size up while the last window starts inside the input.",
+        ),
+    ] = False,
+    count_include_pad: Annotated[
+        bool,
+        typer.Option(
+            "--count-include-pad/--no-count-include-pad",
+            help="Average pooling: divide by the whole window, padding included.",
+        ),
+    ] = True,
+    output_size: Annotated[
+        str | None,
+        typer.Option("--output", help="Adaptive pooling to this size (7, HxW) instead."),
+    ] = None,
+    input_size: Input = "224",
+    batch: Batch = 1,
+    dims: Annotated[
+        int, typer.Option("--dims", help="Spatial axes: 1, 2 or 3.", **integer("dims"))
+    ] = 2,
+) -> None:
+    """Max or average pooling (ceil_mode, count_include_pad, padding, dilation), or
+    adaptive pooling to --output: output size, work and receptive field."""
+    if dims not in (1, 2, 3):
+        raise InvalidSpecError(f"dims={dims} must be 1, 2 or 3")
+    design = convcalc.pool(
+        channels,
+        mode.strip().lower(),
+        kernel=parse_sizes(kernel, "kernel", dims),
+        stride=None if stride is None else parse_sizes(stride, "stride", dims),
+        padding=parse_sizes(padding, "padding", dims, allow_zero=True),
+        dilation=parse_sizes(dilation, "dilation", dims),
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        output=None if output_size is None else parse_sizes(output_size, "output", dims),
+        input=parse_sizes(input_size, "input", dims),
+        batch=batch,
+        dims=dims,
+    )
+    run(design, common)
+
+
 # ---------------------------------------------------------------- conventions
 
 

@@ -31,6 +31,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "convcalc compare --cin 64 --cout 32 -k 4 -s 2 -p 1 --transposed -i 28   # upsampling",
     ),
     "se": ("convcalc se --channels 64 --reduction 16 -i 56",),
+    "pool": (
+        "convcalc pool --channels 64 -k 3 -s 2 -p 1 -i 112   # ResNet's stem pool",
+        "convcalc pool --channels 8 -k 3 -s 2 --ceil-mode -i 6",
+        "convcalc pool --channels 512 --mode avg --output 1 -i 7",
+        "convcalc pool --channels 64 --dims 3 -k 1x3x3 -s 1x2x2 -p 0x1x1 -i 16x56x56",
+    ),
     "conventions": (
         "convcalc conventions",
         "convcalc model torchvision:resnet18 --convention fvcore --value macs",

@@ -246,6 +246,18 @@ COMMON_OPTIONS = (
         ],
         "paper",
     ),
+    _option(
+        "backward",
+        Annotated[
+            bool,
+            typer.Option(
+                "--backward",
+                help="Also count the backward pass (input and weight gradients) and the "
+                "training step's FLOPs, as FlopCounterMode counts them.",
+            ),
+        ],
+        False,
+    ),
 )
 
 
@@ -265,6 +277,7 @@ class Common:
     max_activation_bytes: int | None = None
     value: str | None = None
     convention: str = "paper"
+    backward: bool = False
 
     @property
     def limits(self) -> dict[str, int]:
@@ -292,6 +305,7 @@ class Common:
         max_activation_bytes: str | None = None,
         value: str | None = None,
         convention: str = "paper",
+        backward: bool = False,
     ) -> Common:
         """Validate the raw option values (exit 2 on a bad one); words are case-insensitive."""
         dtype, device = dtype.strip().lower(), device.strip().lower()
@@ -321,6 +335,7 @@ class Common:
             else parse_budget(max_activation_bytes, "max-activation-bytes"),
             value=None if value is None else figure_name(value),
             convention=convention,
+            backward=backward,
         )
 
 

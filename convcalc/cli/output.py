@@ -72,6 +72,7 @@ def emit(
     """
     check_interrupt()  # a Ctrl-C that torch's import swallowed: print nothing
     counts = _convention_counts(report, common.convention)
+    backwards = _backwards(report) if common.backward else []
     if common.value is not None:
         document = report.to_dict()
         if counts and common.value in ("macs", "flops"):
@@ -85,6 +86,8 @@ def emit(
         document = annotate(report.to_dict(), verdicts or [])
         for (_, item), each in zip(documents.points(document), counts, strict=False):
             item["convention"] = each.to_dict()
+        for (_, item), passes in zip(documents.points(document), backwards, strict=False):
+            item["backward"] = passes.to_dict()
         if COMPACT_JSON[0]:  # batch and check parse it back: no indentation to pay for
             import json
 
@@ -109,6 +112,23 @@ def emit(
                 sys.stdout.write(table)
             else:
                 console().print(table)
+    if backwards:
+        from convcalc.render.conventions import backward_table
+
+        for passes in backwards:
+            table = backward_table(passes, common.exact, markdown=common.output is not
+                                   OutputFormat.table)  # fmt: skip
+            if isinstance(table, str):
+                sys.stdout.write(table)
+            else:
+                console().print(table)
+
+
+def _backwards(report: Any) -> list[Any]:
+    """Each point's backward pass (``--backward``)."""
+    from convcalc.core.backward import backward
+
+    return [backward(r.figures) for r in getattr(report, "reports", (report,))]
 
 
 def _convention_counts(report: Any, name: str) -> list[Any]:

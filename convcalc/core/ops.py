@@ -359,12 +359,10 @@ class Pool2d(Primitive):
             value = getattr(self, name)
             if len(value) != dims and len(set(value)) == 1:
                 object.__setattr__(self, name, (value[0],) * dims)
-        for axis, (k, p, d) in enumerate(zip(self.kernel, self.padding, self.dilation,
-                                             strict=True)):  # fmt: skip
-            window = d * (k - 1) + 1 if self.mode == "max" else k
-            if p > window // 2:
+        for axis, (k, p) in enumerate(zip(self.kernel, self.padding, strict=True)):
+            if p > k // 2:  # torch's rule, on the kernel (not its dilated span)
                 raise InvalidSpecError(
-                    f"pooling padding={p} must be at most half the window ({window}) on axis "
+                    f"pooling padding={p} must be at most half the kernel ({k}) on axis "
                     f"{axis}, as torch requires"
                 )
 
@@ -380,8 +378,19 @@ class Pool2d(Primitive):
             raise InvalidSpecError(
                 f"{self.mode} pooling over {dims} axes needs (C, *spatial), got {list(shape)}"
             )
+        spatial = shape[-dims:]
+        if (
+            self.mode == "avg"
+            and dims == 3
+            and any(n < k for n, k in zip(spatial, self.kernel, strict=True))
+        ):
+            raise InvalidSpecError(
+                f"3-D average pooling needs an input of at least the kernel on every axis, "
+                f"padding aside, as torch's avg_pool3d requires: input {list(spatial)}, "
+                f"kernel {list(self.kernel)}"
+            )
         size = tuple(
-            _pool_size(shape[-dims + a], self.kernel[a], self.stride[a], self.padding[a],
+            _pool_size(spatial[a], self.kernel[a], self.stride[a], self.padding[a],
                        self.dilation[a], self.ceil_mode)
             for a in range(dims)
         )  # fmt: skip
@@ -406,9 +415,11 @@ class Pool2d(Primitive):
         parts = []
         for a, size in enumerate(inputs[0][-dims:]):
             k, s, p, d = self.kernel[a], self.stride[a], self.padding[a], self.dilation[a]
-            parts.append(
-                f"{rounding}(({size} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1 = {out[-dims + a]}"
-            )
+            text = f"{rounding}(({size} + 2x{p} - {d}x({k}-1) - 1) / {s}) + 1"
+            rounded = -(-(size + 2 * p - d * (k - 1) - 1) // s) + 1
+            if self.ceil_mode and rounded != out[-dims + a]:
+                text += f" = {rounded}, less the last window (it would start in the padding)"
+            parts.append(f"{text} = {out[-dims + a]}")
         return parts[0] if len(set(parts)) == 1 else "; ".join(parts)
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:

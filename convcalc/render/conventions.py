@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from convcalc.core.backward import Backward
 from convcalc.core.conventions import ASPECTS, CONVENTIONS, PENDING, ConventionCount
 from convcalc.render import units
 
@@ -75,3 +76,26 @@ def _markdown(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...
              "|" + " --- |" * len(header)]  # fmt: skip
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines) + "\n\n"
+
+
+def backward_table(passes: Backward, exact: bool, *, markdown: bool = False) -> Any:
+    """The backward pass per layer (layers with gradient products), and the training step."""
+    title = (
+        f"--backward: {units.count(passes.macs, exact)} MACs of gradients; a training step "
+        f"{units.count(passes.training_flops, exact)} FLOPs (forward + backward, 2 per MAC); "
+        f"FlopCounterMode counts {units.count(passes.flop_counter_training_flops, exact)}"
+    )
+    header = ("layer", "backward MACs", "what")
+    rows = [(x.name, units.count(x.macs, exact), x.note) for x in passes.layers if x.macs]
+    rows.append(("total", units.count(passes.macs, exact),
+                 "bias gradients (sums) and element-wise backward ops: not MACs"))  # fmt: skip
+    if markdown:
+        return _markdown(title, header, rows)
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for index, name in enumerate(header):
+        table.add_column(name, justify="right" if index == 1 else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
