@@ -23,10 +23,12 @@ from tests.test_cli import error_line, invoke
 if os.environ.get("CONVCALC_REQUIRE_ZOO"):  # CI: the outside checks never skip
     import fvcore.nn as fvcore_nn
     import ptflops
+    import thop
     import torchvision
 else:
     fvcore_nn = pytest.importorskip("fvcore.nn", reason="the bench extra runs the real tools")
     ptflops = pytest.importorskip("ptflops", reason="the bench extra runs the real tools")
+    thop = pytest.importorskip("thop", reason="the bench extra runs the real tools")
     torchvision = pytest.importorskip("torchvision")
 
 
@@ -54,6 +56,12 @@ def _flopcounter(model: nn.Module, x: torch.Tensor) -> int:
     return int(counter.get_total_flops())
 
 
+def _thop(model: nn.Module, x: torch.Tensor) -> int:
+    with contextlib.redirect_stdout(io.StringIO()):
+        ops, _ = thop.profile(model, inputs=(x,), verbose=False)
+    return int(ops)
+
+
 def _torchinfo(model: nn.Module, x: torch.Tensor) -> int:
     import torchinfo
 
@@ -61,12 +69,12 @@ def _torchinfo(model: nn.Module, x: torch.Tensor) -> int:
 
 
 TOOLS = {"fvcore": _fvcore, "ptflops": _ptflops, "flopcounter": _flopcounter,
-         "torchinfo": _torchinfo}  # fmt: skip
+         "torchinfo": _torchinfo, "thop": _thop}  # fmt: skip
 
 
-def _torchvision(name: str) -> tuple[nn.Module, Report]:
+def _torchvision(name: str, shape: tuple[int, ...] = (1, 3, 224, 224)) -> tuple[nn.Module, Report]:
     model = torchvision.models.get_model(name, weights=None).eval()
-    return model, convcalc.profile(model, (1, 3, 224, 224), verify=False)
+    return model, convcalc.profile(model, shape, verify=False)
 
 
 def _built(design: Any) -> tuple[nn.Module, Report]:
@@ -79,12 +87,16 @@ CASES = {
     "torchvision:resnet18": lambda: _torchvision("resnet18"),
     "torchvision:efficientnet_b0": lambda: _torchvision("efficientnet_b0"),
     "torchvision:densenet121": lambda: _torchvision("densenet121"),
+    "torchvision:r3d_18": lambda: _torchvision("r3d_18", (1, 3, 4, 32, 32)),
     "se": lambda: _built(convcalc.se(64, 16, input=56)),
     "cbam": lambda: _built(convcalc.cbam(64, 16, input=28)),
     "mobilenet v2 (built)": lambda: _built(convcalc.mobilenet(2, 1.0, 160)),
     "resnet50 (built)": lambda: _built(convcalc.resnet(50, resolution=128)),
     "transposed conv": lambda: _built(convcalc.conv(4, 8, 3, stride=2, padding=1,
                                                     transposed=True, output_padding=1, input=16)),
+    "avg pool ceil": lambda: _built(convcalc.pool(3, "avg", 3, 2, 1, ceil_mode=True,
+                                                  count_include_pad=False, input=8)),
+    "adaptive avg": lambda: _built(convcalc.pool(3, "avg", output=(3, 5), input=(7, 10))),
 }  # fmt: skip
 
 
@@ -162,7 +174,7 @@ def test_json_carries_the_convention_per_layer() -> None:
     ("name", "message"),
     [
         ("nope", "unknown convention 'nope'; known: paper, flopcounter, torchinfo"),
-        ("thop", "convention 'thop' (thop / ultralytics-thop) is not reproduced yet"),
+        ("torchscan", "convention 'torchscan' (torchscan (not installable"),
     ],
 )
 def test_unknown_conventions_exit_2(name: str, message: str) -> None:

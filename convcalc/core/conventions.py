@@ -33,8 +33,11 @@ BUILT_CALLS = {"GlobalPool": {"avg": "mean", "max": "amax"}}
 def _call(node: Node) -> str:
     if node.call:
         return node.call
-    modes = BUILT_CALLS.get(type(node.op).__name__, {})
-    return modes.get(str(getattr(node.op, "mode", "")), "")
+    op: Any = node.op
+    if type(op).__name__ == "AdaptivePool2d":  # nn.AdaptiveAvgPool2d and its kin
+        return f"adaptive_{op.mode}_pool{len(op.output)}d"
+    modes = BUILT_CALLS.get(type(op).__name__, {})
+    return modes.get(str(getattr(op, "mode", "")), "")
 
 
 def _is_conv(layer: LayerFigures) -> bool:
@@ -125,6 +128,90 @@ def _ptflops_aten(_node: Node, layer: LayerFigures) -> tuple[int, str]:
     if layer.macs or layer.elementwise_ops:
         return 0, "not an op it counts"
     return 0, ""
+
+
+# The torch.nn class measure/build.py makes for a primitive (convcalc's own modules,
+# a pool over the whole map, gates and functional ops, are "Module": no tool hooks them).
+ACTIVATION_MODULES = {
+    "relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "hardswish": "Hardswish",
+    "hardsigmoid": "Hardsigmoid", "silu": "SiLU", "gelu": "GELU", "tanh": "Tanh",
+    "leaky_relu": "LeakyReLU", "elu": "ELU", "mish": "Mish", "softplus": "Softplus",
+    "softmax": "Softmax", "log_softmax": "LogSoftmax",
+}  # fmt: skip
+
+
+def _built_module(op: Any) -> str:
+    kind = type(op).__name__
+    if kind == "Conv":
+        return "Module" if op.shared_kernel else str(op.kind)
+    if kind in ("Linear", "BatchNorm2d"):
+        return kind
+    if kind == "Activation":
+        return ACTIVATION_MODULES.get(op.function, "Module")
+    if kind == "Pool2d":
+        return f"{op.mode.capitalize()}Pool{len(op.kernel)}d"
+    if kind == "AdaptivePool2d":
+        return f"Adaptive{op.mode.capitalize()}Pool{len(op.output)}d"
+    if kind == "Norm":
+        return "GroupNorm" if op.function == "group_norm" else "LayerNorm"
+    return "Module"
+
+
+def module_class(node: Node) -> str:
+    """The torch.nn class of the leaf module the node ran in ("" for none)."""
+    return _built_module(node.op) if node.module is None else node.module
+
+
+def _avg_pool_reads(op: Any, shape: tuple[int, ...], out: tuple[int, ...]) -> int:
+    """Elements the windows of an average pool really cover (padding counted only with
+    count_include_pad), per sample and channel: thop's exact window count."""
+    dims = len(op.kernel)
+    reads = 1
+    for size, n_out, k, s, p in zip(shape[-dims:], out[-dims:], op.kernel, op.stride,
+                                    op.padding, strict=True):  # fmt: skip
+        lower, upper = (-p, size + p) if op.count_include_pad else (0, size)
+        reads *= sum(max(min(i * s - p + k, upper) - max(i * s - p, lower), 0)
+                     for i in range(n_out))  # fmt: skip
+    return reads
+
+
+def _adaptive_reads(shape: tuple[int, ...], out: tuple[int, ...]) -> int:
+    total = 1
+    for i, o in zip(shape, out, strict=True):
+        total *= o if i == o else sum(-(-(j + 1) * i // o) - j * i // o for j in range(o))
+    return total
+
+
+UPSAMPLE_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 5, "bilinear": 11, "bicubic": 259,
+                "trilinear": 31}  # fmt: skip
+
+
+def _thop(node: Node, layer: LayerFigures) -> tuple[int, str]:
+    """ultralytics-thop 2.2.3 (thop.profile): forward hooks on modules, by their torch.nn
+    class: conv and linear count MACs (no bias); batch, layer and group norm 2 per
+    element, 4 with affine; average pooling the elements its windows cover plus one
+    divide per output; adaptive average pooling likewise; upsampling modules per output
+    element by mode. ReLU, max pooling and anything not in a hooked module (functional
+    calls, additions, a model's own modules): 0."""
+    module = module_class(node)
+    work = layer.macs or layer.elementwise_ops
+    if not module:
+        return 0, "not in a module: no hook sees it" if work else ""
+    op: Any = node.op
+    shape, out = (layer.input_shapes[0] if layer.input_shapes else ()), layer.output_shape
+    if module.startswith(("Conv", "ConvTranspose")) or module == "Linear":
+        return layer.macs, f"{module}: MACs, bias not counted" if layer.bias_adds else "MACs"
+    if module.startswith(("BatchNorm", "InstanceNorm")) or module in ("LayerNorm", "GroupNorm"):
+        affine = bool(getattr(op, "affine", getattr(op, "weight", False)))
+        return _elements(shape) * (4 if affine else 2), f"{module}: 2 per element, x2 affine"
+    if module.startswith("AvgPool"):
+        reads = _avg_pool_reads(op, shape, out) * _elements(shape[: -len(op.kernel)])
+        return reads + _elements(out), "window elements + 1 divide per output"
+    if module.startswith("AdaptiveAvgPool"):
+        return _adaptive_reads(shape, out) + _elements(out), "window elements + 1 divide"
+    if module.startswith("Upsampl"):
+        return UPSAMPLE_OPS.get(str(getattr(op, "mode", "")), 0) * _elements(out), "upsample"
+    return 0, f"{module}: 0 (no rule, or zero_ops)" if work else ""
 
 
 @dataclass(frozen=True)
@@ -219,13 +306,24 @@ CONVENTIONS: dict[str, Convention] = {
             ), strict=True)),
             "the real tool on torchvision models and built-in networks (tests)",
         ),
+        Convention(
+            "thop", "ultralytics-thop 2.2.3 (thop.profile)", "MACs", _thop,
+            dict(zip(ASPECTS, (
+                "MACs (it calls them ops)", "1 per MAC (nn.Conv*, nn.Linear modules)",
+                "not counted", "1 per MAC on the input", "0 (functional)", "0 (functional)",
+                "4 per element (2 without affine)", "4 per element (2 without affine)",
+                "0", "avg: window elements + 1 per output; max 0",
+                "nn.Upsample: 0 nearest, 11 bilinear per output", "0 (functional)",
+                "leaf modules only, by torch.nn class",
+            ), strict=True)),
+            "the real tool on torchvision models and built-in networks (tests)",
+        ),
     )
 }  # fmt: skip
 
 # Tools whose rules are not reproduced yet: asked for, they say so (exit 2).
 PENDING = {
     "ptflops-pytorch": "ptflops' default (module hooks + patched functionals) backend",
-    "thop": "thop / ultralytics-thop",
     "torchscan": "torchscan (not installable from this project's package index)",
 }
 

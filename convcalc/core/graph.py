@@ -37,6 +37,9 @@ class Node:
     # The torch function a read model ran for it ("adaptive_avg_pool2d", "mean"); ""
     # for a built network, whose module runs it as measure/build.py says.
     call: str = ""
+    # The torch.nn class of the leaf module a read model ran it in ("Conv2d"; "" when it
+    # ran in none); None for a built network (its module is measure/build.py's).
+    module: str | None = None
 
     @property
     def row(self) -> str:

@@ -326,6 +326,7 @@ class _Graph:
         self.names: Counter[str] = Counter()
         self.producer: dict[int, str] = {v.id: INPUT for v in trace.inputs}
         self.owner: dict[str, str] = {}  # parameter -> the node that counts it
+        self.classes = dict(trace.leaf_calls)  # leaf module call -> its torch.nn class
 
     def unique(self, base: str) -> str:
         self.names[base] += 1
@@ -344,7 +345,9 @@ class _Graph:
         call: str = "",
     ) -> str:
         name = self.unique(base)
-        self.nodes.append(Node(name, op, inputs or (INPUT,), weights_of, group, unit, call))
+        module = self.classes.get(unit, "") if unit else ""
+        node = Node(name, op, inputs or (INPUT,), weights_of, group, unit, call, module)
+        self.nodes.append(node)
         return name
 
     def source(self, value: Value, call: str | None = None) -> str:

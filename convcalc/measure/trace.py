@@ -39,6 +39,12 @@ class Event:
     outputs: list[Value]
 
 
+def torch_class(module: nn.Module) -> str:
+    """The first class in the module's MRO that torch.nn defines: what hook-based
+    counters (thop, ptflops) key their rules on."""
+    return next(c.__name__ for c in type(module).__mro__ if c.__module__.startswith("torch.nn"))
+
+
 @dataclass(frozen=True)
 class Value:
     """A tensor seen by the trace: the model input, a parameter, or an op's output."""
@@ -58,7 +64,9 @@ class Trace:
     outputs: list[Value] = field(default_factory=list)
     parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> shape
     modules: dict[str, str] = field(default_factory=dict)  # path -> class name
-    leaf_calls: list[tuple[str, str]] = field(default_factory=list)  # (call, class name)
+    # (call, the torch.nn class it is or derives from: "Conv2d" for timm's StdConv2d,
+    # "Module" for a model's own leaf module)
+    leaf_calls: list[tuple[str, str]] = field(default_factory=list)
     ran: set[str] = field(default_factory=set)  # module paths that ran
 
 
@@ -116,7 +124,7 @@ class _Recorder(TorchFunctionMode):
             count = self.calls.get(path, 0) + 1
             self.calls[path] = count
             call = path if count == 1 else f"{path}@{count}"
-            self.trace.leaf_calls.append((call, type(module).__name__))
+            self.trace.leaf_calls.append((call, torch_class(module)))
         self.stack.append((path, call))
 
     def leave(self) -> None:
