@@ -97,31 +97,18 @@ def emit(
 
         sys.stdout.write(to_json(document))
         return
-    rendered = render(report, common.output, common.exact, depth=depth, top=top)
-    if isinstance(rendered, str):
-        sys.stdout.write(rendered)
-    else:
-        console().print(rendered)
-    if counts:
-        from convcalc.render.conventions import convention_table
+    blocks = [render(report, common.output, common.exact, depth=depth, top=top)]
+    if counts or backwards:
+        from convcalc.render.conventions import backward_table, convention_table
 
-        for each in counts:
-            table = convention_table(each, common.exact, markdown=common.output is not
-                                     OutputFormat.table)  # fmt: skip
-            if isinstance(table, str):
-                sys.stdout.write(table)
-            else:
-                console().print(table)
-    if backwards:
-        from convcalc.render.conventions import backward_table
-
-        for passes in backwards:
-            table = backward_table(passes, common.exact, markdown=common.output is not
-                                   OutputFormat.table)  # fmt: skip
-            if isinstance(table, str):
-                sys.stdout.write(table)
-            else:
-                console().print(table)
+        markdown = common.output is not OutputFormat.table
+        blocks += [convention_table(c, common.exact, markdown=markdown) for c in counts]
+        blocks += [backward_table(b, common.exact, markdown=markdown) for b in backwards]
+    for block in blocks:
+        if isinstance(block, str):
+            sys.stdout.write(block)
+        else:
+            console().print(block)
 
 
 def _backwards(report: Any) -> list[Any]:
