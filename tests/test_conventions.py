@@ -20,16 +20,19 @@ from convcalc.core.report import Report
 from convcalc.measure.build import GraphModule
 from tests.test_cli import error_line, invoke
 
-if os.environ.get("CONVCALC_REQUIRE_ZOO"):  # CI: the outside checks never skip
-    import fvcore.nn as fvcore_nn
-    import ptflops
-    import thop
-    import torchvision
-else:
-    fvcore_nn = pytest.importorskip("fvcore.nn", reason="the bench extra runs the real tools")
-    ptflops = pytest.importorskip("ptflops", reason="the bench extra runs the real tools")
-    thop = pytest.importorskip("thop", reason="the bench extra runs the real tools")
-    torchvision = pytest.importorskip("torchvision")
+with warnings.catch_warnings():
+    # fvcore scripts a loss with torch.jit.script at import, which torch 2.14 deprecates.
+    warnings.simplefilter("ignore", FutureWarning)
+    if os.environ.get("CONVCALC_REQUIRE_ZOO"):  # CI: the outside checks never skip
+        import fvcore.nn as fvcore_nn
+        import ptflops
+        import thop
+        import torchvision
+    else:
+        fvcore_nn = pytest.importorskip("fvcore.nn", reason="the bench extra runs the tools")
+        ptflops = pytest.importorskip("ptflops", reason="the bench extra runs the real tools")
+        thop = pytest.importorskip("thop", reason="the bench extra runs the real tools")
+        torchvision = pytest.importorskip("torchvision")
 
 
 def _fvcore(model: nn.Module, x: torch.Tensor) -> int:
