@@ -84,10 +84,10 @@ def emit(
         return
     if common.output is OutputFormat.json:
         document = annotate(report.to_dict(), verdicts or [])
-        for (_, item), each in zip(documents.points(document), counts, strict=False):
-            item["convention"] = each.to_dict()
-        for (_, item), passes in zip(documents.points(document), backwards, strict=False):
-            item["backward"] = passes.to_dict()
+        items = [item for _, item in documents.points(document)]
+        for key, extras in (("convention", counts), ("backward", backwards)):
+            for item, extra in zip(items, extras, strict=False):  # none when not asked
+                item[key] = extra.to_dict()
         if COMPACT_JSON[0]:  # batch and check parse it back: no indentation to pay for
             import json
 
@@ -115,7 +115,7 @@ def _backwards(report: Any) -> list[Any]:
     """Each point's backward pass (``--backward``)."""
     from convcalc.core.backward import backward
 
-    return [backward(r.figures) for r in getattr(report, "reports", (report,))]
+    return [backward(r.figures) for r in report.reports]
 
 
 def _convention_counts(report: Any, name: str) -> list[Any]:
@@ -124,4 +124,4 @@ def _convention_counts(report: Any, name: str) -> list[Any]:
         return []
     from convcalc.core.conventions import count
 
-    return [count(r.figures, name) for r in getattr(report, "reports", (report,))]
+    return [count(r.figures, name) for r in report.reports]

@@ -26,7 +26,7 @@ def judge(
     verdicts: list[Verdict] | None = None,
 ) -> None:
     """Raise MismatchError on any disagreement, then BudgetExceededError on any budget."""
-    reports = (document,) if isinstance(document, Report) else document.reports
+    reports = document.reports
     failed = [(r, c) for r in reports for c in r.failed_checks]
     if failed:
         details = "; ".join(

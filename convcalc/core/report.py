@@ -192,6 +192,12 @@ class Report:
 
     # Typed figures, so a notebook reads ``report.params`` rather than a dict.
     @property
+    def reports(self) -> tuple[Report]:
+        """Itself: every report is a tuple of points (a comparison's variants, a sweep's
+        points), so callers walk ``.reports`` whatever they were given."""
+        return (self,)
+
+    @property
     def totals(self) -> Totals:
         """Whole-network analytic figures."""
         return self.figures.totals
