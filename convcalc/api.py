@@ -35,6 +35,7 @@ from convcalc.core.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_gro
 from convcalc.core.mobilenet_v3 import MobileNetV3Spec
 from convcalc.core.networks import MobileNetSpec, cbam_block, se_block
 from convcalc.core.ops import AdaptivePool2d, Pool2d
+from convcalc.core.parse import check_dims
 from convcalc.core.registry import network_entry
 from convcalc.core.report import CompareReport, Report, SweepReport
 from convcalc.core.resnet import ResNetSpec
@@ -96,10 +97,7 @@ def _dims(given: Any, *sizes: Any) -> int:
     """The number of spatial axes: given, or the length of the sizes given per axis (2
     when every size is one int)."""
     if given is not None:
-        dims = _integer(given, "dims")
-        if dims not in (1, 2, 3):
-            raise InvalidSpecError(f"dims={dims} must be 1, 2 or 3")
-        return dims
+        return check_dims(_integer(given, "dims"))
     lengths = {len(v) for v in sizes if isinstance(v, tuple | list)}
     if len(lengths) > 1:
         raise InvalidSpecError(

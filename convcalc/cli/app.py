@@ -29,7 +29,13 @@ from convcalc.cli.output import emit, notify
 from convcalc.cli.run import budgets, judge
 from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
 from convcalc.core.designs import Sweep
-from convcalc.core.parse import parse_pair, parse_resolutions, parse_sizes, parse_widths
+from convcalc.core.parse import (
+    check_dims,
+    parse_pair,
+    parse_resolutions,
+    parse_sizes,
+    parse_widths,
+)
 from convcalc.core.report import SweepReport
 from convcalc.errors import ConvCalcError, InvalidSpecError
 from convcalc.interrupts import INTERRUPTED_EXIT, Interrupted, check_interrupt, interrupted
@@ -590,8 +596,7 @@ def pool(
 ) -> None:
     """Max or average pooling (ceil_mode, count_include_pad, padding, dilation), or
     adaptive pooling to --output: output size, work and receptive field."""
-    if dims not in (1, 2, 3):
-        raise InvalidSpecError(f"dims={dims} must be 1, 2 or 3")
+    check_dims(dims)  # before the sizes are read per axis
     design = convcalc.pool(
         channels,
         mode.strip().lower(),

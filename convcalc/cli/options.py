@@ -20,6 +20,7 @@ from convcalc.api import DEVICES
 from convcalc.core.documents import figure_name
 from convcalc.core.figures import DTYPE_BYTES
 from convcalc.core.parse import (
+    check_dims,
     parse_budget,
     parse_int,
     parse_kernel,
@@ -341,9 +342,7 @@ class Common:
 
 def parse_shape(raw: dict[str, Any]) -> dict[str, Any]:
     """The shape options as the library's keyword arguments (exit 2 on a bad one)."""
-    dims = raw["dims"]
-    if dims not in (1, 2, 3):
-        raise InvalidSpecError(f"dims={dims} must be 1, 2 or 3")
+    dims = check_dims(raw["dims"])  # before the sizes are read per axis
     return {
         "cin": raw["cin"],
         "cout": raw["cout"],

@@ -93,6 +93,13 @@ def parse_pair(text: str, option: str, *, allow_zero: bool = False) -> Pair:
 AXES = {1: "L", 2: "HxW", 3: "DxHxW"}
 
 
+def check_dims(dims: int) -> int:
+    """A layer's number of spatial axes (``--dims``): 1, 2 or 3."""
+    if dims not in AXES:
+        raise InvalidSpecError(f"dims={dims} must be 1, 2 or 3")
+    return dims
+
+
 def parse_sizes(text: str, option: str, dims: int = 2, *, allow_zero: bool = False) -> Sizes:
     """One value per spatial axis: ``3`` -> (3,) * dims; ``3x1`` (dims 2), ``3x3x3`` (dims 3).
 
