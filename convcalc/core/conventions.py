@@ -14,13 +14,13 @@ trace; "" in a built network, whose modules run as ``BUILT_CALLS`` says).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures
 from convcalc.core.graph import Node
+from convcalc.core.primitives import numel
 from convcalc.errors import InvalidSpecError
 
 Rule = Callable[[Node, LayerFigures], tuple[int, str]]
@@ -42,10 +42,6 @@ def _call(node: Node) -> str:
 
 def _is_conv(layer: LayerFigures) -> bool:
     return layer.type.startswith("Conv")
-
-
-def _elements(shape: tuple[int, ...]) -> int:
-    return math.prod(shape)
 
 
 # ---------------------------------------------------------------- the rules
@@ -96,16 +92,16 @@ def _fvcore(node: Node, layer: LayerFigures) -> tuple[int, str]:
         return layer.macs, "MACs, bias not counted" if layer.bias_adds else "MACs"
     if kind == "BatchNorm2d":
         affine = bool(getattr(op, "affine", True))
-        return _elements(layer.input_shapes[0]) * (2 if affine else 1), "BN in eval"
+        return numel(layer.input_shapes[0]) * (2 if affine else 1), "BN in eval"
     if kind == "Norm":
         affine = bool(getattr(op, "weight", False))
-        return _elements(layer.input_shapes[0]) * (5 if affine else 4), "5 per element"
+        return numel(layer.input_shapes[0]) * (5 if affine else 4), "5 per element"
     if kind == "Interpolate" and len(layer.output_shape) == 4:
         taps = {"nearest": 1, "bilinear": 4}.get(str(getattr(op, "mode", "")), 0)
         note = "upsample" if taps else "no handle for this mode"
-        return taps * _elements(layer.output_shape), note
+        return taps * numel(layer.output_shape), note
     if _call(node) == "adaptive_avg_pool2d":
-        return _elements(layer.input_shapes[0]), "1 per input element"
+        return numel(layer.input_shapes[0]), "1 per input element"
     if kind == "Attention":
         return 0, "no handle for scaled_dot_product_attention"
     if layer.macs or layer.elementwise_ops:
@@ -175,13 +171,6 @@ def _avg_pool_reads(op: Any, shape: tuple[int, ...], out: tuple[int, ...]) -> in
     return reads
 
 
-def _adaptive_reads(shape: tuple[int, ...], out: tuple[int, ...]) -> int:
-    total = 1
-    for i, o in zip(shape, out, strict=True):
-        total *= o if i == o else sum(-(-(j + 1) * i // o) - j * i // o for j in range(o))
-    return total
-
-
 UPSAMPLE_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 5, "bilinear": 11, "bicubic": 259,
                 "trilinear": 31}  # fmt: skip
 
@@ -203,14 +192,15 @@ def _thop(node: Node, layer: LayerFigures) -> tuple[int, str]:
         return layer.macs, f"{module}: MACs, bias not counted" if layer.bias_adds else "MACs"
     if module.startswith(("BatchNorm", "InstanceNorm")) or module in ("LayerNorm", "GroupNorm"):
         affine = bool(getattr(op, "affine", getattr(op, "weight", False)))
-        return _elements(shape) * (4 if affine else 2), f"{module}: 2 per element, x2 affine"
+        return numel(shape) * (4 if affine else 2), f"{module}: 2 per element, x2 affine"
     if module.startswith("AvgPool"):
-        reads = _avg_pool_reads(op, shape, out) * _elements(shape[: -len(op.kernel)])
-        return reads + _elements(out), "window elements + 1 divide per output"
+        reads = _avg_pool_reads(op, shape, out) * numel(shape[: -len(op.kernel)])
+        return reads + numel(out), "window elements + 1 divide per output"
     if module.startswith("AdaptiveAvgPool"):
-        return _adaptive_reads(shape, out) + _elements(out), "window elements + 1 divide"
+        # convcalc's own work for it is one op per window element read: the same reads
+        return layer.elementwise_ops + numel(out), "window elements + 1 divide"
     if module.startswith("Upsampl"):
-        return UPSAMPLE_OPS.get(str(getattr(op, "mode", "")), 0) * _elements(out), "upsample"
+        return UPSAMPLE_OPS.get(str(getattr(op, "mode", "")), 0) * numel(out), "upsample"
     return 0, f"{module}: 0 (no rule, or zero_ops)" if work else ""
 
 
