@@ -20,7 +20,7 @@ from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures
 from convcalc.core.graph import Node
-from convcalc.core.primitives import numel
+from convcalc.core.primitives import ACTIVATION_CLASSES, numel
 from convcalc.errors import InvalidSpecError
 
 Rule = Callable[[Node, LayerFigures], tuple[int, str]]
@@ -128,12 +128,6 @@ def _ptflops_aten(_node: Node, layer: LayerFigures) -> tuple[int, str]:
 
 # The torch.nn class measure/build.py makes for a primitive (convcalc's own modules,
 # a pool over the whole map, gates and functional ops, are "Module": no tool hooks them).
-ACTIVATION_MODULES = {
-    "relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "hardswish": "Hardswish",
-    "hardsigmoid": "Hardsigmoid", "silu": "SiLU", "gelu": "GELU", "tanh": "Tanh",
-    "leaky_relu": "LeakyReLU", "elu": "ELU", "mish": "Mish", "softplus": "Softplus",
-    "softmax": "Softmax", "log_softmax": "LogSoftmax",
-}  # fmt: skip
 
 
 def _built_module(op: Any) -> str:
@@ -143,7 +137,7 @@ def _built_module(op: Any) -> str:
     if kind in ("Linear", "BatchNorm2d"):
         return kind
     if kind == "Activation":
-        return ACTIVATION_MODULES.get(op.function, "Module")
+        return ACTIVATION_CLASSES.get(op.function, "Module")
     if kind == "Pool2d":
         return f"{op.mode.capitalize()}Pool{len(op.kernel)}d"
     if kind == "AdaptivePool2d":

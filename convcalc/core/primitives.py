@@ -588,10 +588,15 @@ class BatchNorm2d(Primitive):
 
 
 # The nonlinearities convcalc names (each has a torch module in measure/build.py).
-ACTIVATIONS = (
-    "relu", "relu6", "sigmoid", "hardswish", "hardsigmoid", "silu", "gelu", "tanh",
-    "leaky_relu", "elu", "mish", "softplus", "softmax", "log_softmax",
-)  # fmt: skip
+# Each activation and the torch.nn module that runs it (measure/build.py builds it; the
+# module-hook conventions key their rules on it).
+ACTIVATION_CLASSES = {
+    "relu": "ReLU", "relu6": "ReLU6", "sigmoid": "Sigmoid", "hardswish": "Hardswish",
+    "hardsigmoid": "Hardsigmoid", "silu": "SiLU", "gelu": "GELU", "tanh": "Tanh",
+    "leaky_relu": "LeakyReLU", "elu": "ELU", "mish": "Mish", "softplus": "Softplus",
+    "softmax": "Softmax", "log_softmax": "LogSoftmax",
+}  # fmt: skip
+ACTIVATIONS = tuple(ACTIVATION_CLASSES)
 
 
 @dataclass(frozen=True)

@@ -160,21 +160,11 @@ def _conv(op: P.Conv) -> nn.Module:
     )  # fmt: skip
 
 
+# Every activation's module, by the class name core/primitives gives it; softmax over
+# the channels (dim 1), as a network's head uses it.
 ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "relu6": nn.ReLU6,
-    "sigmoid": nn.Sigmoid,
-    "hardswish": nn.Hardswish,
-    "hardsigmoid": nn.Hardsigmoid,
-    "silu": nn.SiLU,
-    "gelu": nn.GELU,
-    "tanh": nn.Tanh,
-    "leaky_relu": nn.LeakyReLU,
-    "elu": nn.ELU,
-    "mish": nn.Mish,
-    "softplus": nn.Softplus,
-    "softmax": lambda: nn.Softmax(dim=1),
-    "log_softmax": lambda: nn.LogSoftmax(dim=1),
+    name: functools.partial(getattr(nn, cls), **({"dim": 1} if "Softmax" in cls else {}))
+    for name, cls in P.ACTIVATION_CLASSES.items()
 }
 
 # One row per primitive type: how to build it in torch.
