@@ -126,11 +126,9 @@ def _ptflops_aten(_node: Node, layer: LayerFigures) -> tuple[int, str]:
     return 0, ""
 
 
-# The torch.nn class measure/build.py makes for a primitive (convcalc's own modules,
-# a pool over the whole map, gates and functional ops, are "Module": no tool hooks them).
-
-
 def _built_module(op: Any) -> str:
+    """The torch.nn class measure/build.py makes for a primitive (convcalc's own modules,
+    a pool over the whole map, gates and functional ops, are "Module": no tool hooks them)."""
     kind = type(op).__name__
     if kind == "Conv":
         return "Module" if op.shared_kernel else str(op.kind)
