@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from convcalc.core.primitives import Primitive, Shape, fmt_int, numel
+from convcalc.core.primitives import Primitive, Shape, fmt_int, numel, per_axis
 from convcalc.core.shapes import (
     Field,
     Sizes,
@@ -354,11 +354,7 @@ class Pool2d(Primitive):
     count_include_pad: bool = True
 
     def __post_init__(self) -> None:
-        dims = len(self.kernel)
-        for name in ("stride", "padding", "dilation"):
-            value = getattr(self, name)
-            if len(value) != dims and len(set(value)) == 1:
-                object.__setattr__(self, name, (value[0],) * dims)
+        per_axis(self, ("stride", "padding", "dilation"), self.kernel)
         for axis, (k, p) in enumerate(zip(self.kernel, self.padding, strict=True)):
             if p > k // 2:  # torch's rule, on the kernel (not its dilated span)
                 raise InvalidSpecError(

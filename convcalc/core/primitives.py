@@ -205,18 +205,7 @@ class Conv(Primitive):
         dims = len(self.kernel)
         if dims not in (1, 2, 3):
             raise InvalidSpecError(f"kernel={sizes_text(self.kernel)}: convolutions are 1-D to 3-D")
-        # One value is every axis's (the defaults are 2-D): stored one per axis.
-        for name in ("stride", "padding", "dilation", "output_padding"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                continue
-            if len(value) != dims:
-                if len(set(value)) != 1:
-                    raise InvalidSpecError(
-                        f"{name.replace('_', ' ')}={sizes_text(value)} has {len(value)} "
-                        f"values for a {dims}-D kernel ({sizes_text(self.kernel)})"
-                    )
-                object.__setattr__(self, name, (value[0],) * dims)
+        per_axis(self, ("stride", "padding", "dilation", "output_padding"), self.kernel)
         for option, sizes in (
             ("kernel", self.kernel),
             ("stride", self.stride),
@@ -734,6 +723,22 @@ class Add(Primitive):
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
         """Both operands are read at the same positions: the wider field."""
         return merged_field(sources)
+
+
+def per_axis(op: Any, names: tuple[str, ...], kernel: Sizes) -> None:
+    """Store a windowed op's sizes one per kernel axis: one value is every axis's (the
+    dataclass defaults are 2-D); another count of values is an error."""
+    dims = len(kernel)
+    for name in names:
+        value = getattr(op, name)
+        if isinstance(value, str) or len(value) == dims:
+            continue
+        if len(set(value)) != 1:
+            raise InvalidSpecError(
+                f"{name.replace('_', ' ')}={sizes_text(value)} has {len(value)} "
+                f"values for a {dims}-D kernel ({sizes_text(kernel)})"
+            )
+        object.__setattr__(op, name, (value[0],) * dims)
 
 
 def pair_text(pair: Sizes | str) -> str:
