@@ -39,10 +39,10 @@ class Event:
     outputs: list[Value]
 
 
-def torch_class(module: nn.Module) -> str:
-    """The first class in the module's MRO that torch.nn defines: what hook-based
+def torch_class(kind: type) -> str:
+    """The first class in a module class's MRO that torch.nn defines: what hook-based
     counters (thop, ptflops) key their rules on."""
-    return next(c.__name__ for c in type(module).__mro__ if c.__module__.startswith("torch.nn"))
+    return next(c.__name__ for c in kind.__mro__ if c.__module__.startswith("torch.nn"))
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class _Recorder(TorchFunctionMode):
         self.leaves = leaves
         self.stack: list[tuple[str, str | None]] = [("", None)]
         self.calls: dict[str, int] = {}
+        self.classes: dict[type, str] = {}  # module class -> its torch.nn class
         self.values: dict[int, Value] = {}
         self.keep: list[torch.Tensor] = []  # ids stay unique while the trace lives
         self.next_id = 0
@@ -124,7 +125,10 @@ class _Recorder(TorchFunctionMode):
             count = self.calls.get(path, 0) + 1
             self.calls[path] = count
             call = path if count == 1 else f"{path}@{count}"
-            self.trace.leaf_calls.append((call, torch_class(module)))
+            kind = type(module)
+            if kind not in self.classes:  # once per class: this runs on every leaf call
+                self.classes[kind] = torch_class(kind)
+            self.trace.leaf_calls.append((call, self.classes[kind]))
         self.stack.append((path, call))
 
     def leave(self) -> None:

@@ -28,16 +28,7 @@ def convention_table(counted: ConventionCount, exact: bool, *, markdown: bool = 
     ]
     rows.append(("total", units.count(counted.paper, exact), units.count(counted.total, exact),
                  f"checked: {c.checked}"))  # fmt: skip
-    if markdown:
-        return _markdown(title, header, rows)
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for index, name in enumerate(header):
-        table.add_column(name, justify="right" if index in (1, 2) else "left")
-    for row in rows:
-        table.add_row(*row)
-    return table
+    return _table(title, header, rows, markdown=markdown, numbers=(1, 2))
 
 
 def conventions_document() -> dict[str, Any]:
@@ -59,13 +50,27 @@ def conventions_table(*, markdown: bool = False) -> Any:
     rows = [(aspect, *(CONVENTIONS[n].counts[aspect] for n in names)) for aspect in ASPECTS]
     rows.append(("checked", *(CONVENTIONS[n].checked for n in names)))
     title = "What each --convention counts (one row per kind of work)"
+    return _table(title, header, rows, markdown=markdown, lines=True)
+
+
+def _table(
+    title: str,
+    header: tuple[str, ...],
+    rows: Sequence[tuple[str, ...]],
+    *,
+    markdown: bool,
+    numbers: tuple[int, ...] = (),
+    lines: bool = False,
+) -> Any:
+    """Rows under a title: Markdown text, or a Rich table (``numbers``: right-aligned
+    columns; ``lines``: a rule between rows)."""
     if markdown:
         return _markdown(title, header, rows)
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=True)
-    for name in header:
-        table.add_column(name)
+    table = Table(title=title, title_justify="left", show_lines=lines)
+    for index, name in enumerate(header):
+        table.add_column(name, justify="right" if index in numbers else "left")
     for row in rows:
         table.add_row(*row)
     return table
@@ -89,13 +94,4 @@ def backward_table(passes: Backward, exact: bool, *, markdown: bool = False) -> 
     rows = [(x.name, units.count(x.macs, exact), x.note) for x in passes.layers if x.macs]
     rows.append(("total", units.count(passes.macs, exact),
                  "bias gradients (sums) and element-wise backward ops: not MACs"))  # fmt: skip
-    if markdown:
-        return _markdown(title, header, rows)
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for index, name in enumerate(header):
-        table.add_column(name, justify="right" if index == 1 else "left")
-    for row in rows:
-        table.add_row(*row)
-    return table
+    return _table(title, header, rows, markdown=markdown, numbers=(1,))
