@@ -489,6 +489,7 @@ class Interpolate(Primitive):
     kind: ClassVar[str] = "Interpolate"
     mode: str
     size: Sizes  # one per spatial axis: L; H, W; D, H, W
+    align_corners: bool = False  # the linear modes' other source index (F.interpolate's)
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         return (*inputs[0][: -len(self.size)], *self.size)
@@ -509,9 +510,9 @@ class Interpolate(Primitive):
         return "to " + "x".join(str(v) for v in self.size)
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
-        """Units ``in / out`` input units apart; each blends inputs up to ``reach`` apart."""
-        reach = {"linear": 1, "bilinear": 1, "trilinear": 1, "bicubic": 3}.get(self.mode, 0)
-        return resampled_field(sources[0], inputs[0][-len(self.size) :], self.size, reach)
+        """Units ``in / out`` input units apart; each reads the inputs it blends."""
+        sizes = inputs[0][-len(self.size) :]
+        return resampled_field(sources[0], sizes, self.size, self.mode, self.align_corners)
 
 
 @dataclass(frozen=True)

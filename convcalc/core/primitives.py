@@ -479,7 +479,9 @@ class Conv(Primitive):
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
         if self.transposed:
-            return transposed_field(sources[0], self.kernel, self.stride, self.dilation)
+            assert self.padding != "same"  # refused for a transposed convolution
+            return transposed_field(sources[0], self.kernel, self.stride, self.dilation,
+                                    self.padding)  # fmt: skip
         return local_field(sources[0], self.kernel, self.stride, self.dilation, self.padding_total)
 
 

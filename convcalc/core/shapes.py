@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
+from convcalc.core import reads
+from convcalc.core.reads import Reads
 from convcalc.errors import InvalidSpecError
 
 Pair = tuple[int, int]
@@ -61,12 +65,8 @@ def transposed_reach(kernel: int, stride: int, dilation: int) -> int:
     on whole inputs for one o are spaced ``s / gcd(s, d)`` apart, so a window of
     ``k`` taps reaches over about ``d (k - 1) / s`` inputs; the widest o decides.
     """
-    reach = 0
-    for residue in range(stride):
-        taps = [t for t in range(kernel) if (t * dilation - residue) % stride == 0]
-        if taps:
-            reach = max(reach, (taps[-1] - taps[0]) * dilation // stride)
-    return reach
+    g = math.gcd(stride, dilation)
+    return (kernel - 1) // (stride // g) * (dilation // g)
 
 
 def _whole(value: Jump) -> Jump:
@@ -106,6 +106,11 @@ class Field:
     between neighbouring units. ``whole`` marks a unit that has seen the whole
     input (through a global pool or a gate built from one): its ``size`` is the
     input's extent, and later windows cannot widen it.
+
+    ``reads`` is the exact pattern of pixels each unit reads, per axis (None once a
+    pattern grows past ``reads.LIMIT`` or the field is whole). Once units are a
+    fraction of a pixel apart (``exact``: after a transposed conv or an upsampling)
+    ``size`` is the pattern's widest unit, where the recurrence would be wrong.
     """
 
     size: Sizes
@@ -113,12 +118,35 @@ class Field:
     padded: Sizes
     extent: Sizes  # the network input's spatial size
     whole: bool = False
+    reads: tuple[Reads, ...] | None = dataclasses.field(default=None, compare=False, repr=False)
+    exact: bool = dataclasses.field(default=False, compare=False)
+
+
+def _each(patterns: tuple[Reads, ...] | None, step: Callable[[int, Reads], Reads | None]
+          ) -> tuple[Reads, ...] | None:  # fmt: skip
+    """``step`` on each axis's pattern; None when any axis is not tracked."""
+    if patterns is None:
+        return None
+    out = tuple(step(a, r) for a, r in enumerate(patterns))
+    return None if any(r is None for r in out) else out  # type: ignore[return-value]
+
+
+def _after(field: Field, patterns: tuple[Reads, ...] | None, exact: bool, jump: Jumps,
+           padded: Sizes, recurrence: Callable[[int], int]) -> Field:  # fmt: skip
+    """The next field: exact sizes from the patterns once ``exact``, else the recurrence's
+    (its fallback when a pattern is no longer tracked)."""
+    axes = range(len(jump))
+    if exact and patterns is not None:
+        size = tuple(min(patterns[a].size, padded[a]) for a in axes)
+    else:
+        size, exact = tuple(min(recurrence(a), padded[a]) for a in axes), False
+    return Field(size, jump, padded, field.extent, reads=patterns, exact=exact)
 
 
 def input_field(extent: Sizes) -> Field:
     """The network's input: each pixel sees itself."""
     ones = (1,) * len(extent)
-    return Field(ones, ones, extent, extent)
+    return Field(ones, ones, extent, extent, reads=tuple(reads.pixels(1, 1) for _ in extent))
 
 
 def local_field(
@@ -126,6 +154,7 @@ def local_field(
 ) -> Field:
     """A sliding window: ``r += (k_eff - 1) x j`` (at most the padded input), ``j *= s``.
 
+    Its padding before is half the total (torch's ``same`` puts the odd pixel after).
     A window over other axes than the input's spatial ones (a 1-D convolution over
     the channels of a 2-D map, as ECA does) leaves the field as it is.
     """
@@ -136,18 +165,18 @@ def local_field(
     padded = tuple(math.ceil(field.padded[a] + padding_total[a] * field.jump[a]) for a in axes)
     if field.whole:
         return Field(field.size, jump, padded, field.extent, whole=True)
-    size = tuple(
-        min(receptive_field_step(field.size[a], field.jump[a], kernel[a], stride[a],
-                                 dilation[a])[0], padded[a])
-        for a in axes
-    )  # fmt: skip
-    return Field(size, jump, padded, field.extent)
+    patterns = _each(field.reads, lambda a, r: reads.window(
+        r, kernel[a], stride[a], dilation[a], padding_total[a] // 2))  # fmt: skip
+    return _after(field, patterns, field.exact, jump, padded, lambda a: receptive_field_step(
+        field.size[a], field.jump[a], kernel[a], stride[a], dilation[a])[0])  # fmt: skip
 
 
-def transposed_field(field: Field, kernel: Sizes, stride: Sizes, dilation: Sizes) -> Field:
-    """A transposed convolution: each output unit reads ``transposed_reach`` input units
-    more than one (``r += reach x j``), and its units are ``j / s`` apart, a fraction of
-    a pixel when it upsamples the input (kept exact, written ``1/2``).
+def transposed_field(
+    field: Field, kernel: Sizes, stride: Sizes, dilation: Sizes, padding: Sizes
+) -> Field:
+    """A transposed convolution: its units are ``j / s`` apart, a fraction of a pixel
+    when it upsamples the input (kept exact, written ``1/2``), and read different
+    numbers of inputs: the field is the widest, from the exact read pattern.
 
     Its padding crops the output rather than padding the input: ``padded`` is kept.
     """
@@ -157,28 +186,43 @@ def transposed_field(field: Field, kernel: Sizes, stride: Sizes, dilation: Sizes
     jump = tuple(_whole(Fraction(field.jump[a]) / stride[a]) for a in axes)
     if field.whole:
         return Field(field.size, jump, field.padded, field.extent, whole=True)
-    size = tuple(
-        min(math.ceil(field.size[a] + transposed_reach(kernel[a], stride[a], dilation[a])
-                      * field.jump[a]), field.padded[a])
-        for a in axes
-    )  # fmt: skip
-    return Field(size, jump, field.padded, field.extent)
+    patterns = _each(field.reads, lambda a, r: reads.transposed(
+        r, kernel[a], stride[a], dilation[a], padding[a]))  # fmt: skip
+    reach = tuple(map(transposed_reach, kernel, stride, dilation))
+    return _after(field, patterns, True, jump, field.padded,
+                  lambda a: math.ceil(field.size[a] + reach[a] * field.jump[a]))  # fmt: skip
 
 
-def resampled_field(field: Field, sizes: Sizes, out: Sizes, reach: int) -> Field:
+# Input units blended per output unit's window, for the recurrence (nearest 0, linear 1).
+RESAMPLE_REACH = {"linear": 1, "bilinear": 1, "trilinear": 1, "bicubic": 3}
+
+
+def _ratio(size: int, out: int, align_corners: bool) -> Fraction:
+    """Input units between neighbouring output units: ``in / out``, or with align_corners
+    ``(in - 1) / (out - 1)`` (the corners' centres meet)."""
+    if align_corners:
+        return Fraction(size - 1, out - 1) if out > 1 else Fraction(0)
+    return Fraction(size, out)
+
+
+def resampled_field(
+    field: Field, sizes: Sizes, out: Sizes, mode: str, align_corners: bool = False
+) -> Field:
     """Resampling ``sizes`` to ``out`` per axis: units ``j x in / out`` apart (a fraction of
-    a pixel when it upsamples), each blending inputs ``reach`` units apart (nearest 0,
-    linear 1, cubic 3): ``r += reach x j``."""
+    a pixel when it upsamples; ``(in - 1) / (out - 1)`` with align_corners); each reads
+    the inputs torch's source index picks."""
     if len(sizes) != len(field.jump):
         return field
     axes = range(len(sizes))
-    jump = tuple(_whole(Fraction(field.jump[a]) * sizes[a] / out[a]) for a in axes)
+    corners = align_corners and mode in RESAMPLE_REACH  # nearest modes ignore it
+    jump = tuple(_whole(Fraction(field.jump[a]) * _ratio(sizes[a], out[a], corners)) for a in axes)
     if field.whole:
         return Field(field.size, jump, field.padded, field.extent, whole=True)
-    size = tuple(
-        min(math.ceil(field.size[a] + reach * field.jump[a]), field.padded[a]) for a in axes
-    )
-    return Field(size, jump, field.padded, field.extent)
+    patterns = _each(field.reads, lambda a, r: reads.resampled(
+        r, sizes[a], out[a], mode, align_corners))  # fmt: skip
+    reach = RESAMPLE_REACH.get(mode, 0)
+    return _after(field, patterns, True, jump, field.padded,
+                  lambda a: math.ceil(field.size[a] + reach * field.jump[a]))  # fmt: skip
 
 
 def global_field(field: Field, map_size: Sizes) -> Field:
@@ -203,15 +247,18 @@ def broadcast_field(x: Field, gate: Field) -> Field:
 
 
 def merged_field(fields: tuple[Field, ...]) -> Field:
-    """Operands read at the same positions (a residual add): the widest field."""
+    """Operands read at the same positions (a residual add): the widest field; once
+    exact, each unit reads what any operand's unit there reads."""
     whole = any(f.whole for f in fields)
     first = fields[0]
     axes = range(len(first.jump))
-    size = tuple(max(f.size[a] for f in fields) for a in axes)
-    return Field(
-        first.extent if whole else size,
-        first.jump,
-        tuple(max(f.padded[a] for f in fields) for a in axes),
-        first.extent,
-        whole=whole,
-    )
+    padded = tuple(max(f.padded[a] for f in fields) for a in axes)
+    if whole:
+        return Field(first.extent, first.jump, padded, first.extent, whole=True)
+    patterns: tuple[Reads, ...] | None = None
+    if all(f.reads is not None and len(f.reads) == len(axes) for f in fields):
+        patterns = _each(first.reads, lambda a, _: reads.merged(
+            tuple(f.reads[a] for f in fields if f.reads is not None)))  # fmt: skip
+    exact = any(f.exact for f in fields)
+    return _after(first, patterns, exact, first.jump, padded,
+                  lambda a: max(f.size[a] for f in fields))  # fmt: skip

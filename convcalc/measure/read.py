@@ -253,7 +253,8 @@ def _interpolate(call: _Call) -> _Read:
     out = call.event.outputs[0].shape
     mode = str(call.arg(3, "mode", "nearest"))
     x = call.arg(0, "input")
-    return _Read(O.Interpolate(mode, tuple(out[2:])), [x])  # every axis after N, C
+    align = bool(call.arg(4, "align_corners", False))
+    return _Read(O.Interpolate(mode, tuple(out[2:]), align), [x])  # every axis after N, C
 
 
 def _hardtanh(call: _Call) -> _Read | None:

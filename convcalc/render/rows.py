@@ -201,8 +201,8 @@ def summary_rows(report: Report) -> list[Row]:
             None,
             "r += (k_eff - 1) x j, j *= s, layer by layer"
             + (
-                "; transposed: r += (taps one output reads - 1) x j, j /= s"
-                if any("Transpose" in layer.type for layer in report.layers)
+                "; after upsampling (j /= s): the widest unit of the exact read pattern"
+                if totals.field.exact
                 else ""
             )
             + ("; global: each unit has seen the whole input" if totals.field.whole else ""),

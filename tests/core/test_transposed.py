@@ -157,7 +157,7 @@ def test_transposed_field_is_what_an_output_unit_reads(
         read = grad[0, 0].nonzero().flatten().tolist()
         if read:
             widest = max(widest, read[-1] - read[0] + 1)
-    field = transposed_field(input_field((size,)), (kernel,), (stride,), (dilation,))
+    field = transposed_field(input_field((size,)), (kernel,), (stride,), (dilation,), (0,))
     assert field.size == (widest,) == (1 + transposed_reach(kernel, stride, dilation),)
     assert str(field.jump[0]) == f"1/{stride}"
 
