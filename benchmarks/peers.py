@@ -220,6 +220,25 @@ def run_thop(factory: Factory, shape: Shape) -> Result:
     return int(params), int(macs)
 
 
+def run_torchscan(factory: Factory, shape: Shape, device: str = "cpu") -> Result:
+    import contextlib
+    import io
+
+    from torchscan import crawl_module
+
+    with torch.device(device):
+        model = factory()
+    x = torch.randn(shape) if device == "cpu" else torch.empty(shape, device=device)
+    with contextlib.redirect_stdout(io.StringIO()):
+        report = crawl_module(model, args=(x,))
+    totals = report["totals"]
+    return int(totals["parameters"]["value"]), int(totals["module_flops"]["known_value"])
+
+
+def run_torchscan_meta(factory: Factory, shape: Shape) -> Result:
+    return run_torchscan(factory, shape, "meta")
+
+
 def run_fvcore(factory: Factory, shape: Shape) -> Result:
     from fvcore.nn import FlopCountAnalysis, parameter_count
 
@@ -256,6 +275,8 @@ TOOLS: dict[str, tuple[Callable[[Factory, Shape], Result], str]] = {
     "torchinfo-meta": (run_torchinfo_meta, "mult-adds"),
     "ptflops": (run_ptflops, "MACs"),
     "thop": (run_thop, "MACs"),
+    "torchscan": (run_torchscan, "module-formula FLOPs"),
+    "torchscan-meta": (run_torchscan_meta, "module-formula FLOPs"),
     "fvcore": (run_fvcore, "flops (1 per MAC)"),
     "flopcounter": (run_flopcounter, "FLOPs (2 per MAC)"),
     "flopcounter-meta": (run_flopcounter_meta, "FLOPs (2 per MAC)"),

@@ -63,18 +63,20 @@ BATCH_VS_TORCH = 3.0  # 1,000 verified single-layer specs through `batch` within
 BATCH_SIZE = 1000
 
 PEER_TOOLS = (
-    "torchinfo", "torchinfo-meta", "ptflops", "thop", "fvcore", "flopcounter", "flopcounter-meta",
+    "torchinfo", "torchinfo-meta", "ptflops", "thop", "torchscan", "torchscan-meta", "fvcore",
+    "flopcounter", "flopcounter-meta",
 )  # fmt: skip
 PEER_LABELS = {
     "torchinfo": "torchinfo summary(input_size=)",
     "torchinfo-meta": "torchinfo on meta (input_data=)",
     "ptflops": "ptflops get_model_complexity_info",
     "thop": "thop profile",
+    "torchscan": "torchscan crawl_module",
+    "torchscan-meta": "torchscan crawl_module on meta",
     "fvcore": "fvcore FlopCountAnalysis",
     "flopcounter": "torch FlopCounterMode",
     "flopcounter-meta": "torch FlopCounterMode on meta",
 }
-# torchscan (a peer the issue names) is not on this machine's package index: not run.
 MEMORY_WORDS = ("can't allocate memory", "cannot allocate memory", "memoryerror", "out of memory")
 
 
@@ -578,7 +580,17 @@ def machine() -> dict[str, Any]:
             if line.startswith("MemTotal:"):
                 ram = int(line.split()[1]) * 1024
     versions: dict[str, str | None] = {}
-    for name in ("convcalc", "torch", "torchinfo", "typer", "rich", "ptflops", "thop", "fvcore"):
+    for name in (
+        "convcalc",
+        "torch",
+        "torchinfo",
+        "typer",
+        "rich",
+        "ptflops",
+        "thop",
+        "torchscan",
+        "fvcore",
+    ):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

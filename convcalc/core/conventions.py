@@ -14,16 +14,19 @@ trace; "" in a built network, whose modules run as ``BUILT_CALLS`` says).
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from convcalc.core.figures import LayerFigures, NetworkFigures
 from convcalc.core.graph import Node
 from convcalc.core.primitives import ACTIVATION_CLASSES, numel
 from convcalc.errors import InvalidSpecError
 
-Rule = Callable[[Node, LayerFigures], tuple[int, str]]
+# A rule counts one node (its primitive, its figures) for a batch of N samples.
+Rule = Callable[[Node, LayerFigures, int], tuple[int, str]]
 
 # The torch function a built network's module runs for a primitive, where a
 # rule depends on it (measure/build.py: GlobalPool2d runs x.mean / x.amax).
@@ -47,15 +50,15 @@ def _is_conv(layer: LayerFigures) -> bool:
 # ---------------------------------------------------------------- the rules
 
 
-def _paper(_node: Node, layer: LayerFigures) -> tuple[int, str]:
+def _paper(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     return layer.macs, ""
 
 
-def _flopcounter(_node: Node, layer: LayerFigures) -> tuple[int, str]:
+def _flopcounter(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     return 2 * layer.macs, "2 x MACs" if layer.macs else ""
 
 
-def _torchinfo(_node: Node, layer: LayerFigures) -> tuple[int, str]:
+def _torchinfo(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     if layer.torch_call is None:
         return 0, "functional call: torchinfo sees leaf modules only"
     if _is_conv(layer):
@@ -65,7 +68,7 @@ def _torchinfo(_node: Node, layer: LayerFigures) -> tuple[int, str]:
     return 0, "no parameters: 0"
 
 
-def _hardware(_node: Node, layer: LayerFigures) -> tuple[int, str]:
+def _hardware(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     total = 2 * layer.macs + layer.bias_adds + layer.elementwise_ops
     parts = [
         text
@@ -79,7 +82,7 @@ def _hardware(_node: Node, layer: LayerFigures) -> tuple[int, str]:
     return total, " + ".join(parts)
 
 
-def _fvcore(node: Node, layer: LayerFigures) -> tuple[int, str]:
+def _fvcore(node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     """fvcore 0.1.5, FlopCountAnalysis's default handles (jit_handles.py): one per MAC
     for conv, linear, matmul, bmm, einsum; BN in eval 2 per element (1 without affine);
     layer/group norm 5 per element (4 without affine); nearest / bilinear 2-D upsampling
@@ -109,7 +112,7 @@ def _fvcore(node: Node, layer: LayerFigures) -> tuple[int, str]:
     return 0, ""
 
 
-def _ptflops_aten(_node: Node, layer: LayerFigures) -> tuple[int, str]:
+def _ptflops_aten(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     """ptflops 0.7.5, backend='aten' (aten_ops.py): aten.convolution counts MACs plus its
     bias adds; addmm (a linear with bias) MACs plus bias adds; mm, matmul and bmm MACs.
     Nothing else, and not the CPU's fused attention kernel."""
@@ -167,7 +170,7 @@ UPSAMPLE_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 5, "bilinear": 11, "
                 "trilinear": 31}  # fmt: skip
 
 
-def _thop(node: Node, layer: LayerFigures) -> tuple[int, str]:
+def _thop(node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     """ultralytics-thop 2.2.3 (thop.profile): forward hooks on modules, by their torch.nn
     class: conv and linear count MACs (no bias); batch, layer and group norm 2 per
     element, 4 with affine; average pooling the elements its windows cover plus one
@@ -196,6 +199,212 @@ def _thop(node: Node, layer: LayerFigures) -> tuple[int, str]:
     return 0, f"{module}: 0 (no rule, or zero_ops)" if work else ""
 
 
+# ptflops 0.7.5's default backend ('pytorch': pytorch_engine.py, pytorch_ops.py).
+# Forward hooks on modules of exactly these torch.nn classes (a subclass is not hooked),
+# their counts divided by the batch:
+PTFLOPS_ACTIVATIONS = frozenset({"ReLU", "PReLU", "ELU", "LeakyReLU", "ReLU6", "GELU"})
+PTFLOPS_NORMS = ("BatchNorm", "InstanceNorm", "GroupNorm", "LayerNorm")
+# ...and, for the run, torch.nn.functional's functions replaced by counting ones (the
+# elements of their input; interpolate: of its output), as are torch.matmul, mm, bmm,
+# addmm, baddbmm, mul, add and the Tensor methods of the same names (not baddbmm),
+# counted over the whole batch. A module whose forward calls one (nn.ReLU calls
+# F.relu, nn.MaxPool2d F.max_pool2d) is counted twice.
+_POOLS = tuple(f"{kind}_pool{d}d" for kind in ("avg", "max", "adaptive_avg", "adaptive_max")
+               for d in (1, 2, 3))  # fmt: skip
+PTFLOPS_FUNCTIONS = frozenset({"relu", "prelu", "elu", "relu6", "gelu", "silu", "softmax",
+                               "interpolate", "upsample", *_POOLS})  # fmt: skip
+_METHODS = frozenset({"matmul", "mm", "bmm", "addmm", "mul", "add"})
+PTFLOPS_TENSOR_OPS = {"torch": _METHODS | {"baddbmm"}, "method": _METHODS}
+# The torch.nn.functional function each torch.nn module's forward calls, for a built
+# network (whose nodes record no call): an activation's, or its pool's snake-case name.
+NN_FORWARD_CALLS = {"ReLU": "relu", "GELU": "gelu", "SiLU": "silu", "ELU": "elu",
+                    "PReLU": "prelu", "Softmax": "softmax", "ReLU6": "hardtanh"}  # fmt: skip
+
+
+def _forward_call(module: str) -> str:
+    if "Pool" in module:  # MaxPool2d -> max_pool2d, AdaptiveAvgPool2d -> adaptive_avg_pool2d
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", module).lower()
+    return NN_FORWARD_CALLS.get(module, "")
+
+
+def _ptflops_module(node: Node, layer: LayerFigures, batch: int) -> tuple[int, str]:
+    """ptflops' forward hook on the node's module, per sample: (count, note)."""
+    module, op = module_class(node), node.op
+    kind = type(op).__name__
+    if not module or not node.module_exact:
+        return 0, ""
+    shape = layer.input_shapes[0] if layer.input_shapes else ()
+    if (module.startswith("Conv") and kind == "Conv") or (module, kind) == ("Linear", "Linear"):
+        return (layer.macs + layer.bias_adds) // batch, f"{module}: MACs + bias adds"
+    if module in PTFLOPS_ACTIVATIONS and kind == "Activation":
+        return numel(layer.output_shape) // batch, f"{module}: 1 per output"
+    if "Pool" in module and kind in ("Pool2d", "AdaptivePool2d", "GlobalPool"):
+        return numel(shape) // batch, f"{module}: 1 per input"
+    if module.startswith(PTFLOPS_NORMS) and kind in ("BatchNorm2d", "Norm"):
+        affine = module != "LayerNorm" and bool(getattr(op, "affine", getattr(op, "weight", 0)))
+        return numel(shape) * (2 if affine else 1) // batch, f"{module}: 1 per input, x2 affine"
+    if module == "MultiheadAttention" and node.call == "multi_head_attention_forward":
+        return _ptflops_attention(op, layer, batch)
+    if module == "Upsample" and kind == "Interpolate":
+        # its hook counts the first sample's output; the total is divided by N again
+        return numel(layer.output_shape) // batch // batch, "Upsample: 1 per output"
+    return 0, ""
+
+
+def _ptflops_attention(op: Any, layer: LayerFigures, batch: int) -> tuple[int, str]:
+    """nn.MultiheadAttention's hook, per sample, split over the parts convcalc reads:
+    in-projection with its bias and q's scaling (L x E), per head L x S x (2 hd + 1)
+    (products and softmax), out-projection L x E x (E + 1) ("bias is always enabled")."""
+    kind = type(op).__name__
+    if kind == "Attention":
+        return (layer.macs + layer.macs // (2 * layer.input_shapes[0][-1])) // batch, (
+            "MultiheadAttention: per head L x S x (2 hd + 1)"
+        )
+    if kind != "Linear":
+        return 0, ""
+    tokens = numel(layer.input_shapes[0]) // op.in_features  # L x N
+    if op.out_features == 3 * op.in_features:  # the packed in-projection
+        work = layer.macs + layer.bias_adds + tokens * op.in_features
+        return work // batch, "MultiheadAttention: q, k, v projections + q scaling"
+    work = layer.macs + tokens * op.out_features
+    return work // batch, "MultiheadAttention: out-projection, bias always counted"
+
+
+def _ptflops_call(node: Node, layer: LayerFigures) -> tuple[int, str]:
+    """ptflops' replaced function, if the node's call is one: (count, note)."""
+    call = node.call or _forward_call(module_class(node))
+    origin = node.origin or ("F" if node.call or module_class(node) else "")
+    shapes = layer.input_shapes
+    if origin == "F" and call in PTFLOPS_FUNCTIONS:
+        if call in ("interpolate", "upsample"):  # F.upsample calls F.interpolate: twice
+            return numel(layer.output_shape) * (2 if call == "upsample" else 1), f"F.{call}"
+        return numel(shapes[0]) if shapes else 0, f"F.{call}: 1 per input"
+    if call == "multi_head_attention_forward" and getattr(node.op, "weights", False):
+        # need_weights: its weights come from torch.bmm, softmax and torch.bmm (replaced)
+        scores = layer.macs // (2 * shapes[0][-1])
+        return layer.macs + scores, "its torch.bmm x 2 + F.softmax (need_weights)"
+    if call in PTFLOPS_TENSOR_OPS.get(origin, ()):
+        where = "torch" if origin == "torch" else "Tensor"
+        if call in ("matmul", "mm", "bmm") and len(shapes) >= 2 and shapes[1]:
+            return numel(shapes[0]) * shapes[1][-1], f"{where}.{call}: MACs"
+        if call in ("add", "mul"):
+            return numel(layer.output_shape), f"{where}.{call}: 1 per output"
+        return layer.macs + layer.bias_adds, f"{where}.{call}: MACs + input"
+    return 0, ""
+
+
+def _ptflops_pytorch(node: Node, layer: LayerFigures, batch: int) -> tuple[int, str]:
+    """ptflops 0.7.5, default backend: module hooks (per sample) plus the replaced
+    functions' counts (per batch), as the comments above say."""
+    hooked, hook_note = _ptflops_module(node, layer, batch)
+    called, call_note = _ptflops_call(node, layer)
+    note = " + ".join(n for n in (hook_note, call_note) if n)
+    if not note and (layer.macs or layer.elementwise_ops):
+        note = "no hook on its module, no replaced function"
+    return hooked + called, note
+
+
+# torchscan 0.2.0 (crawl_module / summary): a formula per module call, for leaf modules
+# (and nn.MultiheadAttention), by isinstance; other modules and functional code: 0.
+# Its "Module-formula forward FLOPs" (modules/flops.py) and "Multiply-Accumulations"
+# (modules/macs.py) are two conventions here.
+_ACTIVATION_FLOPS = {"ReLU": 1, "ELU": 6, "LeakyReLU": 4, "ReLU6": 2, "Tanh": 6, "Sigmoid": 4}
+_CONV_LIKE = ("Conv", "ConvTranspose")
+
+
+def _window(node: Node, op: Any, shape: tuple[int, ...], out: tuple[int, ...]) -> int:
+    """torchscan's kernel size for a pool: prod(kernel_size) when the module holds a
+    tuple, the int itself when it holds one (MaxPool2d(3): 3, not 9); adaptive pools'
+    per axis ``i // o`` when o divides i, else ``i % o + 1``."""
+    if type(op).__name__ == "Pool2d":
+        given = dict(node.given).get("kernel_size", op.kernel)
+        return given if isinstance(given, int) else math.prod(given)
+    dims = len(shape) - 2
+    return math.prod(i // o if i % o == 0 else i % o + 1
+                     for i, o in zip(shape[-dims:], out[-dims:], strict=True))  # fmt: skip
+
+
+def _torchscan_pool(node: Node, layer: LayerFigures, module: str) -> int:
+    shape, out = layer.input_shapes[0], layer.output_shape
+    k = _window(node, node.op, shape, out)
+    if "Max" in module:  # a compare per window element but one
+        return numel(out) * (k - 1)
+    return numel(out) * (k - 1 + len(shape) - 2)  # the sums, and a divide per axis
+
+
+def _torchscan_node(node: Node, layer: LayerFigures, macs: bool) -> tuple[int, str]:
+    """One module call's torchscan formula, on the node that is its op."""
+    module, op = module_class(node), cast(Any, node.op)
+    kind = type(op).__name__
+    shape = layer.input_shapes[0] if layer.input_shapes else ()
+    out = layer.output_shape
+    if module.startswith(_CONV_LIKE) and kind == "Conv":
+        terms = math.prod(op.kernel) * op.cin_per_group
+        extra = (4 if macs else 8) * len(op.kernel) if op.transposed else 0
+        if macs:
+            return numel(out) * terms + extra, "out x cin/g x k" + (" + 4/axis" if extra else "")
+        bias = int(op.bias)
+        return numel(out) * (2 * terms - 1 + bias) + extra, "out x (2 cin/g k - 1 + bias)" + (
+            " + 8/axis" if extra else "")  # fmt: skip
+    if module == "Linear" and kind == "Linear" and node.call != "multi_head_attention_forward":
+        if macs:
+            return op.in_features * numel(out), "in x out"
+        rows = numel(out) // op.out_features
+        return rows * op.out_features * (2 * op.in_features - 1 + int(op.bias)), (
+            "out x (2 in - 1 + bias)")  # fmt: skip
+    if module in _ACTIVATION_FLOPS and kind == "Activation":
+        return (0, "") if macs else (numel(shape) * _ACTIVATION_FLOPS[module], module)
+    if module.startswith("BatchNorm") and kind == "BatchNorm2d":
+        affine = bool(getattr(op, "affine", True))
+        if macs:
+            return numel(shape) * (1 + affine), "BN in eval"
+        return op.channels * 2 + numel(shape) * (2 + 2 * affine), "BN in eval"
+    if "Pool" in module and kind in ("Pool2d", "AdaptivePool2d", "GlobalPool"):
+        return _torchscan_pool(node, layer, module), f"{module}: per output"
+    if module == "Dropout" and node.call in ("dropout", "dropout_"):
+        p = dict(node.given).get("p", 0.5)
+        return (0, "") if macs or not p else (numel(shape), "Dropout p > 0: 1 per input")
+    if module == "LayerNorm" and kind == "Norm" and not macs:
+        rows = numel(shape) // math.prod(op.normalized)
+        work = 6 * numel(shape) + 2 * rows + numel(shape) * (int(op.weight) + int(op.bias))
+        return work, "LayerNorm"
+    if module == "MultiheadAttention" and node.call == "multi_head_attention_forward":
+        return (0, "no MACs formula for MultiheadAttention") if macs else (
+            _torchscan_attention(op, layer))  # fmt: skip
+    if layer.macs or layer.elementwise_ops:
+        return 0, f"{module or 'not in a module'}: no formula"
+    return 0, ""
+
+
+def _torchscan_attention(op: Any, layer: LayerFigures) -> tuple[int, str]:
+    """flops_mha, split over the parts convcalc reads (self-attention, no masks)."""
+    kind = type(op).__name__
+    if kind == "Linear":
+        tokens = numel(layer.input_shapes[0]) // op.in_features
+        width = op.in_features
+        if op.out_features == 3 * width:  # q, k and v projections
+            return 3 * tokens * width * (2 * width - 1 + int(op.bias)), "q, k, v projections"
+        return tokens * width * (2 * width - 1 + 1), "out-projection, bias counted"
+    if kind == "Attention":
+        batch, heads, length, head = layer.input_shapes[0]
+        source = layer.input_shapes[1][-2]
+        rows = batch * heads * length
+        work = 1 + rows * head + rows * source * (2 * head - 1) + rows * (3 * source - 1)
+        work += rows * head * (2 * source - 1)
+        if getattr(op, "weights", False):
+            work += rows * source
+        return work, "scale, scores, softmax, weighted sum"
+    return 0, ""
+
+
+def _torchscan(node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
+    return _torchscan_node(node, layer, macs=False)
+
+
+def _torchscan_macs(node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
+    return _torchscan_node(node, layer, macs=True)
+
+
 @dataclass(frozen=True)
 class Convention:
     """One tool's way of counting: its unit, what it counts, and the per-node rule."""
@@ -206,6 +415,7 @@ class Convention:
     rule: Rule
     counts: dict[str, str]  # aspect -> what the tool does with it (the conventions table)
     checked: str  # how this convention is checked against the tool
+    other_unit: str = ""  # the convention with the tool's figure in the other unit
 
 
 ASPECTS = (
@@ -289,6 +499,48 @@ CONVENTIONS: dict[str, Convention] = {
             "the real tool on torchvision models and built-in networks (tests)",
         ),
         Convention(
+            "ptflops-pytorch", "ptflops 0.7.5, backend='pytorch' (its default)", "MACs",
+            _ptflops_pytorch,
+            dict(zip(ASPECTS, (
+                "MACs", "1 per MAC (modules of exactly nn.Conv*, nn.Linear)",
+                "1 per output element", "1 per MAC on the input",
+                "torch.matmul / x.matmul: MACs; a @ b: 0", "0",
+                "1 per element, 2 with affine", "group 2 with affine; layer 1",
+                "nn.ReLU 2 (module + F.relu), F.silu 1, nn.Hardswish 0",
+                "2 per input (module + F.*)", "nn.Upsample 2 per output",
+                "torch.add / x.add: 1 per output; x + y: 0",
+                "hooked modules (exact class) + replaced functions",
+            ), strict=True)),
+            "the real tool on torchvision models and built-in networks (tests)",
+        ),
+        Convention(
+            "torchscan", "torchscan 0.2.0, module-formula forward FLOPs", "FLOPs", _torchscan,
+            dict(zip(ASPECTS, (
+                "FLOPs", "2 cin/g k - 1 per output (+1 with bias)", "1 per output element",
+                "out x (2 cin/g k - 1 + bias) + 8 per axis: ~stride^2 too many",
+                "0 (functional)", "nn.MultiheadAttention's formula; sdpa 0",
+                "2 per element + 2 per channel (4 with affine)", "LayerNorm 6-8 per element",
+                "ReLU 1, ReLU6 2, Sigmoid 4, ELU/Tanh 6 per element; GELU, SiLU 0",
+                "per output: kernel - 1 (+ dims for average)", "0", "0 (functional)",
+                "leaf modules (and MultiheadAttention), by isinstance",
+            ), strict=True)),
+            "the real tool on torchvision models and built-in networks (tests)",
+            "torchscan-macs",
+        ),
+        Convention(
+            "torchscan-macs", "torchscan 0.2.0, Multiply-Accumulations", "MACs",
+            _torchscan_macs,
+            dict(zip(ASPECTS, (
+                "MACs", "1 per MAC", "in the accumulation (0)",
+                "out x cin/g x k + 4 per axis: ~stride^2 too many", "0 (functional)", "0",
+                "1 per element (2 with affine)", "0 (no formula)", "0",
+                "per output: kernel - 1 (+ dims for average)", "0", "0 (functional)",
+                "leaf modules, by isinstance",
+            ), strict=True)),
+            "the real tool on torchvision models and built-in networks (tests)",
+            "torchscan",
+        ),
+        Convention(
             "thop", "ultralytics-thop 2.2.3 (thop.profile)", "MACs", _thop,
             dict(zip(ASPECTS, (
                 "MACs (it calls them ops)", "1 per MAC (nn.Conv*, nn.Linear modules)",
@@ -303,12 +555,6 @@ CONVENTIONS: dict[str, Convention] = {
     )
 }  # fmt: skip
 
-# Tools whose rules are not reproduced yet: asked for, they say so (exit 2).
-PENDING = {
-    "ptflops-pytorch": "ptflops' default (module hooks + patched functionals) backend",
-    "torchscan": "torchscan (not installable from this project's package index)",
-}
-
 
 def convention(name: str) -> Convention:
     """The convention called ``name`` (InvalidSpecError naming the known ones)."""
@@ -316,10 +562,6 @@ def convention(name: str) -> Convention:
     if found is not None:
         return found
     known = ", ".join(CONVENTIONS)
-    if name in PENDING:
-        raise InvalidSpecError(
-            f"convention {name!r} ({PENDING[name]}) is not reproduced yet; known: {known}"
-        )
     raise InvalidSpecError(f"unknown convention {name!r}; known: {known}")
 
 
@@ -352,11 +594,13 @@ class ConventionCount:
 
     def value(self, figure: str) -> int:
         """``--value macs`` / ``flops`` under this convention: its total, in its own unit."""
-        if figure != self.convention.unit.lower():
+        c = self.convention
+        if figure != c.unit.lower():
+            unit = {"macs": "MACs", "flops": "FLOPs"}.get(figure, figure)
+            other = f" (its {unit}: --convention {c.other_unit})" if c.other_unit else ""
             raise InvalidSpecError(
-                f"--value {figure} under --convention {self.convention.name}: "
-                f"{self.convention.tool} prints {self.convention.unit}; use "
-                f"--value {self.convention.unit.lower()}"
+                f"--value {figure} under --convention {c.name}: {c.tool} prints {c.unit}; use "
+                f"--value {c.unit.lower()}{other}"
             )
         return self.total
 
@@ -380,8 +624,9 @@ def count(figures: NetworkFigures, name: str) -> ConventionCount:
     """Every node of a network under the convention ``name``."""
     chosen = convention(name)
     nodes = figures.network.nodes
+    batch = figures.network.input_shape[0] if figures.network.input_shape else 1
     layers = tuple(
-        LayerCount(layer.name, layer.macs, *chosen.rule(nodes[layer.index], layer))
+        LayerCount(layer.name, layer.macs, *chosen.rule(nodes[layer.index], layer, batch))
         for layer in figures.layers
     )
     return ConventionCount(chosen, layers, figures.totals.macs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from convcalc.core.primitives import Primitive, Shape
 from convcalc.errors import InvalidSpecError
@@ -40,6 +41,15 @@ class Node:
     # The torch.nn class of the leaf module a read model ran it in ("Conv2d"; "" when it
     # ran in none); None for a built network (its module is measure/build.py's).
     module: str | None = None
+    # Whether that module is of the torch.nn class exactly (not a subclass of it).
+    module_exact: bool = True
+    # How the torch function was called (measure/trace.ORIGINS: "F", "torch", "method",
+    # "Tensor"); "" for a built network.
+    origin: str = ""
+    # Arguments of the call as the model gave them, where a peer's rule reads them and
+    # the primitive normalises them away: a pool's kernel_size as an int or a tuple,
+    # a dropout's p. Empty for a built network.
+    given: tuple[tuple[str, Any], ...] = ()
 
     @property
     def row(self) -> str:

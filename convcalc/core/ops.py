@@ -249,6 +249,9 @@ class Attention(Primitive):
     (``batch x L x S x (E + Ev)``); scaling and softmax are 1 per score each."""
 
     kind: ClassVar[str] = "Attention"
+    # The weights softmax(q k^T) are returned too (nn.MultiheadAttention's need_weights):
+    # torch computes them with bmm and softmax rather than one fused kernel; same work.
+    weights: bool = False
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         q, k, v = inputs[:3]

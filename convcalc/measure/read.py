@@ -327,7 +327,8 @@ class _Graph:
         self.names: Counter[str] = Counter()
         self.producer: dict[int, str] = {v.id: INPUT for v in trace.inputs}
         self.owner: dict[str, str] = {}  # parameter -> the node that counts it
-        self.classes = dict(trace.leaf_calls)  # leaf module call -> its torch.nn class
+        # leaf module call -> (its torch.nn class, whether it is of that class exactly)
+        self.classes = {call: (kind, exact) for call, kind, exact in trace.leaf_calls}
 
     def unique(self, base: str) -> str:
         self.names[base] += 1
@@ -344,10 +345,16 @@ class _Graph:
         unit: str | None = None,
         weights_of: str | None = None,
         call: str = "",
+        origin: str = "",
+        module_class: tuple[str, bool] | None = None,
+        given: tuple[tuple[str, Any], ...] = (),
     ) -> str:
         name = self.unique(base)
-        module = self.classes.get(unit, "") if unit else ""
-        node = Node(name, op, inputs or (INPUT,), weights_of, group, unit, call, module)
+        module, exact = self.classes.get(unit, ("", True)) if unit else ("", True)
+        if module_class is not None:  # a module that is not a leaf (nn.MultiheadAttention)
+            module, exact = module_class
+        node = Node(name, op, inputs or (INPUT,), weights_of, group, unit, call, module, exact,
+                    origin, given)  # fmt: skip
         self.nodes.append(node)
         return name
 
@@ -390,8 +397,23 @@ def read_trace(trace: Trace) -> Network:
         raise InvalidSpecError("the model ran no operation on its input")
     outputs = tuple(graph.producer.get(v.id, INPUT) for v in trace.outputs)
     shape = tuple(trace.inputs[0].shape)
-    calls = tuple(call for call, _ in trace.leaf_calls)
+    calls = tuple(call for call, _, _ in trace.leaf_calls)
     return Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls)
+
+
+# Arguments kept as given (Node.given), by function: (position, name, default).
+GIVEN = {
+    **{f"{mode}_pool{d}d": ((1, "kernel_size", None),) for mode in ("max", "avg")
+       for d in (1, 2, 3)},
+    "dropout": ((1, "p", 0.5),),
+}  # fmt: skip
+
+
+def _given(event: Event) -> tuple[tuple[str, Any], ...]:
+    call = _Call(event)
+    given = ((name, call.arg(index, name, default))
+             for index, name, default in GIVEN.get(event.function, ()))  # fmt: skip
+    return tuple((name, tuple(v) if isinstance(v, list) else v) for name, v in given)
 
 
 def _read_event(graph: _Graph, event: Event) -> None:
@@ -409,7 +431,8 @@ def _read_event(graph: _Graph, event: Event) -> None:
         inputs = tuple(graph.source(v, event.call) for v in _values(event))
         for output in event.outputs:
             node = graph.add(base, O.Opaque(event.function, output.shape, free), inputs,
-                             group=group, unit=event.call)  # fmt: skip
+                             group=group, unit=event.call, call=event.function,
+                             origin=event.origin, given=_given(event))  # fmt: skip
             graph.producer[output.id] = node
         return
     weights_of = None if read.reuses is None else graph.source(read.reuses, event.call)
@@ -418,7 +441,8 @@ def _read_event(graph: _Graph, event: Event) -> None:
         weights_of = weights_of or graph.owner.get(parameter.parameter)
     inputs = tuple(graph.source(v, event.call) for v in read.inputs)
     node = graph.add(base, read.op, inputs, group=group, unit=event.call,
-                     weights_of=weights_of, call=event.function)  # fmt: skip
+                     weights_of=weights_of, call=event.function, origin=event.origin,
+                     given=_given(event))  # fmt: skip
     if read.then_add is not None:
         bias = graph.source(read.then_add, event.call)
         node = graph.add(f"{base}:bias", O.Pointwise("add"), (node, bias), group=group,
@@ -458,8 +482,16 @@ def _read_attention_module(graph: _Graph, event: Event) -> None:
     length, batch, embed = query.shape  # (L, N, E): nn.MultiheadAttention transposes first
     head = embed // heads
     x = graph.source(query)
-    projected = graph.add(f"{base}.in_proj", P.Linear(embed, 3 * embed, in_bias is not None),
-                          (x,), group=f"{event.module}.in_proj")  # fmt: skip
+    # Its parts ran in the attention module, through this function (module-hook tools
+    # count the module's own formula on them).
+    module_class = graph.trace.torch_classes.get(event.module)
+
+    def ran(name: str, op: P.Primitive, inputs: tuple[str, ...], group: str) -> str:
+        return graph.add(name, op, inputs, group=group, call=event.function,
+                         origin=event.origin, module_class=module_class)  # fmt: skip
+
+    projected = ran(f"{base}.in_proj", P.Linear(embed, 3 * embed, in_bias is not None), (x,),
+                    f"{event.module}.in_proj")  # fmt: skip
     for parameter in (in_weight, in_bias):
         if _parameter(parameter):
             graph.owner.setdefault(parameter.parameter, projected)
@@ -468,11 +500,12 @@ def _read_attention_module(graph: _Graph, event: Event) -> None:
         graph.add(f"{base}.{name}", O.Opaque("split heads", per_head), (projected,), group=base)
         for name in ("q", "k", "v")
     ]
-    attended = graph.add(f"{base}.sdpa", O.Attention(), tuple(parts), group=base)
+    weights = bool(call.arg(15, "need_weights", True))
+    attended = ran(f"{base}.sdpa", O.Attention(weights), tuple(parts), base)
     merged = graph.add(f"{base}.merge", O.Opaque("merge heads", (length, batch, embed)),
                        (attended,), group=base)  # fmt: skip
-    node = graph.add(f"{base}.out_proj", P.Linear(embed, embed, out_bias is not None), (merged,),
-                     group=f"{event.module}.out_proj")  # fmt: skip
+    node = ran(f"{base}.out_proj", P.Linear(embed, embed, out_bias is not None), (merged,),
+               f"{event.module}.out_proj")  # fmt: skip
     for parameter in (out_weight, out_bias):
         if _parameter(parameter):
             graph.owner.setdefault(parameter.parameter, node)

@@ -13,6 +13,7 @@ Nothing is left behind: no hooks, no changed training flags, no moved weights.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,12 +38,33 @@ class Event:
     inputs: list[Any]  # the call's arguments, tensors replaced by ``Value``s
     kwargs: dict[str, Any]
     outputs: list[Value]
+    origin: str = ""  # how it was called: ORIGINS
 
 
-def torch_class(kind: type) -> str:
-    """The first class in a module class's MRO that torch.nn defines: what hook-based
-    counters (thop, ptflops) key their rules on."""
-    return next(c.__name__ for c in kind.__mro__ if c.__module__.startswith("torch.nn"))
+# How a call was made, which tools that patch functions care about: "F" (through
+# torch.nn.functional), "torch" (a torch.* function), "method" (an explicit
+# ``x.add(y)`` of a MARKED_METHODS method), "Tensor" (an operator such as ``x + y``
+# or another Tensor method). A TorchFunctionMode sees ``x + y`` and ``x.add(y)`` as
+# the same TensorBase.add; ptflops' default backend counts only the second.
+ORIGINS = ("F", "torch", "method", "Tensor")
+MARKED_METHODS = ("add", "mul", "matmul", "mm", "bmm", "addmm")
+
+
+def _origin(func: Callable[..., Any]) -> str:
+    module = getattr(func, "__module__", None) or ""
+    if module.startswith(("torch.nn.functional", "torch._C._nn")):
+        return "F"
+    if getattr(func, "__qualname__", "").startswith(("TensorBase.", "Tensor.")):
+        return "Tensor"
+    return "torch"
+
+
+def torch_class(kind: type) -> tuple[str, bool]:
+    """The first class in a module class's MRO that torch.nn defines, and whether the
+    module is of that class exactly: what hook-based counters key their rules on
+    (thop on the MRO, ptflops on the exact class)."""
+    base = next(c for c in kind.__mro__ if c.__module__.startswith("torch.nn"))
+    return base.__name__, base is kind
 
 
 @dataclass(frozen=True)
@@ -64,9 +86,10 @@ class Trace:
     outputs: list[Value] = field(default_factory=list)
     parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> shape
     modules: dict[str, str] = field(default_factory=dict)  # path -> class name
+    torch_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)  # path -> torch_class
     # (call, the torch.nn class it is or derives from: "Conv2d" for timm's StdConv2d,
-    # "Module" for a model's own leaf module)
-    leaf_calls: list[tuple[str, str]] = field(default_factory=list)
+    # "Module" for a model's own leaf module; whether it is of that class exactly)
+    leaf_calls: list[tuple[str, str, bool]] = field(default_factory=list)
     ran: set[str] = field(default_factory=set)  # module paths that ran
 
 
@@ -78,7 +101,8 @@ class _Recorder(TorchFunctionMode):
         self.leaves = leaves
         self.stack: list[tuple[str, str | None]] = [("", None)]
         self.calls: dict[str, int] = {}
-        self.classes: dict[type, str] = {}  # module class -> its torch.nn class
+        self.classes: dict[type, tuple[str, bool]] = {}  # module class -> torch_class
+        self.explicit: list[str] = []  # the MARKED_METHODS being called explicitly
         self.values: dict[int, Value] = {}
         self.keep: list[torch.Tensor] = []  # ids stay unique while the trace lives
         self.next_id = 0
@@ -125,10 +149,8 @@ class _Recorder(TorchFunctionMode):
             count = self.calls.get(path, 0) + 1
             self.calls[path] = count
             call = path if count == 1 else f"{path}@{count}"
-            kind = type(module)
-            if kind not in self.classes:  # once per class: this runs on every leaf call
-                self.classes[kind] = torch_class(kind)
-            self.trace.leaf_calls.append((call, self.classes[kind]))
+            # trace() found every module's class up front: this runs on every leaf call
+            self.trace.leaf_calls.append((call, *self.classes[type(module)]))
         self.stack.append((path, call))
 
     def leave(self) -> None:
@@ -156,7 +178,10 @@ class _Recorder(TorchFunctionMode):
         # In-place results are new values (the same tensor object holds them now).
         outputs = [self.new_value(t) for t in _tensors(out)]
         module, call = self.stack[-1]
-        self.trace.events.append(Event(name, module, call, inputs, named, outputs))
+        origin = _origin(func)
+        if origin == "Tensor" and self.explicit and self.explicit[-1] == name:
+            origin = "method"
+        self.trace.events.append(Event(name, module, call, inputs, named, outputs, origin))
         return out
 
 
@@ -192,6 +217,37 @@ def _module_hooks(recorder: _Recorder) -> Iterator[None]:
 
 
 @contextmanager
+def _marked_methods(recorder: _Recorder) -> Iterator[None]:
+    """MARKED_METHODS wrapped for the trace only (restored whatever happens), so an
+    explicit ``x.add(y)`` is told from ``x + y``."""
+    own = {name: torch.Tensor.__dict__.get(name) for name in MARKED_METHODS}
+
+    def marked(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        # Its names are the method's: torch hands the mode this function for the method
+        # (and for the operator, which does not run it).
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            recorder.explicit.append(name)
+            try:
+                return method(*args, **kwargs)
+            finally:
+                recorder.explicit.pop()
+
+        return call
+
+    try:
+        for name in MARKED_METHODS:
+            setattr(torch.Tensor, name, marked(name, getattr(torch.Tensor, name)))
+        yield
+    finally:
+        for name, method in own.items():
+            if method is None:
+                delattr(torch.Tensor, name)
+            else:
+                setattr(torch.Tensor, name, method)
+
+
+@contextmanager
 def evaluation(model: nn.Module) -> Iterator[None]:
     """``model.eval()`` for the duration, every module's own flag restored after."""
     flags = [(m, m.training) for m in model.modules()]
@@ -212,19 +268,26 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Trace:
     result = Trace()
     names: dict[int, str] = {}
     leaves: set[str] = set()
+    recorder_classes: dict[type, tuple[str, bool]] = {}  # each class's torch_class, once
     for path, module in model.named_modules(remove_duplicate=False):
         names.setdefault(id(module), path)
         result.modules.setdefault(path, type(module).__name__)
+        kind = type(module)
+        if kind not in recorder_classes:
+            recorder_classes[kind] = torch_class(kind)
+        result.torch_classes.setdefault(path, recorder_classes[kind])
         if not any(True for _ in module.children()):
             leaves.add(path)
     recorder = _Recorder(result, names, leaves)
+    recorder.classes = recorder_classes
     for name, parameter in model.named_parameters():
         recorder.parameter_ids[id(parameter)] = name
         result.parameters[name] = tuple(parameter.shape)
     for name, buffer in model.named_buffers():
         recorder.buffer_ids[id(buffer)] = name
     result.inputs = [recorder.new_value(x) for x in inputs]
-    with evaluation(model), torch.no_grad(), _module_hooks(recorder), recorder:
+    with evaluation(model), torch.no_grad(), _module_hooks(recorder), _marked_methods(recorder), \
+            recorder:  # fmt: skip
         out = model(*inputs)
     result.outputs = [recorder.value(t) for t in _tensors(out)]
     return result

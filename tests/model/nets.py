@@ -88,3 +88,56 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.attention(x, x, x, need_weights=False)[0]
         return out
+
+
+class CallStyles(nn.Module):
+    """The same work written the ways tools that patch functions tell apart: an explicit
+    ``x.add(y)`` / ``torch.add`` / ``x + y``, ``x.matmul`` / ``torch.matmul`` / ``@``,
+    modules whose forward calls a functional (nn.ReLU, nn.MaxPool2d, nn.Upsample) and
+    the functionals called directly, norms, softmax, dropout and pools."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.up = nn.Upsample(scale_factor=2)
+        self.gelu = nn.GELU()
+        self.pool = nn.MaxPool2d(2)
+        self.avg = nn.AvgPool2d((3, 3), 1, 1)
+        self.norm = nn.LayerNorm(8)
+        self.group = nn.GroupNorm(2, 8)
+        self.softmax = nn.Softmax(-1)
+        self.drop = nn.Dropout(0.1)
+        self.off = nn.Dropout(0.0)
+        self.act = nn.Hardswish()
+        self.head = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.conv(x))
+        y = x.add(x)
+        z = torch.add(x, y)
+        w = (x + z).mul(2) * 2
+        w = self.pool(self.gelu(self.up(w)))
+        w = torch.relu(F.relu6(F.silu(w)))
+        w = self.act(self.avg(self.group(w)))
+        v = self.norm(w.permute(0, 2, 3, 1))
+        t = v.transpose(-1, -2)
+        scores = self.softmax(v.matmul(t) + v @ t + torch.matmul(v, t))
+        e = F.interpolate(w, scale_factor=2, mode="bilinear")
+        f = self.off(self.drop(F.adaptive_avg_pool2d(F.max_pool2d(e, 2), 1).flatten(1)))
+        return self.head(f) + scores.mean()  # type: ignore[no-any-return]
+
+
+class SelfAttention(nn.Module):
+    """nn.MultiheadAttention as a user calls it (need_weights by default)."""
+
+    def __init__(self, batch_first: bool, need_weights: bool) -> None:
+        super().__init__()
+        self.proj = nn.Linear(16, 32)
+        self.attention = nn.MultiheadAttention(32, 4, batch_first=batch_first)
+        self.need_weights = need_weights
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.proj(x)
+        y, _ = self.attention(x, x, x, need_weights=self.need_weights)
+        return y  # type: ignore[no-any-return]

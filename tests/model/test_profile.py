@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 import convcalc
+from convcalc.measure.trace import MARKED_METHODS, trace
 from tests.model.nets import USER_FILE, Attention, Unknown, user_net_macs, user_net_params
 
 
@@ -20,9 +21,15 @@ def user_file(tmp_path: Path) -> Path:
     return path
 
 
+# The Tensor methods a trace wraps while it runs (measure/trace.MARKED_METHODS), as found.
+_METHODS = {name: torch.Tensor.__dict__.get(name) for name in MARKED_METHODS}
+
+
 def _hooks_left() -> int:
+    """Global module hooks left, plus Tensor methods not as they were found."""
     module = nn.modules.module
-    return len(module._global_forward_hooks) + len(module._global_forward_pre_hooks)
+    changed = sum(torch.Tensor.__dict__.get(name) is not was for name, was in _METHODS.items())
+    return len(module._global_forward_hooks) + len(module._global_forward_pre_hooks) + changed
 
 
 def test_file_target_with_args_by_hand(user_file: Path) -> None:
@@ -83,6 +90,25 @@ def test_the_users_model_is_left_as_it_was() -> None:
     assert model.training
     assert model.conv.weight.device.type == "cpu"
     assert torch.equal(model.conv.weight, before)
+    assert _hooks_left() == 0
+
+
+def test_the_trace_tells_how_each_call_was_made() -> None:
+    """x.add(y), x + y, torch.add and F.relu: ptflops' default backend counts some of
+    them and not others; the trace records which was which, and restores the Tensor
+    methods it wraps to tell them apart."""
+
+    class Calls(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            y = x.add(x) + x
+            y = torch.add(y, 1).matmul(y) @ y
+            return torch.nn.functional.relu(y.mul(2))
+
+    recorded = trace(Calls(), (torch.ones(4, 4),))
+    assert [(e.function, e.origin) for e in recorded.events] == [
+        ("add", "method"), ("add", "Tensor"), ("add", "torch"), ("matmul", "method"),
+        ("matmul", "Tensor"), ("mul", "method"), ("relu", "F"),
+    ]  # fmt: skip
     assert _hooks_left() == 0
 
 
