@@ -466,6 +466,7 @@ def verify(
     *,
     dtype: str = "float32",
     cross_check: bool = False,
+    backward: bool = False,
     notify: Notify | None = None,
 ) -> ReportT:
     """Analyze (unless given a report), build the same graph in torch, measure, compare.
@@ -473,7 +474,9 @@ def verify(
     ``device``: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or
     ``meta``; a forward pass too large for real memory runs on ``meta`` and
     ``notify`` (if given) is told so. ``cross_check`` adds FlopCounterMode
-    (about 1-2 s on first use). The report's ``match`` says whether every
+    (about 1-2 s on first use); with ``backward`` too, FlopCounterMode around a
+    training step (forward + every parameter's gradient, on the meta device), checked
+    against the analytic backward pass. The report's ``match`` says whether every
     compared figure agreed; ``checks`` lists them.
     """
     _check_run_options(dtype, device)
@@ -487,7 +490,7 @@ def verify(
         ) from exc
 
     def one(r: Report) -> Report:
-        return verify_report(r, device, cross_check=cross_check, notify=notify)
+        return verify_report(r, device, cross_check=cross_check, backward=backward, notify=notify)
 
     if isinstance(report, Report):
         return one(report)  # type: ignore[return-value]  # mypy checks each constraint apart
@@ -506,6 +509,7 @@ def profile(
     device: str = "meta",
     verify: bool = True,
     cross_check: bool = False,
+    backward: bool = False,
     notify: Notify | None = None,
 ) -> Report:
     """Any ``nn.Module`` (or a factory, called with ``args``, or a target string such as
@@ -513,7 +517,8 @@ def profile(
 
     Every op its forward pass runs is read into convcalc's primitives and
     analysed; with ``verify``, torchinfo runs on the same model and each module
-    call is compared (``cross_check`` adds FlopCounterMode). Ops with no formula
+    call is compared (``cross_check`` adds FlopCounterMode; with ``backward``, around
+    a training step of a meta copy too). Ops with no formula
     are listed in ``report.totals.not_counted``, never counted as 0. Imports torch.
     The model is never changed: one on another device is copied to meta
     structurally, its weights never copied.
@@ -559,6 +564,7 @@ def profile(
         device=device,
         verify=verify,
         cross_check=cross_check,
+        backward=backward,
         spec=spec,
         kind=kind,
         notes=[n.removeprefix("notice: ") for n in notes],

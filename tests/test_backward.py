@@ -94,3 +94,39 @@ def test_backward_on_the_command_line() -> None:
     table = invoke("conv", "--cin", "32", "--cout", "64", "-g", "32", "--backward",
                    "--no-verify").stdout  # fmt: skip
     assert "FlopCounterMode: weight gradient x 32 (groups)" in " ".join(table.split())
+
+
+def test_cross_check_measures_the_training_step() -> None:
+    """--cross-check --backward: FlopCounterMode around a training step of the same
+    network is measured and checked against the analytic figure, for a built network
+    and a read model; JSON carries it only when asked."""
+    built = convcalc.verify(convcalc.mobilenet(2, 0.5, 96), "cpu", cross_check=True,
+                            backward=True)  # fmt: skip
+    checks = {c.figure: c for c in built.checks}
+    assert checks["flop_counter_training_flops"].ok
+    assert checks["flop_counter_training_flops"].measured == backward(
+        built.figures).flop_counter_training_flops  # fmt: skip
+    result = invoke("model", "torchvision:resnet18", "-i", "64", "--cross-check", "--backward",
+                    "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    measured = json.loads(result.stdout)["measured"]
+    found = [c for c in measured["checks"] if c["figure"] == "flop_counter_training_flops"]
+    assert found == [{"figure": "flop_counter_training_flops", "match": True,
+                      "analytic": measured["flop_counter_training_flops"],
+                      "measured": measured["flop_counter_training_flops"]}]  # fmt: skip
+    plain = json.loads(invoke("model", "torchvision:resnet18", "-i", "64", "--cross-check",
+                              "--format", "json").stdout)  # fmt: skip
+    assert "flop_counter_training_flops" not in plain["measured"]
+
+
+def test_the_users_model_is_not_the_one_trained() -> None:
+    """The training step runs on convcalc's meta copy, every parameter trained: the user's
+    frozen layer stays frozen, and no gradient is left on any weight."""
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
+    model[0].weight.requires_grad_(False)
+    report = convcalc.profile(model, (1, 3, 16, 16), device="cpu", cross_check=True,
+                              backward=True)  # fmt: skip
+    assert report.match is True, report.failed_checks
+    assert not model[0].weight.requires_grad
+    assert all(p.grad is None for p in model.parameters())
+    assert model.training

@@ -195,8 +195,8 @@ def test_value_under_a_convention_prints_the_tool_s_number() -> None:
     x = torch.zeros(1, 3, 224, 224)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
-        expected = {name: TOOLS[name](model, x) for name in
-                    ("fvcore", "ptflops", "ptflops-pytorch", "torchscan", "torchscan-macs")}  # fmt: skip
+        names = ("fvcore", "ptflops", "ptflops-pytorch", "torchscan", "torchscan-macs")
+        expected = {name: TOOLS[name](model, x) for name in names}
     for name, value in expected.items():
         unit = CONVENTIONS[name].unit.lower()
         result = invoke("model", "torchvision:mobilenet_v2", "--convention", name,

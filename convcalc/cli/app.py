@@ -175,7 +175,8 @@ def run(subject: Any, common: Common, *, depth: int | None = None, top: int | No
         notify(f"notice: {note}")
     if common.verify:
         use_one_thread()
-        report = verify(report, common.device, cross_check=common.cross_check, notify=notify)
+        report = verify(report, common.device, cross_check=common.cross_check,
+                        backward=common.backward, notify=notify)  # fmt: skip
     verdicts = budgets(report, common)
     emit(report, common, verdicts, depth=depth, top=top)
     judge(report, common, verdicts)
@@ -460,9 +461,9 @@ def _verify_sweep(report: SweepReport, common: Common) -> SweepReport:
         for point in report.reports:
             width, resolution = point.spec["width"], point.spec["resolution"]
             progress.update(task, description=f"verifying width {width:g}, resolution {resolution}")
-            verified.append(
-                verify(point, common.device, cross_check=common.cross_check, notify=notify)
-            )
+            checked = verify(point, common.device, cross_check=common.cross_check,
+                             backward=common.backward, notify=notify)  # fmt: skip
+            verified.append(checked)
             progress.advance(task)
     return replace(report, reports=tuple(verified))
 
@@ -532,6 +533,7 @@ def model(
         device=device,
         verify=common.verify,
         cross_check=common.cross_check,
+        backward=common.backward,
         notify=notify,
     )
     verdicts = budgets(report, common)

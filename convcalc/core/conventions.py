@@ -272,8 +272,9 @@ def _ptflops_attention(op: Any, layer: LayerFigures, batch: int) -> tuple[int, s
 
 def _ptflops_call(node: Node, layer: LayerFigures) -> tuple[int, str]:
     """ptflops' replaced function, if the node's call is one: (count, note)."""
-    call = node.call or _forward_call(module_class(node))
-    origin = node.origin or ("F" if node.call or module_class(node) else "")
+    built = node.module is None  # a built network's nodes record no call: its module's
+    call = node.call or (_forward_call(module_class(node)) if built else "")
+    origin = node.origin or ("F" if built and call else "")
     shapes = layer.input_shapes
     if origin == "F" and call in PTFLOPS_FUNCTIONS:
         if call in ("interpolate", "upsample"):  # F.upsample calls F.interpolate: twice
@@ -309,7 +310,6 @@ def _ptflops_pytorch(node: Node, layer: LayerFigures, batch: int) -> tuple[int, 
 # Its "Module-formula forward FLOPs" (modules/flops.py) and "Multiply-Accumulations"
 # (modules/macs.py) are two conventions here.
 _ACTIVATION_FLOPS = {"ReLU": 1, "ELU": 6, "LeakyReLU": 4, "ReLU6": 2, "Tanh": 6, "Sigmoid": 4}
-_CONV_LIKE = ("Conv", "ConvTranspose")
 
 
 def _window(node: Node, op: Any, shape: tuple[int, ...], out: tuple[int, ...]) -> int:
@@ -338,7 +338,7 @@ def _torchscan_node(node: Node, layer: LayerFigures, macs: bool) -> tuple[int, s
     kind = type(op).__name__
     shape = layer.input_shapes[0] if layer.input_shapes else ()
     out = layer.output_shape
-    if module.startswith(_CONV_LIKE) and kind == "Conv":
+    if module.startswith("Conv") and kind == "Conv":  # ConvTranspose* too
         terms = math.prod(op.kernel) * op.cin_per_group
         extra = (4 if macs else 8) * len(op.kernel) if op.transposed else 0
         if macs:

@@ -91,6 +91,7 @@ class Totals(Counts):
     torchinfo_output_elements: int
     output_shapes: tuple[Shape, ...] = ()  # every output (a model may return several)
     not_counted: dict[str, int] = field(default_factory=dict)  # op -> calls with no formula
+    frozen_params: int = 0  # parameters a read model does not train (requires_grad off)
 
     @property
     def partial(self) -> bool:
@@ -99,8 +100,8 @@ class Totals(Counts):
 
     @property
     def trainable_params(self) -> int:
-        """Every parameter convcalc builds is trainable."""
-        return self.params
+        """Every parameter convcalc builds is trainable; a read model's frozen ones not."""
+        return self.params - self.frozen_params
 
     @property
     def batch(self) -> int:
@@ -225,6 +226,7 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
         field=fields[outputs[0]],
         output_shapes=tuple(shapes[name] for name in outputs),
         not_counted=dict(not_counted),
+        frozen_params=network.frozen_params,
     )
     return NetworkFigures(network=network, layers=tuple(layers), totals=totals, dtype=dtype)
 

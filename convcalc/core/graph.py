@@ -74,6 +74,9 @@ class Network:
     # Every module call torchinfo reports, in order, when not one per node (a read
     # model: leaf module calls, those that ran no op included).
     torch_calls: tuple[str, ...] = ()
+    # Parameter elements the model does not train (``requires_grad`` off: a frozen
+    # backbone); every parameter convcalc builds is trained.
+    frozen_params: int = 0
 
     @property
     def output_nodes(self) -> tuple[str, ...]:

@@ -44,6 +44,9 @@ class Measurement:
     layers: tuple[LayerMeasurement, ...]
     flop_counter_flops: int | None = None
     torchinfo_param_bytes: int = 0  # torchinfo's "params size" (its leaf modules' only)
+    # FlopCounterMode around a training step (--cross-check --backward): forward + the
+    # gradients of every parameter
+    flop_counter_training_flops: int | None = None
 
     def by_name(self) -> dict[str, LayerMeasurement]:
         """Per-layer measurements keyed by node name (checks pair by name, not position)."""
@@ -106,6 +109,12 @@ def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check,
     ]
     if measured.flop_counter_flops is not None and not totals.partial:
         checks.append(Check("flop_counter_flops", totals.flops, measured.flop_counter_flops))
+    if measured.flop_counter_training_flops is not None and not totals.partial:
+        from convcalc.core.backward import backward
+
+        analytic = backward(figures).flop_counter_training_flops
+        checks.append(Check("flop_counter_training_flops", analytic,
+                            measured.flop_counter_training_flops))  # fmt: skip
     units = figures.torch_calls()
     expected = figures.network.torch_calls or tuple(units)
     checks.append(Check("layer_count", len(expected), len(measured.layers)))
@@ -296,6 +305,11 @@ class Report:
             "torchinfo_input_bytes": measured.torchinfo_input_bytes,
             "torchinfo_forward_backward_bytes": measured.torchinfo_forward_backward_bytes,
             "flop_counter_flops": measured.flop_counter_flops,
+            **(
+                {}
+                if measured.flop_counter_training_flops is None
+                else {"flop_counter_training_flops": measured.flop_counter_training_flops}
+            ),
             "checks": [check.to_dict() for check in self.checks],
         }
 

@@ -53,11 +53,17 @@ ENVIRONMENT_FAILURES = (
 
 
 def verify_report(
-    report: Report, requested: str, *, cross_check: bool = False, notify: Notify | None = None
+    report: Report,
+    requested: str,
+    *,
+    cross_check: bool = False,
+    backward: bool = False,
+    notify: Notify | None = None,
 ) -> Report:
-    """``report`` with its measured figures and the checks between the two sides."""
+    """``report`` with its measured figures and the checks between the two sides
+    (``cross_check`` and ``backward``: FlopCounterMode around a training step too)."""
     device = choose_device(requested, report.figures, notify or (lambda _message: None))
-    measured = measure(report.figures, device, cross_check=cross_check)
+    measured = measure(report.figures, device, cross_check=cross_check, backward=backward)
     return dataclasses.replace(
         report, measured=measured, checks=build_checks(report.figures, measured)
     )
@@ -117,8 +123,12 @@ def check_torch_sizes(figures: NetworkFigures) -> None:
         )
 
 
-def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) -> Measurement:
-    """Build ``figures.network`` on ``device`` and read its figures off torch and torchinfo."""
+def measure(
+    figures: NetworkFigures, device: str, *, cross_check: bool = False, backward: bool = False
+) -> Measurement:
+    """Build ``figures.network`` on ``device`` and read its figures off torch and torchinfo
+    (``cross_check``: and FlopCounterMode; with ``backward``, around a training step,
+    on a meta build of the same network)."""
     from convcalc.measure.build import GraphModule
 
     check_torch_sizes(figures)
@@ -154,7 +164,15 @@ def measure(figures: NetworkFigures, device: str, *, cross_check: bool = False) 
         ) from exc
     leaves = [info for info in stats.summary_list[1:] if info.is_leaf_layer]
     names = _node_names(figures.network, [info.var_name for info in leaves])
-    return read_summary(stats, model, x, names, flops)
+    measured = read_summary(stats, model, x, names, flops)
+    if not (cross_check and backward):
+        return measured
+    from convcalc.measure.training import training_flops
+
+    with torch.device("meta"):
+        owned = GraphModule(figures.network).to(dtype=dtype)
+    x_meta = torch.zeros(figures.network.input_shape, dtype=dtype, device="meta")
+    return dataclasses.replace(measured, flop_counter_training_flops=training_flops(owned, x_meta))
 
 
 def read_summary(

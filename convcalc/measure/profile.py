@@ -81,13 +81,15 @@ def profile_model(
     device: str = "meta",
     verify: bool = True,
     cross_check: bool = False,
+    backward: bool = False,
     spec: dict[str, Any] | None = None,
     kind: str = "",
     notes: Sequence[str] = (),
     owned: bool = False,
 ) -> Report:
     """A Report of ``model`` on an input of ``input_shape``: every op's figures, and
-    (``verify``) torchinfo's and FlopCounterMode's beside them.
+    (``verify``) torchinfo's and FlopCounterMode's beside them (``backward``: around a
+    training step of a meta copy too).
 
     ``owned``: convcalc built the model (from a factory), so it may convert its
     parameters to a floating ``input_dtype``; a user's model is only ever copied.
@@ -120,6 +122,14 @@ def profile_model(
     if not verify:
         return report
     measured = _measure(model, x, cross_check)
+    if cross_check and backward:
+        from convcalc.measure.training import training_flops
+
+        trained = meta_copy(model)  # the user's model is never the one trained
+        x_meta = torch.zeros(tuple(input_shape), dtype=torch_dtype, device="meta")
+        measured = dataclasses.replace(
+            measured, flop_counter_training_flops=training_flops(trained, x_meta)
+        )
     return dataclasses.replace(report, measured=measured, checks=build_checks(figures, measured))
 
 

@@ -11,6 +11,7 @@ parameter no op read (an auxiliary head in eval) is listed as not run.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -398,7 +399,9 @@ def read_trace(trace: Trace) -> Network:
     outputs = tuple(graph.producer.get(v.id, INPUT) for v in trace.outputs)
     shape = tuple(trace.inputs[0].shape)
     calls = tuple(call for call, _, _ in trace.leaf_calls)
-    return Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls)
+    frozen = sum(math.prod(trace.parameters[name]) for name in trace.frozen)
+    return Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls,
+                   frozen_params=frozen)  # fmt: skip
 
 
 # Arguments kept as given (Node.given), by function: (position, name, default).

@@ -85,6 +85,7 @@ class Trace:
     inputs: list[Value] = field(default_factory=list)
     outputs: list[Value] = field(default_factory=list)
     parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> shape
+    frozen: set[str] = field(default_factory=set)  # parameters with requires_grad off
     modules: dict[str, str] = field(default_factory=dict)  # path -> class name
     torch_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)  # path -> torch_class
     # (call, the torch.nn class it is or derives from: "Conv2d" for timm's StdConv2d,
@@ -173,10 +174,10 @@ class _Recorder(TorchFunctionMode):
         inputs = [self.wrap(a) for a in args]
         named = {k: self.wrap(v) for k, v in kwargs.items()}
         out = func(*args, **kwargs)
-        if not _tensors(out):
+        if not tensors(out):
             return out
         # In-place results are new values (the same tensor object holds them now).
-        outputs = [self.new_value(t) for t in _tensors(out)]
+        outputs = [self.new_value(t) for t in tensors(out)]
         module, call = self.stack[-1]
         origin = _origin(func)
         if origin == "Tensor" and self.explicit and self.explicit[-1] == name:
@@ -185,13 +186,14 @@ class _Recorder(TorchFunctionMode):
         return out
 
 
-def _tensors(out: Any) -> list[torch.Tensor]:
+def tensors(out: Any) -> list[torch.Tensor]:
+    """Every tensor in a call's result (tuples, lists and dicts walked)."""
     if isinstance(out, torch.Tensor):
         return [out]
     if isinstance(out, list | tuple):
-        return [t for item in out for t in _tensors(item)]
+        return [t for item in out for t in tensors(item)]
     if isinstance(out, dict):
-        return [t for item in out.values() for t in _tensors(item)]
+        return [t for item in out.values() for t in tensors(item)]
     return []
 
 
@@ -283,11 +285,13 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Trace:
     for name, parameter in model.named_parameters():
         recorder.parameter_ids[id(parameter)] = name
         result.parameters[name] = tuple(parameter.shape)
+        if not parameter.requires_grad:
+            result.frozen.add(name)
     for name, buffer in model.named_buffers():
         recorder.buffer_ids[id(buffer)] = name
     result.inputs = [recorder.new_value(x) for x in inputs]
     with evaluation(model), torch.no_grad(), _module_hooks(recorder), _marked_methods(recorder), \
             recorder:  # fmt: skip
         out = model(*inputs)
-    result.outputs = [recorder.value(t) for t in _tensors(out)]
+    result.outputs = [recorder.value(t) for t in tensors(out)]
     return result

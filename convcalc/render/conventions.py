@@ -83,13 +83,20 @@ def _markdown(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...
     return "\n".join(lines) + "\n\n"
 
 
-def backward_table(passes: Backward, exact: bool, *, markdown: bool = False) -> Any:
-    """The backward pass per layer (layers with gradient products), and the training step."""
+def backward_table(
+    passes: Backward, exact: bool, *, markdown: bool = False, measured: int | None = None
+) -> Any:
+    """The backward pass per layer (layers with gradient products), and the training step;
+    ``measured``: what FlopCounterMode counted around one (``--cross-check``)."""
+    expected = passes.flop_counter_training_flops
     title = (
         f"--backward: {units.count(passes.macs, exact)} MACs of gradients; a training step "
         f"{units.count(passes.training_flops, exact)} FLOPs (forward + backward, 2 per MAC); "
-        f"FlopCounterMode counts {units.count(passes.flop_counter_training_flops, exact)}"
+        f"FlopCounterMode counts {units.count(expected, exact)}"
     )
+    if measured is not None:
+        verdict = "match" if measured == expected else "MISMATCH"
+        title += f", measured around a training step: {units.count(measured, exact)} ({verdict})"
     header = ("layer", "backward MACs", "what")
     rows = [(x.name, units.count(x.macs, exact), x.note) for x in passes.layers if x.macs]
     rows.append(("total", units.count(passes.macs, exact),
