@@ -144,6 +144,16 @@ def test_each_convention_is_the_tool_s_own_total(
 MODULE_HOOK_TOOLS = ("ptflops-pytorch", "torchscan", "torchscan-macs")
 
 
+def _timm_vit(fused: bool) -> nn.Module:
+    """timm's ViT, whose Attention ptflops hooks (its own count, not its Linear modules'),
+    on timm's fused attention (one sdpa) or its unfused q @ k path."""
+    timm = pytest.importorskip("timm")
+    model: nn.Module = timm.create_model("vit_tiny_patch16_224", pretrained=False)
+    for block in model.blocks:  # type: ignore[union-attr]
+        block.attn.fused_attn = fused
+    return model
+
+
 @pytest.mark.parametrize(
     "make",
     [
@@ -153,13 +163,16 @@ MODULE_HOOK_TOOLS = ("ptflops-pytorch", "torchscan", "torchscan-macs")
           for first in (False, True) for weights in (False, True)),
         pytest.param(lambda: (torchvision.models.vit_b_16(), (1, 3, 224, 224)), id="vit_b_16"),
         pytest.param(lambda: (torchvision.models.swin_t(), (1, 3, 224, 224)), id="swin_t"),
+        *(pytest.param(lambda fused=fused: (_timm_vit(fused), (1, 3, 224, 224)),
+                       id=f"timm vit_tiny fused={fused}") for fused in (True, False)),
     ],
 )  # fmt: skip
 def test_module_hook_tools_on_attention_and_functional_code(make: Any) -> None:
     """The tools whose counts depend on how a call was made: ptflops' default backend
     (exact torch.nn classes hooked, F.relu & co. replaced, so nn.ReLU counts twice;
     x.add(y) counted, x + y not) and torchscan's module formulas (MultiheadAttention's,
-    a dropout with p > 0, MaxPool2d(2)'s int kernel). Run as users run them: with
+    a dropout with p > 0, MaxPool2d(2)'s int kernel; timm's ViT Attention, hooked whole
+    by ptflops). Run as users run them: with
     gradients on, where nn.MultiheadAttention takes its Python path."""
     model, shape = make()
     model = model.eval()

@@ -217,6 +217,13 @@ _METHODS = frozenset({"matmul", "mm", "bmm", "addmm", "mul", "add"})
 PTFLOPS_TENSOR_OPS = {"torch": _METHODS | {"baddbmm"}, "method": _METHODS}
 # The torch.nn.functional function each torch.nn module's forward calls, for a built
 # network (whose nodes record no call): an activation's, or its pool's snake-case name.
+# timm's ViT attention, which ptflops hooks when timm is installed (its
+# timm_attention_counter_hook: q's scaling, and per head L x L x (2 hd + 1)). A hooked
+# module's total is its own count, not its children's: the qkv and proj Linear modules
+# inside are left out of ptflops' total. Its class lives in timm.layers.attention
+# since timm 1.0.
+TIMM_ATTENTION = frozenset({"timm.layers.attention.Attention",
+                            "timm.models.vision_transformer.Attention"})  # fmt: skip
 NN_FORWARD_CALLS = {"ReLU": "relu", "GELU": "gelu", "SiLU": "silu", "ELU": "elu",
                     "PReLU": "prelu", "Softmax": "softmax", "ReLU6": "hardtanh"}  # fmt: skip
 
@@ -231,6 +238,10 @@ def _ptflops_module(node: Node, layer: LayerFigures, batch: int) -> tuple[int, s
     """ptflops' forward hook on the node's module, per sample: (count, note)."""
     module, op = module_class(node), node.op
     kind = type(op).__name__
+    if node.scope in TIMM_ATTENTION:
+        if node.unit:  # its qkv and proj: ptflops sums a hooked module's own count only
+            return 0, "in timm Attention, whose own count stands for its modules'"
+        return _ptflops_timm_attention(node, layer, batch)
     if not module or not node.module_exact:
         return 0, ""
     shape = layer.input_shapes[0] if layer.input_shapes else ()
@@ -248,6 +259,23 @@ def _ptflops_module(node: Node, layer: LayerFigures, batch: int) -> tuple[int, s
     if module == "Upsample" and kind == "Interpolate":
         # its hook counts the first sample's output; the total is divided by N again
         return numel(layer.output_shape) // batch // batch, "Upsample: 1 per output"
+    return 0, ""
+
+
+def _ptflops_timm_attention(node: Node, layer: LayerFigures, batch: int) -> tuple[int, str]:
+    """timm_attention_counter_hook, per sample, on the parts timm's Attention runs: fused,
+    one sdpa (q's scaling, its two products, the softmax); unfused, ``q * scale``,
+    ``q @ k^T``, ``softmax``, ``attn @ v``, each its own share of the same formula."""
+    op: Any = node.op
+    kind = type(op).__name__
+    if kind == "Attention":
+        scores = layer.macs // (2 * layer.input_shapes[0][-1])
+        work = numel(layer.input_shapes[0]) + layer.macs + scores
+        return work // batch, "timm Attention: q scaling + per head L x L x (2 hd + 1)"
+    if kind == "MatMul":
+        return layer.macs // batch, "timm Attention: per head L x L x hd"
+    if (kind, getattr(op, "function", "")) in (("Activation", "softmax"), ("Pointwise", "mul")):
+        return numel(layer.output_shape) // batch, f"timm Attention: {op.function}"
     return 0, ""
 
 

@@ -50,6 +50,11 @@ class Node:
     # the primitive normalises them away: a pool's kernel_size as an int or a tuple,
     # a dropout's p. Empty for a built network.
     given: tuple[tuple[str, Any], ...] = ()
+    # The class (module.QualName) of the innermost module with children that a read
+    # model ran the call in: the module itself for functional code, a leaf module's
+    # parent ("timm.layers.attention.Attention" for its sdpa and its qkv Linear). A
+    # hook-based peer hooks some such modules. "" for a built network.
+    scope: str = ""
 
     @property
     def row(self) -> str:

@@ -349,13 +349,14 @@ class _Graph:
         origin: str = "",
         module_class: tuple[str, bool] | None = None,
         given: tuple[tuple[str, Any], ...] = (),
+        scope: str = "",
     ) -> str:
         name = self.unique(base)
         module, exact = self.classes.get(unit, ("", True)) if unit else ("", True)
         if module_class is not None:  # a module that is not a leaf (nn.MultiheadAttention)
             module, exact = module_class
         node = Node(name, op, inputs or (INPUT,), weights_of, group, unit, call, module, exact,
-                    origin, given)  # fmt: skip
+                    origin, given, scope)  # fmt: skip
         self.nodes.append(node)
         return name
 
@@ -443,9 +444,12 @@ def _read_event(graph: _Graph, event: Event) -> None:
         assert parameter.parameter is not None
         weights_of = weights_of or graph.owner.get(parameter.parameter)
     inputs = tuple(graph.source(v, event.call) for v in read.inputs)
+    # the innermost module with children that the call ran in (a leaf's parent)
+    around = event.module.rpartition(".")[0] if event.call else event.module
+    scope = graph.trace.qualified.get(around, "")
     node = graph.add(base, read.op, inputs, group=group, unit=event.call,
                      weights_of=weights_of, call=event.function, origin=event.origin,
-                     given=_given(event))  # fmt: skip
+                     given=_given(event), scope=scope)  # fmt: skip
     if read.then_add is not None:
         bias = graph.source(read.then_add, event.call)
         node = graph.add(f"{base}:bias", O.Pointwise("add"), (node, bias), group=group,

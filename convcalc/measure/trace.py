@@ -88,6 +88,7 @@ class Trace:
     frozen: set[str] = field(default_factory=set)  # parameters with requires_grad off
     modules: dict[str, str] = field(default_factory=dict)  # path -> class name
     torch_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)  # path -> torch_class
+    qualified: dict[str, str] = field(default_factory=dict)  # path -> module.QualName of its class
     # (call, the torch.nn class it is or derives from: "Conv2d" for timm's StdConv2d,
     # "Module" for a model's own leaf module; whether it is of that class exactly)
     leaf_calls: list[tuple[str, str, bool]] = field(default_factory=list)
@@ -243,10 +244,10 @@ def _marked_methods(recorder: _Recorder) -> Iterator[None]:
         yield
     finally:
         for name, method in own.items():
-            if method is None:
-                delattr(torch.Tensor, name)
-            else:
+            if method is not None:
                 setattr(torch.Tensor, name, method)
+            elif name in torch.Tensor.__dict__:  # ours: TensorBase's shows through again
+                delattr(torch.Tensor, name)
 
 
 @contextmanager
@@ -278,6 +279,7 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Trace:
         if kind not in recorder_classes:
             recorder_classes[kind] = torch_class(kind)
         result.torch_classes.setdefault(path, recorder_classes[kind])
+        result.qualified.setdefault(path, f"{kind.__module__}.{kind.__qualname__}")
         if not any(True for _ in module.children()):
             leaves.add(path)
     recorder = _Recorder(result, names, leaves)
