@@ -145,9 +145,32 @@ def main() -> None:
     torch's objects: 0.3-0.65 s of a verified run (benchmarks/NOTES.md).
     """
     try:
-        app()
+        _click_command(sys.argv[1:])()
     finally:
         gc.freeze()
+
+
+def _click_command(argv: list[str]) -> Any:
+    """The click command for this command line. Typer builds one click command per
+    registered command (all of them: 17 ms of the 169 ms a ``--no-verify`` run took):
+    a line that names a command gets only that one; help, completion and anything
+    else, the whole group."""
+    import typer.main
+
+    every = app.registered_commands
+    asked = argv[0] if argv else ""
+    named = [c for c in every if _command_name(c) == asked]
+    app.registered_commands = named or every
+    try:
+        return typer.main.get_command(app)
+    finally:
+        app.registered_commands = every  # check and batch build the whole app again
+
+
+def _command_name(command: Any) -> str:
+    """A registered command's name as typer spells it (``conventions``, ``model``)."""
+    name = command.name or command.callback.__name__
+    return str(name).lower().replace("_", "-")
 
 
 def _version(value: bool) -> None:
