@@ -12,13 +12,17 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import convcalc
 from convcalc.core.conventions import CONVENTIONS, count
+from convcalc.core.designs import conv_design
 from convcalc.core.report import Report
 from convcalc.measure.build import GraphModule
 from tests.model.nets import CallStyles, SelfAttention
+from tests.strategies import family_specs, measured_examples
 from tests.test_cli import error_line, invoke
 
 with warnings.catch_warnings():
@@ -46,10 +50,11 @@ def _fvcore(model: nn.Module, x: torch.Tensor) -> int:
 
 
 def _ptflops(model: nn.Module, x: torch.Tensor, backend: str = "aten") -> int:
+    """ptflops on this very input (its own would be a batch of one)."""
     with contextlib.redirect_stdout(io.StringIO()):
         macs, _ = ptflops.get_model_complexity_info(
             model, tuple(x.shape[1:]), backend=backend, as_strings=False,
-            print_per_layer_stat=False, verbose=False,
+            print_per_layer_stat=False, verbose=False, input_constructor=lambda _shape: x,
         )  # fmt: skip
     return int(macs)
 
@@ -182,6 +187,37 @@ def test_module_hook_tools_on_attention_and_functional_code(make: Any) -> None:
         warnings.simplefilter("ignore")
         printed = {tool: TOOLS[tool](model, x) for tool in MODULE_HOOK_TOOLS}
     assert {tool: count(report.figures, tool).total for tool in MODULE_HOOK_TOOLS} == printed
+
+
+@st.composite
+def _pool_designs(draw: st.DrawFn) -> convcalc.Design:
+    """A random valid pooling: max or average, 1-D to 3-D, ceil_mode and padding included,
+    or adaptive; a batch of one or two."""
+    dims, size = draw(st.integers(1, 3)), draw(st.integers(4, 10))
+    mode, batch = draw(st.sampled_from(["max", "avg"])), draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        return convcalc.pool(3, mode, output=draw(st.integers(1, size)), input=size, dims=dims,
+                             batch=batch)  # fmt: skip
+    kernel = draw(st.integers(1, 4))
+    stride, padding = draw(st.integers(1, 3)), draw(st.integers(0, kernel // 2))
+    return convcalc.pool(3, mode, kernel, stride, padding, ceil_mode=draw(st.booleans()),
+                         count_include_pad=draw(st.booleans()), input=size, dims=dims,
+                         batch=batch)  # fmt: skip
+
+
+@settings(max_examples=measured_examples(), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@given(st.one_of(family_specs().map(conv_design), _pool_designs()))
+def test_every_convention_is_its_tool_s_total_on_random_layers(design: Any) -> None:
+    """Random convolutions (1-D to 3-D, grouped, dilated, transposed) and poolings: every
+    real tool prints exactly its convention's total, batch of two included."""
+    report = convcalc.analyze(design)
+    model = GraphModule(report.figures.network).eval()
+    x = torch.zeros(report.figures.network.input_shape)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        printed = {tool: run(model, x) for tool, run in TOOLS.items()}
+    assert {tool: count(report.figures, tool).total for tool in TOOLS} == printed
 
 
 def test_the_differences_are_the_ones_stated() -> None:
