@@ -58,12 +58,13 @@ def transposed_output_size(
 
 
 def transposed_reach(kernel: int, stride: int, dilation: int) -> int:
-    """Input positions between the first and the last an output unit of a transposed
-    convolution reads (its window, in input units).
+    """Input positions between the first and the last that the widest output unit of a
+    transposed convolution reads (its window, in input units): the recurrence's step,
+    used where the exact read pattern is not tracked (core/reads.py).
 
     Output o reads input i when ``o + p = i s + t d`` for a tap t: the taps that land
-    on whole inputs for one o are spaced ``s / gcd(s, d)`` apart, so a window of
-    ``k`` taps reaches over about ``d (k - 1) / s`` inputs; the widest o decides.
+    on whole inputs for one o are ``s / gcd(s, d)`` apart and their inputs
+    ``d / gcd(s, d)``; the output whose first tap is tap 0 has the most.
     """
     g = math.gcd(stride, dilation)
     return (kernel - 1) // (stride // g) * (dilation // g)
