@@ -12,12 +12,13 @@ import convcalc
 from convcalc import NETWORKS
 from convcalc.core import ops as O  # noqa: N812 - as in the build table
 from convcalc.core import primitives as P  # noqa: N812
+from convcalc.core.conventions import module_class
 from convcalc.core.graph import INPUT, Network, Node
 from convcalc.core.primitives import Shape
 from convcalc.measure.build import BUILDERS, GraphModule, build_module
 from convcalc.measure.extract import extract, extract_network
 from convcalc.measure.read import read_trace
-from convcalc.measure.trace import trace
+from convcalc.measure.trace import torch_class, trace
 from tests.strategies import PRIMITIVES, TRACEABLE, measured_examples, primitives, traced_builtins
 
 
@@ -117,3 +118,15 @@ def test_every_registered_network_round_trips(name: str) -> None:
 def test_every_built_in_block_round_trips(design: convcalc.Design) -> None:
     """Layers and blocks (CBAM's shared MLP included) read back as the same graph."""
     _roundtrip(design.network)
+
+
+@given(st.one_of(primitives(), *(ops.map(lambda case: case[0]) for ops in TRACEABLE.values())))
+def test_conventions_know_the_module_build_makes(op: P.Primitive) -> None:
+    """Hook-based conventions count a built network by the torch.nn class measure/build
+    makes for each primitive (conventions.module_class: pure, so it cannot ask torch).
+    The two agree: that class exactly, or "Module" for convcalc's own modules."""
+    with torch.device("meta"):
+        module = build_module(op)
+    name, exact = torch_class(type(module))
+    assert module_class(Node("op", op)) == name
+    assert exact or name == "Module"
