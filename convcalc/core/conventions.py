@@ -532,7 +532,8 @@ CONVENTIONS: dict[str, Convention] = {
             dict(zip(ASPECTS, (
                 "MACs", "1 per MAC (modules of exactly nn.Conv*, nn.Linear)",
                 "1 per output element", "1 per MAC on the input",
-                "torch.matmul / x.matmul: MACs; a @ b: 0", "0",
+                "torch.matmul / x.matmul: MACs; a @ b: 0",
+                "nn.MultiheadAttention's and timm Attention's formulas; a bare sdpa 0",
                 "1 per element, 2 with affine", "group 2 with affine; layer 1",
                 "nn.ReLU 2 (module + F.relu), F.silu 1, nn.Hardswish 0",
                 "2 per input (module + F.*)", "nn.Upsample 2 per output",
