@@ -215,8 +215,6 @@ PTFLOPS_FUNCTIONS = frozenset({"relu", "prelu", "elu", "relu6", "gelu", "silu", 
                                "interpolate", "upsample", *_POOLS})  # fmt: skip
 _METHODS = frozenset({"matmul", "mm", "bmm", "addmm", "mul", "add"})
 PTFLOPS_TENSOR_OPS = {"torch": _METHODS | {"baddbmm"}, "method": _METHODS}
-# The torch.nn.functional function each torch.nn module's forward calls, for a built
-# network (whose nodes record no call): an activation's, or its pool's snake-case name.
 # timm's ViT attention, which ptflops hooks when timm is installed (its
 # timm_attention_counter_hook: q's scaling, and per head L x L x (2 hd + 1)). A hooked
 # module's total is its own count, not its children's: the qkv and proj Linear modules
@@ -224,6 +222,8 @@ PTFLOPS_TENSOR_OPS = {"torch": _METHODS | {"baddbmm"}, "method": _METHODS}
 # since timm 1.0.
 TIMM_ATTENTION = frozenset({"timm.layers.attention.Attention",
                             "timm.models.vision_transformer.Attention"})  # fmt: skip
+# The torch.nn.functional function each torch.nn module's forward calls, for a built
+# network (whose nodes record no call): an activation's, or its pool's snake-case name.
 NN_FORWARD_CALLS = {"ReLU": "relu", "GELU": "gelu", "SiLU": "silu", "ELU": "elu",
                     "PReLU": "prelu", "Softmax": "softmax", "ReLU6": "hardtanh"}  # fmt: skip
 
@@ -232,6 +232,11 @@ def _forward_call(module: str) -> str:
     if "Pool" in module:  # MaxPool2d -> max_pool2d, AdaptiveAvgPool2d -> adaptive_avg_pool2d
         return re.sub(r"(?<!^)(?=[A-Z])", "_", module).lower()
     return NN_FORWARD_CALLS.get(module, "")
+
+
+def _scores(layer: LayerFigures) -> int:
+    """An attention's scores (the entries of q k^T): its own softmax count, one per score."""
+    return layer.elementwise.get("softmax", 0)
 
 
 def _ptflops_module(node: Node, layer: LayerFigures, batch: int) -> tuple[int, str]:
@@ -269,8 +274,7 @@ def _ptflops_timm_attention(node: Node, layer: LayerFigures, batch: int) -> tupl
     op: Any = node.op
     kind = type(op).__name__
     if kind == "Attention":
-        scores = layer.macs // (2 * layer.input_shapes[0][-1])
-        work = numel(layer.input_shapes[0]) + layer.macs + scores
+        work = numel(layer.input_shapes[0]) + layer.macs + _scores(layer)
         return work // batch, "timm Attention: q scaling + per head L x L x (2 hd + 1)"
     if kind == "MatMul":
         return layer.macs // batch, "timm Attention: per head L x L x hd"
@@ -285,9 +289,8 @@ def _ptflops_attention(op: Any, layer: LayerFigures, batch: int) -> tuple[int, s
     (products and softmax), out-projection L x E x (E + 1) ("bias is always enabled")."""
     kind = type(op).__name__
     if kind == "Attention":
-        return (layer.macs + layer.macs // (2 * layer.input_shapes[0][-1])) // batch, (
-            "MultiheadAttention: per head L x S x (2 hd + 1)"
-        )
+        work = layer.macs + _scores(layer)
+        return work // batch, "MultiheadAttention: per head L x S x (2 hd + 1)"
     if kind != "Linear":
         return 0, ""
     tokens = numel(layer.input_shapes[0]) // op.in_features  # L x N
@@ -310,8 +313,7 @@ def _ptflops_call(node: Node, layer: LayerFigures) -> tuple[int, str]:
         return numel(shapes[0]) if shapes else 0, f"F.{call}: 1 per input"
     if call == "multi_head_attention_forward" and getattr(node.op, "weights", False):
         # need_weights: its weights come from torch.bmm, softmax and torch.bmm (replaced)
-        scores = layer.macs // (2 * shapes[0][-1])
-        return layer.macs + scores, "its torch.bmm x 2 + F.softmax (need_weights)"
+        return layer.macs + _scores(layer), "its torch.bmm x 2 + F.softmax (need_weights)"
     if call in PTFLOPS_TENSOR_OPS.get(origin, ()):
         where = "torch" if origin == "torch" else "Tensor"
         if call in ("matmul", "mm", "bmm") and len(shapes) >= 2 and shapes[1]:
@@ -653,7 +655,7 @@ def count(figures: NetworkFigures, name: str) -> ConventionCount:
     """Every node of a network under the convention ``name``."""
     chosen = convention(name)
     nodes = figures.network.nodes
-    batch = figures.network.input_shape[0] if figures.network.input_shape else 1
+    batch = figures.totals.batch
     layers = tuple(
         LayerCount(layer.name, layer.macs, *chosen.rule(nodes[layer.index], layer, batch))
         for layer in figures.layers
