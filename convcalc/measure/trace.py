@@ -86,7 +86,6 @@ class Trace:
     outputs: list[Value] = field(default_factory=list)
     parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> shape
     frozen: set[str] = field(default_factory=set)  # parameters with requires_grad off
-    modules: dict[str, str] = field(default_factory=dict)  # path -> class name
     torch_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)  # path -> torch_class
     qualified: dict[str, str] = field(default_factory=dict)  # path -> module.QualName of its class
     # (call, the torch.nn class it is or derives from: "Conv2d" for timm's StdConv2d,
@@ -96,14 +95,20 @@ class Trace:
 
 
 class _Recorder(TorchFunctionMode):
-    def __init__(self, trace: Trace, names: dict[int, str], leaves: set[str]) -> None:
+    def __init__(
+        self,
+        trace: Trace,
+        names: dict[int, str],
+        leaves: set[str],
+        classes: dict[type, tuple[str, bool]],
+    ) -> None:
         super().__init__()
         self.trace = trace
         self.names = names  # id(module) -> path
         self.leaves = leaves
+        self.classes = classes  # module class -> torch_class
         self.stack: list[tuple[str, str | None]] = [("", None)]
         self.calls: dict[str, int] = {}
-        self.classes: dict[type, tuple[str, bool]] = {}  # module class -> torch_class
         self.explicit: list[str] = []  # the MARKED_METHODS being called explicitly
         self.values: dict[int, Value] = {}
         self.keep: list[torch.Tensor] = []  # ids stay unique while the trace lives
@@ -271,19 +276,17 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Trace:
     result = Trace()
     names: dict[int, str] = {}
     leaves: set[str] = set()
-    recorder_classes: dict[type, tuple[str, bool]] = {}  # each class's torch_class, once
+    classes: dict[type, tuple[str, bool]] = {}  # each class's torch_class, once
     for path, module in model.named_modules(remove_duplicate=False):
         names.setdefault(id(module), path)
-        result.modules.setdefault(path, type(module).__name__)
         kind = type(module)
-        if kind not in recorder_classes:
-            recorder_classes[kind] = torch_class(kind)
-        result.torch_classes.setdefault(path, recorder_classes[kind])
+        if kind not in classes:
+            classes[kind] = torch_class(kind)
+        result.torch_classes.setdefault(path, classes[kind])
         result.qualified.setdefault(path, f"{kind.__module__}.{kind.__qualname__}")
         if not any(True for _ in module.children()):
             leaves.add(path)
-    recorder = _Recorder(result, names, leaves)
-    recorder.classes = recorder_classes
+    recorder = _Recorder(result, names, leaves, classes)
     for name, parameter in model.named_parameters():
         recorder.parameter_ids[id(parameter)] = name
         result.parameters[name] = tuple(parameter.shape)
