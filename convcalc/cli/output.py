@@ -103,9 +103,11 @@ def emit(
 
         markdown = common.output is not OutputFormat.table
         blocks += [convention_table(c, common.exact, markdown=markdown) for c in counts]
-        trained = [r.measured and r.measured.flop_counter_training_flops for r in report.reports]
-        blocks += [backward_table(b, common.exact, markdown=markdown, measured=m)
-                   for b, m in zip(backwards, trained, strict=True)]  # fmt: skip
+        if backwards:
+            trained = [r.measured and r.measured.flop_counter_training_flops
+                       for r in report.reports]  # fmt: skip
+            blocks += [backward_table(b, common.exact, markdown=markdown, measured=m)
+                       for b, m in zip(backwards, trained, strict=True)]  # fmt: skip
     for block in blocks:
         if isinstance(block, str):
             sys.stdout.write(block)
