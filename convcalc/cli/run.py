@@ -1,16 +1,42 @@
-"""Judge reports: a failed check or a budget raises the error the CLI maps to exit 1."""
+"""The shared steps of a command: analyze, verify, emit, then judge (a failed check or a
+budget raises the error the CLI maps to exit 1)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from convcalc import analyze, verify
 from convcalc.cli.options import Common
+from convcalc.cli.output import emit, notify
 from convcalc.core.budgets import Verdict
 from convcalc.core.budgets import judge as judge_budgets
 from convcalc.core.primitives import fmt_int
 from convcalc.core.report import CompareReport, Report, SweepReport
 from convcalc.errors import BudgetExceededError, MismatchError
+
+
+def run(subject: Any, common: Common, *, depth: int | None = None, top: int | None = None) -> None:
+    """Say the builder's notices, analyze (and verify), emit, then judge checks and budgets."""
+    report = analyze(subject, common.dtype, common.device)  # an invalid spec: its error alone
+    for note in subject.notes:
+        notify(f"notice: {note}")
+    if common.verify:
+        use_one_thread()
+        report = verify(report, common.device, cross_check=common.cross_check,
+                        backward=common.backward, notify=notify)  # fmt: skip
+    verdicts = budgets(report, common)
+    emit(report, common, verdicts, depth=depth, top=top)
+    judge(report, common, verdicts)
+
+
+def use_one_thread() -> None:
+    """One torch thread for verification (imports torch: the verify path only)."""
+    try:
+        from convcalc.measure.probe import use_one_thread as one_thread
+    except ImportError:
+        return  # verify() says what is missing
+    one_thread()
 
 
 def budgets(document: Report | CompareReport | SweepReport, common: Common) -> list[Verdict]:

@@ -1,0 +1,1 @@
+"""The commands, one module per family; ``cli.app`` registers them in help order."""

@@ -1,0 +1,34 @@
+"""The conventions command: what each --convention counts."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from convcalc.render import OutputFormat
+
+
+def conventions(
+    output: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="table, json or markdown (csv: as markdown)."),
+    ] = OutputFormat.table,
+) -> None:
+    """What each --convention counts: conv and linear weights, bias, norms, pools,
+    activations, attention, and which calls each tool sees."""
+    from convcalc.render.conventions import conventions_document, conventions_table
+
+    if output is OutputFormat.json:
+        from convcalc.render.text import to_json
+
+        sys.stdout.write(to_json(conventions_document()))
+        return
+    table = conventions_table(markdown=output is not OutputFormat.table)
+    if isinstance(table, str):
+        sys.stdout.write(table)
+    else:
+        from convcalc.cli.output import console
+
+        console().print(table)

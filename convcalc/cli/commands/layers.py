@@ -1,0 +1,177 @@
+"""The layer commands: conv, separable, spatial, compare and pool.
+
+Each parses its options into a call of the library (``convcalc.conv``...) and
+hands it to the shared steps (``cli.run.run``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+import convcalc
+from convcalc.cli.options import Batch, Common, Groups, Input, integer, with_options
+from convcalc.cli.run import run
+from convcalc.core.parse import check_dims, parse_sizes
+
+Transposed = Annotated[
+    bool,
+    typer.Option(
+        "--transposed",
+        help="Transposed convolution (nn.ConvTranspose1d/2d/3d): upsamples by the stride.",
+    ),
+]
+OutputPadding = Annotated[
+    str,
+    typer.Option(
+        "--output-padding",
+        help="Transposed only: extra size on one side of the output (1 or HxW), smaller "
+        "than the stride or the dilation.",
+    ),
+]
+
+
+@with_options(shape=True)
+def conv(
+    shape: dict[str, Any],
+    common: Common,
+    groups: Annotated[
+        int | None,
+        typer.Option(
+            "-g",
+            "--groups",
+            help="Groups (must divide cin and cout; default 1, or cin with --share-kernel).",
+            **integer("groups"),
+        ),
+    ] = None,
+    share_kernel: Annotated[
+        bool,
+        typer.Option(
+            "--share-kernel",
+            help="Shared-kernel depthwise: one (m,1,kh,kw) kernel reused by every input "
+            "channel (groups=cin, implied when -g is not given).",
+        ),
+    ] = False,
+    transposed: Transposed = False,
+    output_padding: OutputPadding = "0",
+) -> None:
+    """One convolution (nn.Conv1d/2d/3d or ConvTranspose): standard, grouped, depthwise
+    (x multiplier), global, dilated, strided, transposed."""
+    if groups is None:  # --share-kernel is depthwise by definition: groups=cin unless told
+        groups = shape["cin"] if share_kernel else 1
+    extra = parse_sizes(output_padding, "output padding", shape["dims"], allow_zero=True)
+    design = convcalc.conv(**shape, groups=groups, share_kernel=share_kernel,
+                           transposed=transposed, output_padding=extra)  # fmt: skip
+    run(design, common)
+
+
+@with_options(shape=True)
+def separable(
+    shape: dict[str, Any],
+    common: Common,
+    groups: Annotated[
+        int,
+        typer.Option(
+            "-g", "--groups", help="Groups of the pointwise 1x1 convolution.", **integer("groups")
+        ),
+    ] = 1,
+) -> None:
+    """Depthwise-separable: depthwise k x k (groups=cin), then pointwise 1x1 to cout."""
+    run(convcalc.separable(**shape, groups=groups), common)
+
+
+@with_options(shape=True)
+def spatial(shape: dict[str, Any], common: Common, groups: Groups = 1) -> None:
+    """Spatially separable: k x 1 (cin -> cin) then 1 x k (cin -> cout), beside the k x k."""
+    run(convcalc.spatial(**shape, groups=groups), common)
+
+
+@with_options(shape=True)
+def compare(
+    shape: dict[str, Any],
+    common: Common,
+    groups: Annotated[
+        int | None,
+        typer.Option(
+            "-g",
+            "--groups",
+            help="g of the grouped variant (default: the smallest g > 1 dividing cin and cout).",
+            **integer("groups"),
+        ),
+    ] = None,
+    transposed: Annotated[
+        bool,
+        typer.Option(
+            "--transposed",
+            help="Compare the ways to upsample instead: the transposed conv beside nearest and "
+            "(bi/tri)linear resampling to its output size, each then a stride-1 conv.",
+        ),
+    ] = False,
+    output_padding: OutputPadding = "0",
+) -> None:
+    """Standard, grouped, depthwise, separable, spatial and shared-kernel side by side
+    (with --transposed: the ways to upsample)."""
+    extra = parse_sizes(output_padding, "output padding", shape["dims"], allow_zero=True)
+    design = convcalc.compare(**shape, groups=groups, transposed=transposed,
+                              output_padding=extra)  # fmt: skip
+    run(design, common)
+
+
+@with_options()
+def pool(
+    common: Common,
+    channels: Annotated[
+        int, typer.Option("--channels", "--cin", help="Channels C.", **integer("channels"))
+    ],
+    mode: Annotated[str, typer.Option("--mode", help="max or avg.")] = "max",
+    kernel: Annotated[str, typer.Option("-k", "--kernel", help="Window: 2, HxW.")] = "2",
+    stride: Annotated[
+        str | None, typer.Option("-s", "--stride", help="Stride (default: the kernel).")
+    ] = None,
+    padding: Annotated[
+        str, typer.Option("-p", "--padding", help="Padding, at most half the window.")
+    ] = "0",
+    dilation: Annotated[str, typer.Option("-d", "--dilation", help="Max pooling only.")] = "1",
+    ceil_mode: Annotated[
+        bool,
+        typer.Option(
+            "--ceil-mode",
+            help="Round the output size up while the last window starts inside the input.",
+        ),
+    ] = False,
+    count_include_pad: Annotated[
+        bool,
+        typer.Option(
+            "--count-include-pad/--no-count-include-pad",
+            help="Average pooling: divide by the whole window, padding included.",
+        ),
+    ] = True,
+    output_size: Annotated[
+        str | None,
+        typer.Option("--output", help="Adaptive pooling to this size (7, HxW) instead."),
+    ] = None,
+    input_size: Input = "224",
+    batch: Batch = 1,
+    dims: Annotated[
+        int, typer.Option("--dims", help="Spatial axes: 1, 2 or 3.", **integer("dims"))
+    ] = 2,
+) -> None:
+    """Max or average pooling (ceil_mode, count_include_pad, padding, dilation), or
+    adaptive pooling to --output: output size, work and receptive field."""
+    check_dims(dims)  # before the sizes are read per axis
+    design = convcalc.pool(
+        channels,
+        mode.strip().lower(),
+        kernel=parse_sizes(kernel, "kernel", dims),
+        stride=None if stride is None else parse_sizes(stride, "stride", dims),
+        padding=parse_sizes(padding, "padding", dims, allow_zero=True),
+        dilation=parse_sizes(dilation, "dilation", dims),
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        output=None if output_size is None else parse_sizes(output_size, "output", dims),
+        input=parse_sizes(input_size, "input", dims),
+        batch=batch,
+        dims=dims,
+    )
+    run(design, common)
