@@ -34,12 +34,19 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "convcalc"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--update-golden``: rewrite the golden files instead of comparing with them."""
+    """``--update-golden`` rewrites the golden files, ``--update-docs`` the docs' example
+    outputs (tests/test_docs.py), instead of comparing with them."""
     parser.addoption(
         "--update-golden",
         action="store_true",
         default=False,
         help="rewrite tests/golden/* from the current output (review the diff afterwards)",
+    )
+    parser.addoption(
+        "--update-docs",
+        action="store_true",
+        default=False,
+        help="rewrite the example outputs in README.md and docs/ from the tool (review the diff)",
     )
 
 
