@@ -2,18 +2,27 @@
 
 Reads two documents any command printed with ``--format json`` (or two
 ``check`` baselines), prints every figure and layer that changed, and exits 1
-when a whole-model figure grew by more than the tolerance (core.diff).
+when a whole-model figure grew by more than the tolerance (core.diff). Exit 2
+when a file is no convcalc document (each point is checked against the
+published JSON Schema, core.documents) or the two are not comparable (two
+commands' reports, or no point in common).
+
+``--format json`` writes strict JSON: a number JSON cannot hold (NaN,
+Infinity, which Python's reader accepts) is written as the string ``"NaN"``,
+``"Infinity"`` or ``"-Infinity"``, never as a bare token and never as null
+(null is an absent value: a figure or layer one side lacks).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from convcalc.core.documents import points
+from convcalc.cli.options import formats
 from convcalc.core.primitives import fmt_int
 from convcalc.errors import BudgetExceededError, InvalidSpecError
 from convcalc.render import OutputFormat
@@ -37,7 +46,7 @@ def read_document(path: Path) -> Any:
     """A convcalc JSON document (or baseline) from a file; exit 2 when it is none."""
     import json
 
-    from convcalc.core import diff as core_diff
+    from convcalc.core.documents import check_document
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -45,17 +54,21 @@ def read_document(path: Path) -> Any:
         raise InvalidSpecError(f"cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InvalidSpecError(f"{path} is not UTF-8 text") from None
+    except ValueError as exc:  # a NUL in the name
+        raise InvalidSpecError(f"cannot read {path!r}: {exc}") from None
     try:
         document = json.loads(text)
+    except RecursionError:
+        raise InvalidSpecError(f"{path} is not a convcalc document: nested too deeply") from None
     except ValueError as exc:
         raise InvalidSpecError(f"{path} is not a JSON document: {exc}") from None
-    for entry in core_diff.entries(document).values():
-        items = list(points(entry))
-        if not items or not all(isinstance(item.get("analytic"), dict) for _, item in items):
-            raise InvalidSpecError(
-                f"{path} is not a convcalc document (write one with --format json, "
-                "or check --update-baseline)"
-            )
+    try:
+        check_document(document)
+    except InvalidSpecError as exc:
+        raise InvalidSpecError(
+            f"{path} is not a convcalc document ({exc}): write one with --format json, "
+            "or check --update-baseline"
+        ) from None
     return document
 
 
@@ -106,7 +119,7 @@ def render_changes(
             "changes": [c.to_dict() | {"grew": c.grew(tolerance)} for c in changes],
             "grew": any(c.grew(tolerance) for c in changes),
         }
-        sys.stdout.write(to_json(document))
+        sys.stdout.write(to_json(strict_json(document)))
         return
     header = ["scope", "figure", "old", "new", "change"]
     rows = [
@@ -146,6 +159,17 @@ def render_changes(
     console().print(Fit(table, ("change",)))
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` with every float JSON cannot write (NaN, +-Infinity) as its name, a string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    return value
+
+
 def _raw(value: Any) -> Any:
     if isinstance(value, list):
         return "x".join(str(v) for v in value)
@@ -158,9 +182,7 @@ def diff(
     tolerance: Tolerance = "0%",
     output: Annotated[
         OutputFormat,
-        typer.Option(
-            "--format", help="Output: table, json, csv or markdown.", case_sensitive=False
-        ),
+        typer.Option("--format", click_type=formats(), help="Output format."),
     ] = OutputFormat.table,
     layers: Annotated[
         bool,
@@ -171,7 +193,10 @@ def diff(
     from convcalc.core import diff as core_diff
 
     allowed = core_diff.parse_tolerance(tolerance)
-    changes = core_diff.compare(read_document(old), read_document(new))
+    try:
+        changes = core_diff.compare(read_document(old), read_document(new))
+    except core_diff.NotComparableError as exc:
+        raise InvalidSpecError(f"{old} and {new} are not comparable: {exc}") from None
     if not layers:
         changes = [c for c in changes if not c.layer]
     title = f"convcalc diff: {old} -> {new} (tolerance {float(allowed):.2%})"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from convcalc.core.documents import BUDGET_FIGURES, figure, points
+from convcalc.core.catalogue import CATALOGUE, Catalogue
+from convcalc.core.documents import points
 from convcalc.core.primitives import fmt_int
 
 
@@ -19,7 +21,7 @@ from convcalc.core.primitives import fmt_int
 class Verdict:
     """One figure of one point against its budget."""
 
-    figure: str  # params | macs | flops | activation_bytes
+    figure: str  # a catalogue figure with a budget: params | macs | flops | activation_bytes
     value: int
     limit: int
     point: str = ""  # "" for a single report; ``width 0.5 at 160``, a variant's name
@@ -40,8 +42,16 @@ class Verdict:
         return "max-" + self.figure.replace("_", "-")
 
     def share(self) -> str:
-        """The headroom as a share of the limit (``52.0%``; empty for a zero limit)."""
-        return f"{abs(self.headroom) / self.limit:.1%}" if self.limit else ""
+        """The headroom as a share of the limit (``52.0%``; empty for a zero limit).
+
+        Exact in decimal, since a count may be far past a float's range (a
+        width of 1e200 gives MACs of 400 digits); shares of a million percent
+        and more are written in powers of ten (``1.0e+397%``).
+        """
+        if not self.limit:
+            return ""
+        percent = Decimal(abs(self.headroom)) * 100 / Decimal(self.limit)
+        return f"{percent:.1f}%" if percent < 1_000_000 else f"{percent:.1e}%"
 
     def message(self, dashes: str = "--") -> str:
         """``params 152 > --max-params 100 (over by 52, 52.0%)``."""
@@ -63,15 +73,19 @@ class Verdict:
         }
 
 
-def judge(document: Any, limits: Mapping[str, int | None]) -> list[Verdict]:
-    """A verdict per point of a JSON document per figure with a limit, in figure order."""
+def judge(
+    document: Any, limits: Mapping[str, int | None], catalogue: Catalogue = CATALOGUE
+) -> list[Verdict]:
+    """A verdict per point of a JSON document per figure with a limit, in catalogue order."""
     verdicts = []
     for label, item in points(document):
-        for name in BUDGET_FIGURES:
-            limit = limits.get(name)
-            value = figure(item, name)
-            if limit is not None and isinstance(value, int):
-                verdicts.append(Verdict(name, value, limit, label))
+        if not isinstance(item, Mapping):
+            continue
+        for f in catalogue.budgets:
+            limit = limits.get(f.name)
+            value = f.read(item.get("analytic"))
+            if limit is not None and isinstance(value, int) and not isinstance(value, bool):
+                verdicts.append(Verdict(f.name, value, limit, label))
     return verdicts
 
 
@@ -82,6 +96,8 @@ def annotate(document: Any, verdicts: list[Verdict]) -> Any:
     run verified (``measured.device``), null with ``--no-verify``.
     """
     for label, item in points(document):
+        if not isinstance(item, dict):
+            continue
         spec = item.get("spec")
         if isinstance(spec, dict):
             measured = item.get("measured")

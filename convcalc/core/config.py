@@ -26,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from convcalc.core.catalogue import CATALOGUE, Catalogue
 from convcalc.core.diff import parse_tolerance
 from convcalc.core.parse import parse_budget
 from convcalc.errors import InvalidSpecError
@@ -40,12 +41,8 @@ def _toml() -> Any:
     return toml
 
 
-BUDGET_KEYS = {
-    "max-params": "params",
-    "max-macs": "macs",
-    "max-flops": "flops",
-    "max-activation-bytes": "activation_bytes",
-}
+# max-NAME -> NAME for every figure the catalogue gives a budget.
+BUDGET_KEYS = CATALOGUE.budget_keys
 ENTRY_KEYS = ("command", *BUDGET_KEYS)
 SETTINGS = ("budgets", "baseline", "tolerance")
 
@@ -97,7 +94,7 @@ def _has_table(path: Path) -> bool:
     return isinstance(data.get("tool"), dict) and "convcalc" in data["tool"]
 
 
-def load(path: Path) -> Config:
+def load(path: Path, catalogue: Catalogue = CATALOGUE) -> Config:
     """Read and validate one configuration file (InvalidSpecError naming file, entry, key)."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -112,8 +109,13 @@ def load(path: Path) -> Config:
         raise InvalidSpecError(f"{path}: invalid TOML: {exc}") from None
     own = path.name != "pyproject.toml"
     table = "" if own else "tool.convcalc"
-    settings: Any = data if own else data.get("tool", {}).get("convcalc")
+    tool = data.get("tool")
+    settings: Any = data if own else tool.get("convcalc") if isinstance(tool, dict) else None
     config = Config(path, (), table=table)
+    if tool is not None and not isinstance(tool, dict) and not own:
+        raise InvalidSpecError(f"{path}: tool must be a table ([tool.convcalc]), not a value")
+    if settings is not None and not isinstance(settings, dict):
+        raise InvalidSpecError(f"{path}: tool.convcalc must be a table, not a value")
     if not isinstance(settings, dict):
         raise InvalidSpecError(f"{path}: has no [tool.convcalc] table")
     for key in settings:
@@ -128,9 +130,11 @@ def load(path: Path) -> Config:
             f"[{'.'.join(k for k in (table, 'budgets', 'mobilenet') if k)}] with "
             'command = "mobilenet --width 0.75" and max-params = "3M"'
         )
-    entries = tuple(_entry(config, name, body) for name, body in budgets.items())
+    entries = tuple(_entry(config, name, body, catalogue) for name, body in budgets.items())
     baseline = settings.get("baseline")
-    if baseline is not None and (not isinstance(baseline, str) or not baseline.strip()):
+    if baseline is not None and (
+        not isinstance(baseline, str) or not baseline.strip() or "\0" in baseline
+    ):
         raise InvalidSpecError(f"{config.where()}: baseline: must be a file name (a string)")
     tolerance = settings.get("tolerance", "0")
     if not isinstance(tolerance, str):
@@ -148,14 +152,16 @@ def load(path: Path) -> Config:
     )
 
 
-def _entry(config: Config, name: str, body: Any) -> Entry:
+def _entry(config: Config, name: str, body: Any, catalogue: Catalogue = CATALOGUE) -> Entry:
     where = config.where("budgets", name)
     if not isinstance(body, dict):
         raise InvalidSpecError(f'{where}: must be a table with command = "..."')
+    budget_keys = catalogue.budget_keys
+    accepted = ("command", *budget_keys)
     for key in body:
-        if key not in ENTRY_KEYS:
+        if key not in accepted:
             raise InvalidSpecError(
-                f"{where}: unknown key {key!r} (accepted: {', '.join(ENTRY_KEYS)})"
+                f"{where}: unknown key {key!r} (accepted: {', '.join(accepted)})"
             )
     command = body.get("command")
     if not isinstance(command, str) or not command.strip():
@@ -163,7 +169,7 @@ def _entry(config: Config, name: str, body: Any) -> Entry:
             f'{where}: command: must be a command line such as "conv --cin 4 --cout 8"'
         )
     limits = {}
-    for key, figure in BUDGET_KEYS.items():
+    for key, figure in budget_keys.items():
         if key in body:
             limits[figure] = _limit(body[key], f"{where}: {key}")
     return Entry(name, command.strip(), limits)

@@ -2,11 +2,17 @@
 
 Documents pair up by point (a sweep's ``width 0.5 at 160``, a variant's name,
 or the one report), then by figure, then by layer name. A change is *growth*
-when a whole-model figure of a point (``GROWTH_FIGURES``: params, MACs, FLOPs,
-element-wise ops, activation bytes) rose by more than the tolerance (a share
-of the old value; from 0, any rise). Layer changes are shown but do not fail
-on their own: a model may move work between layers and stay within budget.
-A ``check`` baseline (``{"baseline": {entry: document}}``) pairs by entry first.
+when a whole-model figure of a point (the catalogue's growth figures: params,
+MACs, FLOPs, element-wise ops, activation bytes) rose by more than the
+tolerance (a share of the old value; from 0, any rise). Layer changes are
+shown but do not fail on their own: a model may move work between layers and
+stay within budget. A ``check`` baseline (``{"baseline": {entry: document}}``)
+pairs by entry first.
+
+Two documents of different things are not compared: paired points must come
+from the same command, and at least one point must pair, or ``compare``
+raises NotComparableError (a diff of unrelated documents would otherwise
+pass as new and gone points, exit 0).
 """
 
 from __future__ import annotations
@@ -18,12 +24,18 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from convcalc.core.documents import FIGURES, figure, points
+from convcalc.core.catalogue import CATALOGUE, Catalogue
+from convcalc.core.documents import points
 from convcalc.errors import InvalidSpecError
 
 # The whole-model figures whose growth fails a diff (the others follow from them:
 # trainable params and parameter bytes from params, torchinfo's count from MACs).
-GROWTH_FIGURES = ("params", "macs", "flops", "elementwise_ops", "activation_bytes")
+GROWTH_FIGURES = CATALOGUE.growth
+
+
+class NotComparableError(InvalidSpecError):
+    """The two documents describe different things (exit 2): no figure of one pairs with one of
+    the other, or a point pairs with a point of another command."""
 
 
 _TOLERANCE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%\s*")
@@ -60,9 +72,9 @@ class Change:
                 return None
         return None
 
-    def grew(self, tolerance: Fraction) -> bool:
+    def grew(self, tolerance: Fraction, catalogue: Catalogue = CATALOGUE) -> bool:
         """A whole-model count that rose past the tolerance (a share of the old value)."""
-        if self.layer or self.figure not in GROWTH_FIGURES:
+        if self.layer or self.figure not in catalogue.growth:
             return False
         if not (_count(self.old) and _count(self.new)):
             return False
@@ -94,9 +106,13 @@ def entries(document: Any) -> dict[str, Any]:
     return {"": document}
 
 
-def compare(old: Any, new: Any) -> list[Change]:
-    """Every change between two documents (or two baselines), in document order."""
+def compare(old: Any, new: Any, catalogue: Catalogue = CATALOGUE) -> list[Change]:
+    """Every change between two documents (or two baselines), in document order.
+
+    NotComparableError when nothing pairs, or a pair comes from two commands.
+    """
     changes: list[Change] = []
+    pairs = 0
     old_entries, new_entries = entries(old), entries(new)
     for name in _union(old_entries, new_entries):
         if name not in old_entries or name not in new_entries:
@@ -104,12 +120,36 @@ def compare(old: Any, new: Any) -> list[Change]:
                 Change(name, "entry", name in old_entries or None, name in new_entries or None)
             )
             continue
-        changes += _compare_points(name, old_entries[name], new_entries[name])
+        found, paired = _compare_points(name, old_entries[name], new_entries[name], catalogue)
+        changes += found
+        pairs += paired
+    if not pairs:
+        raise NotComparableError(
+            f"nothing to compare: no point of one pairs with a point of the other "
+            f"(old: {_labels(old_entries)}; new: {_labels(new_entries)})"
+        )
     return changes
 
 
-def _compare_points(entry: str, old: Any, new: Any) -> list[Change]:
+def _labels(documents: Mapping[str, Any]) -> str:
+    """``entry mobilenet: width 0.5 at 224, width 1 at 224``: what a side holds, shortly."""
+    parts = []
+    for entry, document in documents.items():
+        labels = [label or "one report" for label, _ in points(document)]
+        shown = ", ".join(labels[:3]) + (f" and {len(labels) - 3} more" if len(labels) > 3 else "")
+        parts.append(f"entry {entry}: {shown}" if entry else shown)
+    return "; ".join(parts) or "nothing"
+
+
+def _command(point: Any) -> Any:
+    return point.get("command") if isinstance(point, Mapping) else None
+
+
+def _compare_points(
+    entry: str, old: Any, new: Any, catalogue: Catalogue
+) -> tuple[list[Change], int]:
     changes: list[Change] = []
+    pairs = 0
     old_points, new_points = dict(points(old)), dict(points(new))
     for label in _union(old_points, new_points):
         scope = "/".join(p for p in (entry, label) if p)
@@ -119,20 +159,39 @@ def _compare_points(entry: str, old: Any, new: Any) -> list[Change]:
             )
             continue
         a, b = old_points[label], new_points[label]
-        for name in FIGURES:
-            before, after = figure(a, name), figure(b, name)
+        if not (isinstance(a, Mapping) and isinstance(b, Mapping)):
+            raise InvalidSpecError(f"{scope or 'the document'}: a point is not an object")
+        if _command(a) != _command(b):
+            raise NotComparableError(
+                f"{scope + ': ' if scope else ''}a {_command(a)} report and a {_command(b)} "
+                "report (diff compares two runs of the same command)"
+            )
+        pairs += 1
+        for f in catalogue:
+            before, after = f.read(a.get("analytic")), f.read(b.get("analytic"))
             if before != after:
-                changes.append(Change(scope, name, before, after))
-        changes += _compare_layers(scope, a.get("layers") or [], b.get("layers") or [])
-    return changes
+                changes.append(Change(scope, f.name, before, after))
+        changes += _compare_layers(scope, _list(a.get("layers")), _list(b.get("layers")), catalogue)
+    return changes, pairs
 
 
-def _compare_layers(scope: str, old: list[Any], new: list[Any]) -> list[Change]:
-    before = {layer.get("name"): layer for layer in old if isinstance(layer, Mapping)}
-    after = {layer.get("name"): layer for layer in new if isinstance(layer, Mapping)}
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _by_name(layers: list[Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(layer.get("name")): layer for layer in layers if isinstance(layer, Mapping)}
+
+
+def _compare_layers(
+    scope: str, old: list[Any], new: list[Any], catalogue: Catalogue
+) -> list[Change]:
+    before, after = _by_name(old), _by_name(new)
+    counted = [f.name for f in catalogue if f.layer_diff]
+    shapes = [f.name for f in catalogue if f.layer and f.kind == "shape"]
     changes = []
     for name in _union(before, after):
-        where = f"{scope}/{name}" if scope else str(name)
+        where = f"{scope}/{name}" if scope else name
         if name not in before or name not in after:
             changes.append(
                 Change(where, "layer", name in before or None, name in after or None, layer=True)
@@ -141,22 +200,19 @@ def _compare_layers(scope: str, old: list[Any], new: list[Any]) -> list[Change]:
         old_layer, new_layer = before[name], after[name]
         counts = [
             Change(where, key, old_layer.get(key), new_layer.get(key), layer=True)
-            for key in ("params", "macs")
+            for key in counted
             if old_layer.get(key) != new_layer.get(key)
         ]
         changes += counts
         # A shape change shows on its own only where no count changed and the layer
         # has weights: a BN or ReLU after a wider conv says nothing new.
-        weighted = bool(new_layer.get("params") or new_layer.get("macs"))
-        if (
-            not counts
-            and weighted
-            and old_layer.get("output_shape") != new_layer.get("output_shape")
-        ):
-            changes.append(
-                Change(where, "output_shape", old_layer.get("output_shape"),
-                       new_layer.get("output_shape"), layer=True)
-            )  # fmt: skip
+        weighted = any(new_layer.get(key) for key in counted)
+        if not counts and weighted:
+            changes += [
+                Change(where, key, old_layer.get(key), new_layer.get(key), layer=True)
+                for key in shapes
+                if old_layer.get(key) != new_layer.get(key)
+            ]
     return changes
 
 
