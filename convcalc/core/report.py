@@ -7,11 +7,12 @@ breaking change).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures, Totals, per_sample
-from convcalc.core.primitives import Shape
+from convcalc.core.primitives import Shape, fmt_int
 from convcalc.core.shapes import jumps_json
 
 SCHEMA_VERSION = 1
@@ -47,6 +48,12 @@ class Measurement:
     # FlopCounterMode around a training step (--cross-check --backward): forward + the
     # gradients of every parameter
     flop_counter_training_flops: int | None = None
+    # (figure, why): figures of this model that the measuring tool reports by a rule no
+    # analytic figure predicts (torchinfo's over a module registered under two parents);
+    # their checks say "not compared" with the reason, never a mismatch
+    unpredictable: tuple[tuple[str, str], ...] = ()
+    # notices the measurement leaves for the user (a CPU fallback, a value-dependent path)
+    notices: tuple[str, ...] = ()
 
     def by_name(self) -> dict[str, LayerMeasurement]:
         """Per-layer measurements keyed by node name (checks pair by name, not position)."""
@@ -55,81 +62,149 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Check:
-    """One compared figure."""
+    """One compared figure, or one that could not be compared (``reason`` says why:
+    neither a match nor a mismatch)."""
 
     figure: str
     analytic: Any
     measured: Any
+    reason: str = ""  # set: not compared, and why
+    # The values really compared, when part of each side is left out (the module calls
+    # that are not compared are taken out of a total); None: analytic and measured
+    compared: tuple[Any, Any] | None = None
+    note: str = ""  # what the comparison left out, said beside it
+
+    @property
+    def is_compared(self) -> bool:
+        """False when the figure could not be predicted, so it was not compared."""
+        return not self.reason
+
+    @property
+    def verdict(self) -> bool | None:
+        """True (agreed), False (disagreed) or None (not compared)."""
+        if self.reason:
+            return None
+        analytic, measured = self.compared or (self.analytic, self.measured)
+        return bool(analytic == measured)
 
     @property
     def ok(self) -> bool:
-        """Exact agreement: every figure here is an integer or a shape."""
-        return bool(self.analytic == self.measured)
+        """No disagreement: exact agreement (every figure here is an integer or a shape),
+        or not compared at all."""
+        return self.verdict is not False
+
+    @property
+    def status(self) -> str:
+        """``match``, ``mismatch`` or ``not compared``."""
+        return {True: "match", False: "mismatch", None: "not compared"}[self.verdict]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
-        return {
+        """JSON form: a figure not compared has ``match`` null, ``compared`` false and the
+        ``reason``; a comparison that left part of each side out has its ``note``."""
+        result = {
             "figure": self.figure,
             "analytic": _jsonable(self.analytic),
             "measured": _jsonable(self.measured),
-            "match": self.ok,
+            "match": self.verdict,
         }
+        if self.reason:
+            result |= {"compared": False, "reason": self.reason}
+        if self.note:
+            result["note"] = self.note
+        return result
+
+
+def not_compared(checks: tuple[Check, ...]) -> tuple[Check, ...]:
+    """The checks that could not be compared, each with its reason."""
+    return tuple(check for check in checks if not check.is_compared)
 
 
 def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check, ...]:
     """Every figure both sides know, compared exactly: totals, then each module call that
-    torchinfo reports, paired by name (a built-in node is its own call)."""
+    torchinfo reports, paired by name (a built-in node is its own call).
+
+    A figure that cannot be predicted is a check "not compared", with its reason, never
+    a mismatch: work convcalc has no formula for (``totals.not_counted``) makes every
+    total of work partial, and ``measured.unpredictable`` names the figures the tool
+    reports by a rule of its own. A module call not compared is taken out of torchinfo's
+    total on both sides, so the rest of the total is still compared.
+    """
     totals = figures.totals
+    skip = dict(measured.unpredictable)
+    partial = ""
+    if totals.partial:
+        ops = ", ".join(sorted(totals.not_counted))
+        partial = (
+            f"convcalc has no formula for {ops}, so its total of work is partial "
+            "(a tool that counts that work would disagree for no fault)"
+        )
+
+    def check(figure: str, analytic: Any, value: Any, reason: str = "") -> Check:
+        return Check(figure, analytic, value, reason or skip.get(figure, ""))
+
+    units = figures.torch_calls()
+    expected = figures.network.torch_calls or tuple(units)
+    seen = measured.by_name()
+    calls: list[Check] = []
+    left_out: list[tuple[str, int, int]] = []  # (call, analytic, measured) not compared
+    for name in [*units, *(n for n in expected if n not in units)]:
+        members = units.get(name, [])
+        m = seen.get(name)
+        if members:
+            calls.append(check(f"{name}.output_shape", members[-1].output_shape,
+                               m and m.output_shape))  # fmt: skip
+        figure = f"{name}.torchinfo_mult_adds"
+        # a call with no members ran no op (nn.Identity): it counts nothing
+        uncounted = sorted({x.description_of_work for x in members if not x.counted})
+        if uncounted:
+            reason = f"convcalc has no formula for {', '.join(uncounted)} in this call"
+        else:
+            reason = skip.get(figure, "")
+        mult_adds = sum(x.torchinfo_mult_adds for x in members)
+        calls.append(check(figure, mult_adds, m and m.mult_adds, reason))
+        if reason and not uncounted:
+            left_out.append((name, mult_adds, (m and m.mult_adds) or 0))
+    total = check("torchinfo_mult_adds", totals.torchinfo_mult_adds,
+                  measured.torchinfo_mult_adds, partial)  # fmt: skip
+    if left_out and total.is_compared:
+        analytic = totals.torchinfo_mult_adds - sum(a for _, a, _ in left_out)
+        rest = measured.torchinfo_mult_adds - sum(m for _, _, m in left_out)
+        names = ", ".join(name for name, _, _ in left_out[:3])
+        more = f" and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+        total = dataclasses.replace(
+            total,
+            compared=(analytic, rest),
+            note=f"compared without the {len(left_out)} module calls not compared "
+            f"({names}{more}): {fmt_int(analytic)} analytic, {fmt_int(rest)} measured",
+        )
     checks = [
-        Check("params", totals.params, measured.params),
-        Check("trainable_params", totals.trainable_params, measured.trainable_params),
-        Check("torchinfo_params", totals.params, measured.torchinfo_params),
-        Check("output_shape", totals.output_shape, measured.output_shape),
-        # Work convcalc has no formula for (totals.not_counted) makes every total of work
-        # partial: comparing those with a tool that counts it would fail for no fault.
-        *(
-            ()
-            if totals.partial
-            else (
-                Check(
-                    "torchinfo_mult_adds", totals.torchinfo_mult_adds, measured.torchinfo_mult_adds
-                ),
-            )
-        ),
-        Check("param_bytes", figures.param_bytes, measured.param_bytes),
-        Check(
+        check("params", totals.params, measured.params),
+        check("trainable_params", totals.trainable_params, measured.trainable_params),
+        check("torchinfo_params", totals.params, measured.torchinfo_params),
+        check("output_shape", totals.output_shape, measured.output_shape),
+        total,
+        check("param_bytes", figures.param_bytes, measured.param_bytes),
+        check(
             "torchinfo_param_bytes", figures.torchinfo_param_bytes, measured.torchinfo_param_bytes
         ),
-        Check("input_bytes", figures.input_bytes, measured.input_bytes),
-        Check(
+        check("input_bytes", figures.input_bytes, measured.input_bytes),
+        check(
             "torchinfo_forward_backward_bytes",
             figures.torchinfo_forward_backward_bytes,
             measured.torchinfo_forward_backward_bytes,
         ),
     ]
-    if measured.flop_counter_flops is not None and not totals.partial:
-        checks.append(Check("flop_counter_flops", totals.flops, measured.flop_counter_flops))
-    if measured.flop_counter_training_flops is not None and not totals.partial:
+    if measured.flop_counter_flops is not None:
+        checks.append(check("flop_counter_flops", totals.flops, measured.flop_counter_flops,
+                            partial))  # fmt: skip
+    if measured.flop_counter_training_flops is not None:
         from convcalc.core.backward import backward
 
-        analytic = backward(figures).flop_counter_training_flops
-        checks.append(Check("flop_counter_training_flops", analytic,
-                            measured.flop_counter_training_flops))  # fmt: skip
-    units = figures.torch_calls()
-    expected = figures.network.torch_calls or tuple(units)
-    checks.append(Check("layer_count", len(expected), len(measured.layers)))
-    seen = measured.by_name()
-    for name, members in units.items():
-        m = seen.get(name)
-        checks.append(Check(f"{name}.output_shape", members[-1].output_shape, m and m.output_shape))
-        if all(x.counted for x in members):
-            mult_adds = sum(x.torchinfo_mult_adds for x in members)
-            checks.append(Check(f"{name}.torchinfo_mult_adds", mult_adds, m and m.mult_adds))
-    for name in expected:
-        if name not in units:  # a module call that ran no op (nn.Identity): counts nothing
-            m = seen.get(name)
-            checks.append(Check(f"{name}.torchinfo_mult_adds", 0, m and m.mult_adds))
-    return tuple(checks)
+        trained = None if partial else backward(figures).flop_counter_training_flops
+        checks.append(check("flop_counter_training_flops", trained,
+                            measured.flop_counter_training_flops, partial))  # fmt: skip
+    checks.append(check("layer_count", len(expected), len(measured.layers)))
+    return (*checks, *calls)
 
 
 @dataclass(frozen=True)
@@ -274,8 +349,21 @@ class Report:
         return tuple(check for check in self.checks if not check.ok)
 
     def check(self, figure: str) -> Check | None:
-        """The check of one figure, if it was compared."""
+        """The check of one figure, if there is one (compared or not)."""
         return next((c for c in self.checks if c.figure == figure), None)
+
+    def not_compared_lines(self) -> list[str]:
+        """``not compared: a, b and 3 more: why``, one line per reason, for the tables
+        (the JSON gives each check its own ``reason``); then each note of a comparison."""
+        by_reason: dict[str, list[str]] = {}
+        for check in not_compared(self.checks):
+            by_reason.setdefault(check.reason, []).append(check.figure)
+        lines = []
+        for reason, names in by_reason.items():
+            more = f" and {len(names) - 2} more" if len(names) > 2 else ""
+            lines.append(f"not compared: {', '.join(names[:2])}{more}: {reason}")
+        lines += [f"{c.figure}: {c.note}" for c in self.checks if c.note]
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract (SPEC.md): schema, command, spec, analytic, measured, match, layers."""

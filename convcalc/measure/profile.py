@@ -19,14 +19,15 @@ import torch
 import torchinfo
 from torch import nn
 
-from convcalc.core.figures import DTYPE_BYTES, analyze
+from convcalc.core import ops as O  # noqa: N812 - the op table's alias
+from convcalc.core.figures import DTYPE_BYTES, NetworkFigures, analyze
 from convcalc.core.graph import Network
 from convcalc.core.report import Measurement, Report, build_checks
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.probe import read_summary
 from convcalc.measure.read import read_trace
 from convcalc.measure.target import describe_exception, resolve_device
-from convcalc.measure.trace import evaluation, trace
+from convcalc.measure.trace import evaluation, tensors, trace
 
 Notify = Callable[[str], None]
 INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "long", "int64", "int32")
@@ -122,6 +123,7 @@ def profile_model(
     if not verify:
         return report
     measured = _measure(model, x, cross_check)
+    measured = dataclasses.replace(measured, unpredictable=unpredictable(model, figures))
     if cross_check and backward:
         from convcalc.measure.training import training_flops
 
@@ -134,7 +136,12 @@ def profile_model(
 
 
 def _measure(model: nn.Module, x: torch.Tensor, cross_check: bool) -> Measurement:
-    paths = {id(module): path for path, module in model.named_modules(remove_duplicate=False)}
+    # A module registered under several parents keeps its first path, as the trace names it.
+    paths: dict[int, str] = {}
+    for path, module in model.named_modules(remove_duplicate=False):
+        paths.setdefault(id(module), path)
+    outputs: list[Any] = []  # the model's own result: torchinfo sizes a dict by its last tensor
+    hook = model.register_forward_hook(lambda _module, _args, out: outputs.append(out))
     try:
         with evaluation(model), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the model's own warnings were shown by the trace
@@ -145,6 +152,8 @@ def _measure(model: nn.Module, x: torch.Tensor, cross_check: bool) -> Measuremen
         raise EnvironmentUnavailableError(
             f"torchinfo could not summarise the model: {describe_exception(exc)}"
         ) from exc
+    finally:
+        hook.remove()
     # Each leaf call by module path; a module's second call is path@2 (as the trace names it).
     calls: dict[str, int] = {}
     names = []
@@ -153,7 +162,88 @@ def _measure(model: nn.Module, x: torch.Tensor, cross_check: bool) -> Measuremen
             path = paths.get(id(info.module), info.var_name)
             calls[path] = calls.get(path, 0) + 1
             names.append(path if calls[path] == 1 else f"{path}@{calls[path]}")
-    return read_summary(stats, model, x, names, flops)
+    measured = read_summary(stats, model, x, names, flops)
+    first = tensors(outputs[0]) if outputs else []
+    if first:  # the first tensor of the result, as the trace reads it (dicts, ModelOutput)
+        measured = dataclasses.replace(measured, output_shape=tuple(first[0].shape))
+    return measured
+
+
+# torchinfo's rule for a leaf module's mult-adds reads its parameters by name, not the
+# work it ran (torchinfo 1.8 LayerInfo.calculate_macs).
+def _torchinfo_counts(name: str) -> bool:
+    return "weight" in name or "bias" in name
+
+
+def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str, str], ...]:
+    """The figures torchinfo reports for this model by a rule of its own that no analytic
+    figure predicts, each with the reason (their checks say "not compared").
+
+    - A module registered under several parents (one SiLU in every YOLO conv) or a
+      parameter tied to several modules (GPT-2's ``lm_head`` and ``wte``): torchinfo's
+      parameter total counts it again under each (its leftover-parameter rule).
+    - A leaf module whose parameter torchinfo counts by its name (``bias``, a
+      ``relative_position_bias_table``) where the model reads it as data (a scale, an
+      index into a table): torchinfo multiplies its size by the output's first axes.
+    - A leaf module with no parameter that runs a weighted op on a buffer (a fixed blur
+      filter): torchinfo counts parameters only, so it says 0 for that work.
+    """
+    reasons: list[tuple[str, str]] = []
+    first: dict[int, str] = {}
+    again: list[tuple[str, str]] = []
+    for path, module in model.named_modules(remove_duplicate=False):
+        if id(module) in first:
+            again.append((path, first[id(module)]))
+        first.setdefault(id(module), path)
+    tied: dict[int, str] = {}
+    tied_again: list[tuple[str, str]] = []
+    for name, parameter in model.named_parameters(remove_duplicate=False):
+        if id(parameter) in tied:
+            tied_again.append((name, tied[id(parameter)]))
+        tied.setdefault(id(parameter), name)
+    # a shared module's own children and parameters are shared with it: name it alone
+    repeated = {path for path, _ in again}
+    again = [(p, o) for p, o in again if p.rpartition(".")[0] not in repeated]
+    tied_again = [(n, o) for n, o in tied_again if n.rpartition(".")[0] not in repeated]
+    if again or tied_again:
+        path, other = (again or tied_again)[0]
+        what = "module" if again else "parameter"
+        count = len(again or tied_again)
+        reason = (
+            f"torchinfo counts a {what} registered in several places once per place "
+            f"({path} is {other}{f', and {count - 1} more' if count > 1 else ''})"
+        )
+        reasons.append(("torchinfo_params", reason))
+        if tied_again:
+            reasons.append(("torchinfo_param_bytes", reason))
+    as_data = {
+        node.name.partition("#")[0]
+        for node in figures.network.nodes
+        if isinstance(node.op, O.Parameter)
+    }
+    modules = dict(model.named_modules())
+    units = figures.torch_calls()
+    for call in figures.network.torch_calls or tuple(units):
+        path = call.partition("@")[0]
+        module = modules.get(path)
+        if module is None:
+            continue
+        owned = [name for name, _ in module.named_parameters()]
+        read = [n for n in owned if _torchinfo_counts(n) and f"{path}.{n}".lstrip(".") in as_data]
+        figure = f"{call}.torchinfo_mult_adds"
+        if read:
+            reasons.append((figure, (
+                f"torchinfo counts {type(module).__name__}'s parameter {read[0]!r} by its "
+                "name (its size times the output's leading sizes), where the model reads "
+                "it as data"
+            )))  # fmt: skip
+        elif not owned and any(x.torchinfo_mult_adds for x in units.get(call, [])):
+            kinds = sorted({x.type for x in units[call] if x.torchinfo_mult_adds})
+            reasons.append((figure, (
+                f"torchinfo counts a module's parameters only, and {type(module).__name__} "
+                f"has none: its {', '.join(kinds)} runs on a buffer or a computed weight"
+            )))  # fmt: skip
+    return tuple(reasons)
 
 
 def _flop_counter_flops(model: nn.Module, x: torch.Tensor) -> int:

@@ -58,7 +58,7 @@ def summary_rows(report: Report) -> list[Row]:
 
     def match(figure: str) -> bool | None:
         check = report.check(figure)
-        return None if check is None else check.ok
+        return None if check is None else check.verdict  # None: not compared
 
     def measured(value: Any) -> Any:
         return None if m is None else value
@@ -251,7 +251,7 @@ def layer_rows(
                 for figure in ("output_shape", "torchinfo_mult_adds")
             ]
             # A figure not compared (an op with no formula) is neither a match nor a miss.
-            compared = [c for c in checks if c is not None]
+            compared = [c for c in checks if c is not None and c.is_compared]
             ok = all(c.ok for c in compared) if compared else None
         macs = sum(x.macs for x in members)
         shared = [x.shares_weights_of for x in members if x.shares_weights_of]

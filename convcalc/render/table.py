@@ -60,7 +60,9 @@ def summary_table(report: Report, exact: bool = False) -> Table:
         if report.measured is None
         else f"measured ({report.measured.device})"
     )
-    table = Table(title=title(report), title_justify="left")
+    caption = "\n".join(report.not_compared_lines()) or None  # each reason, visible
+    table = Table(title=title(report), title_justify="left", caption=caption,
+                  caption_justify="left")  # fmt: skip
     table.add_column("quantity")
     table.add_column("analytic", justify="right")
     table.add_column(device, justify="right")

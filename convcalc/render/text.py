@@ -73,6 +73,8 @@ def _csv_rows(
 ) -> None:
     for row in summary_rows(report):
         measured, note = _measured_cells(row.measured)
+        check = report.check(row.figure)
+        note = note or (check.reason if check is not None else "")  # why not compared
         writer.writerow(
             [
                 scope,
@@ -183,6 +185,7 @@ def to_markdown(
             ],
         )
     )
+    out += [f"{line}\n" for line in report.not_compared_lines()]  # each reason, visible
     return "\n".join(out)
 
 
