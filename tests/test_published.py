@@ -1,6 +1,6 @@
 """The published MobileNet tables, reproduced by computing the networks.
 
-Each source counts in its own convention (README, "Published tables"); the
+Each source counts in its own convention (docs/how-to/published-tables.md); the
 figures below are the published ones, copied from the sources named, and the
 test derives each from ``analyze(mobilenet(...))`` under that convention.
 Where a source disagrees with itself, the test asserts the disagreement, so a

@@ -324,7 +324,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("argv", "message"), REFUSED, ids=[m for _, m in REFUSED])
 def test_numbers_are_ascii_digits_everywhere(argv: list[str], message: str) -> None:
-    """Numbers: ASCII digits only, no underscores, in every option (README "Writing values")."""
+    """Numbers: ASCII digits only, no underscores, in every option (docs/reference/options.md)."""
     assert message in one_error(invoke(*argv, "--no-verify"), 2)
 
 

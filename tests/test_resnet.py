@@ -1,5 +1,5 @@
 """ResNet, SE-/CBAM-ResNet and MobileNet V3 from the tables: the issue's figures, the
-published tables (each under its source's convention, README "Published tables"),
+published tables (each under its source's convention, docs/how-to/published-tables.md),
 the per-layer rows, folding, sweeps and the one-line errors."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ CBAM_PAPER = {None: (25.56, 3.858), "se": (28.09, 3.860), "cbam": (28.09, 3.864)
 # SE paper (arXiv 1709.01507): SE-ResNet-50 (r = 16) 3.87 GFLOPs beside ResNet-50's 3.86.
 SE_PAPER_GFLOPS = {None: 3.86, "se": 3.87}
 # SE paper, Table 10 (SE-ResNet-50 by reduction ratio r): M params. UNVERIFIED: these are
-# as recalled, not checked against the paper in this session (README says so).
+# as recalled, not checked against the paper (docs/how-to/published-tables.md says so).
 SE_PAPER_TABLE_10 = {2: 45.7, 4: 35.7, 8: 30.7, 16: 28.1, 32: 26.9}
 SE_TABLE_10_DISAGREE = {4, 8, 32}  # computed 35.64 / 30.60 / 26.83 M: 0.06-0.10 M below
 
