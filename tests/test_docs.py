@@ -35,6 +35,7 @@ import typer
 from typer.testing import CliRunner
 
 from convcalc.cli import app
+from convcalc.core.catalogue import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -261,6 +262,38 @@ def test_python_api_page_shows_the_readme_example() -> None:
     page = (DOCS / "reference" / "python-api.md").read_text(encoding="utf-8")
     (tested,) = [b.body for b in blocks(readme) if b.lang == "python"]
     assert next(b.body for b in blocks(page) if b.lang == "python") == tested
+
+
+FIGURES_BEGIN = "<!-- figures: generated from convcalc.core.catalogue by --update-docs -->\n"
+FIGURES_END = "<!-- end of figures -->\n"
+
+
+def figures_table() -> str:
+    """The reference's table of figures, one row per entry of the catalogue."""
+    rows = [
+        "| figure | unit | in `analytic` | meaning | `--value` | budget | `diff` fails on growth |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for figure in CATALOGUE:
+        meaning = figure.meaning.replace("|", r"\|")
+        budget = f"`--{figure.option}`" if figure.budget else ""
+        rows.append(
+            f"| `{figure.name}` | {figure.unit or 'shape'} | `{figure.key}` | {meaning} "
+            f"| {'yes' if figure.value else ''} | {budget} | {'yes' if figure.growth else ''} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def test_reference_lists_every_figure_of_the_catalogue(request: pytest.FixtureRequest) -> None:
+    """The JSON reference's table of figures is the catalogue's, row for row."""
+    path = DOCS / "reference" / "json.md"
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split(FIGURES_BEGIN)
+    shown, tail = rest.split(FIGURES_END)
+    if request.config.getoption("--update-docs"):
+        path.write_text(head + FIGURES_BEGIN + figures_table() + FIGURES_END + tail, "utf-8")
+        return
+    assert shown == figures_table(), "rerun with --update-docs"
 
 
 def commands() -> dict[str, Any]:
