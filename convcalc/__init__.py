@@ -24,6 +24,8 @@ _HOMES = {
     ),
     "convcalc.core.designs": ("Comparison", "Design", "Sweep"),
     "convcalc.core.report": ("Check", "CompareReport", "Report", "SweepReport"),
+    # One call from a request to a result: what every command computes.
+    "convcalc.pipeline": ("ModelTarget", "Request", "Result", "run"),
     "convcalc.errors": (
         "CheckFailedError", "ConvCalcError", "EnvironmentUnavailableError", "InvalidSpecError",
     ),
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
         EnvironmentUnavailableError,
         InvalidSpecError,
     )
+    from convcalc.pipeline import ModelTarget, Request, Result, run
 
 
 def __getattr__(name: str) -> Any:
@@ -82,7 +85,10 @@ __all__ = [
     "Design",
     "EnvironmentUnavailableError",
     "InvalidSpecError",
+    "ModelTarget",
     "Report",
+    "Request",
+    "Result",
     "Sweep",
     "SweepReport",
     "__version__",
@@ -94,6 +100,7 @@ __all__ = [
     "pool",
     "profile",
     "resnet",
+    "run",
     "se",
     "separable",
     "spatial",

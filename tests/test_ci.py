@@ -240,6 +240,61 @@ def test_check_baseline_update_then_growth(tmp_path: Path) -> None:
     assert grown.exit_code == 0, grown.stderr
 
 
+# A small project for the baseline tests: one quick entry (no verification).
+SMALL = """\
+[tool.convcalc.budgets.block]
+command = "separable --cin 32 --cout 64 -p 1 -i 28 --no-verify"
+"""
+
+
+def test_check_compares_with_the_default_baseline_file(tmp_path: Path) -> None:
+    """--update-baseline writes convcalc-baseline.json beside the config; a plain check then
+    compares with it (it ignored it, so a model that grew passed)."""
+    root = project(tmp_path, SMALL)
+    written = invoke("check", "--update-baseline", cwd=root)
+    assert written.exit_code == 0, written.stderr
+    assert (root / "convcalc-baseline.json").is_file()
+    same = invoke("check", cwd=root)
+    assert same.exit_code == 0, same.stderr
+    assert "vs baseline" in same.stdout
+    project(tmp_path, SMALL.replace("--cout 64", "--cout 66"))  # +3% params and MACs
+    grown = invoke("check", cwd=root)
+    assert grown.exit_code == 1
+    (line,) = error_lines(grown)
+    assert "grew past the 0.00% tolerance: block: params" in line
+
+
+@pytest.mark.parametrize("output", ["csv", "markdown"])
+def test_check_writes_the_formats_it_advertises(tmp_path: Path, output: str) -> None:
+    """check --format csv and markdown give the table's rows (they were advertised, then
+    refused with exit 2)."""
+    result = invoke("check", "--format", output, cwd=project(tmp_path, SMALL))
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    if output == "csv":
+        assert lines[0] == "entry,figure,value,budget,headroom,status"
+        assert lines[1].startswith("block,params,")
+    else:
+        assert lines[0] == "| entry | figure | value | budget | headroom | status |"
+        assert lines[2].startswith("| block | params | ")
+    # params and macs (no budget set: the two headline figures), after the header lines
+    assert len(lines) == (3 if output == "csv" else 4)
+
+
+@pytest.mark.parametrize("where", [".", "missing/base.json"])
+def test_check_update_baseline_to_an_unwritable_path_is_one_error(
+    tmp_path: Path, where: str
+) -> None:
+    """--update-baseline --baseline . is refused before any entry runs: one error line,
+    nothing on stdout (it printed the whole table, then exited 3)."""
+    root = project(tmp_path, SMALL)
+    result = invoke("check", "--update-baseline", "--baseline", where, cwd=root)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: baseline ")
+
+
 def test_check_explicit_missing_baseline_exits_2(tmp_path: Path) -> None:
     """--baseline naming a file that is not there is an error, not an empty comparison."""
     result = invoke("check", "--baseline", str(tmp_path / "nope.json"), cwd=project(tmp_path))
@@ -394,6 +449,29 @@ def test_batch_reports_bad_lines_and_keeps_going(tmp_path: Path) -> None:
     assert "No closing quotation" in objects[0]["error"]
     assert objects[3]["document"]["command"] == "se"
     assert result.exit_code == 2
+
+
+def test_batch_skips_a_byte_order_mark(tmp_path: Path) -> None:
+    """A UTF-8 byte-order mark (as Windows editors write) is not part of the first command,
+    in a file or on stdin (the first line was an unknown command)."""
+    line = "se --channels 32 --no-verify\n"
+    specs = tmp_path / "specs.txt"
+    specs.write_bytes(b"\xef\xbb\xbf" + line.encode())
+    for result in (invoke("batch", str(specs)), invoke("batch", "-", stdin="\ufeff" + line)):
+        assert result.exit_code == 0, result.stdout
+        (entry,) = [json.loads(text) for text in result.stdout.splitlines()]
+        assert entry["command"] == line.strip()
+        assert entry["document"]["command"] == "se"
+
+
+def test_batch_line_notices_are_its_own() -> None:
+    """A notice said while a line is parsed (a deprecated spelling) is in that line's
+    notices, not on batch's stderr."""
+    result = invoke("batch", "-", stdin="mobilenet --depth 1 --no-verify --value params\n")
+    (entry,) = [json.loads(text) for text in result.stdout.splitlines()]
+    assert entry["exit"] == 0, entry
+    assert any("--depth" in notice for notice in entry["notices"])
+    assert "--depth" not in result.stderr
 
 
 def test_batch_missing_file_exits_2(tmp_path: Path) -> None:

@@ -1,5 +1,9 @@
 """The Typer app: the group, its error mapping and the entry point.
 
+A figure command returns a plan (``cli.run.Plan``); the group executes it
+inside the same error mapping: the library pipeline computes, ``cli.output``
+renders, and the result's failure is exit 1.
+
 The commands live in ``cli.commands`` (one module per family) and in
 ``cli.check``, ``cli.diff`` and ``cli.batch``; this module registers them.
 Errors of every kind end in one ``error: ...`` line and an exit code
@@ -22,18 +26,11 @@ from convcalc.cli.check import check
 from convcalc.cli.commands import blocks, conventions, layers, model, networks
 from convcalc.cli.diff import diff
 from convcalc.cli.help import ROOT_EPILOG, epilog
+from convcalc.cli.run import Plan, execute
 from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
+from convcalc.cli.usage import CLICK_ERROR, USAGE_ERROR, usage_message
 from convcalc.errors import ConvCalcError
 from convcalc.interrupts import INTERRUPTED_EXIT, Interrupted, check_interrupt, interrupted
-
-# Typer vendors click in recent releases and re-exports only some of it: find
-# click's base classes through a public one, whichever click it is.
-_USAGE_ERROR: type[Exception] = next(
-    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
-)
-_CLICK_ERROR: type[Exception] = next(
-    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
-)
 
 
 class OneLineErrors(TyperGroup):
@@ -57,6 +54,9 @@ class OneLineErrors(TyperGroup):
                     standalone_mode=False,
                     **extra,
                 )
+                if isinstance(result, Plan):  # a figure command parsed: run it, show it
+                    execute(result)
+                    result = None
                 check_interrupt()  # an interrupt something swallowed on the way
         except Interrupted:
             _fail("interrupted", INTERRUPTED_EXIT)
@@ -64,11 +64,10 @@ class OneLineErrors(TyperGroup):
             sys.exit(exc.exit_code)
         except typer.Abort:
             _fail("aborted", INTERRUPTED_EXIT)
-        except (_USAGE_ERROR, _CLICK_ERROR) as exc:
+        except (USAGE_ERROR, CLICK_ERROR) as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare ``convcalc``: show the help
                 _help(exc.ctx.get_help())  # type: ignore[attr-defined]
-            message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
-            _fail(message + _hint(message), 2)
+            _fail(usage_message(exc), 2)
         except ConvCalcError as exc:
             if interrupted():
                 _fail("interrupted", INTERRUPTED_EXIT)
@@ -93,16 +92,6 @@ def _help(text: str) -> NoReturn:
     except ConvCalcError as exc:
         _fail(str(exc), exc.exit_code)
     sys.exit(0)
-
-
-def _hint(message: str) -> str:
-    """What a usage error needs said beside click's words."""
-    if "No such option: --version" in message:
-        return (
-            " (convcalc's own version: convcalc --version, before any command; "
-            "mobilenet --version 1|2 picks the MobileNet)"
-        )
-    return ""
 
 
 def _fail(message: str, code: int) -> NoReturn:

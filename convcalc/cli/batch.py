@@ -1,21 +1,20 @@
 """``convcalc batch FILE|-``: one command line per line, JSON Lines out, torch imported once.
 
-Each line runs through ``dispatch`` exactly as ``convcalc LINE --format json``
-would run alone (``--format json`` is added unless the line chooses a format),
-and gives one JSON object on its own line:
+Each line is parsed as ``convcalc LINE --format json`` would be alone
+(``--format json`` is added unless the line chooses a format) and run through
+the library pipeline (``dispatch``), and gives one JSON object on its own line:
 
     {"line": 3, "command": "conv --cin 4 --cout 8", "exit": 0, "error": null,
      "notices": [], "document": {...}, "text": null}
 
-``document`` is the line's JSON document (null when it printed none), ``text``
-its stdout when that is not JSON (``--value``, ``--format csv``). Blank lines
+``document`` is the line's JSON document (null when it has none), ``text``
+what it would print when that is not JSON (``--value``, ``--format csv``). Blank lines
 and ``#`` comments give nothing. ``batch`` exits with the worst status of its
 lines (0 all ok; else the highest of 1, 2, 3), 130 on Ctrl-C.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -30,11 +29,13 @@ from convcalc.interrupts import check_interrupt
 def _lines(source: str) -> Iterator[tuple[int, str]]:
     if source == "-":
         stream: Iterable[str] = sys.stdin
-        yield from enumerate(stream, start=1)
+        for number, line in enumerate(stream, start=1):
+            # A byte-order mark (Windows editors write one) is not part of the first command.
+            yield number, line.removeprefix("\ufeff") if number == 1 else line
         return
     path = Path(source)
     try:
-        handle: TextIO = path.open(encoding="utf-8")
+        handle: TextIO = path.open(encoding="utf-8-sig")  # a byte-order mark is not a command
     except OSError as exc:
         raise InvalidSpecError(f"cannot read {source}: {exc.strerror or exc}") from None
     with handle:
@@ -58,31 +59,21 @@ def result(number: int, line: str) -> dict[str, Any] | None:
     try:
         argv = dispatch.split(line, f"line {number}")
     except ConvCalcError as exc:
-        return _object(number, command, exc.exit_code, str(exc), [], "")
+        return _object(number, command, dispatch.Outcome((), exc.exit_code, str(exc)))
     if not argv:
         return None
-    outcome = dispatch.run(with_json(argv), compact=True)
-    return _object(number, command, outcome.exit, outcome.error, outcome.notices, outcome.stdout)
+    return _object(number, command, dispatch.run(with_json(argv)))
 
 
-def _object(
-    number: int, command: str, code: int, error: str | None, notices: list[str], stdout: str
-) -> dict[str, Any]:
-    import json
-
-    document: Any = None
-    text: str | None = stdout or None
-    if stdout.lstrip().startswith(("{", "[")):
-        with contextlib.suppress(ValueError):  # not JSON after all: keep it as text
-            document, text = json.loads(stdout), None
+def _object(number: int, command: str, outcome: Any) -> dict[str, Any]:
     return {
         "line": number,
         "command": command,
-        "exit": code,
-        "error": error,
-        "notices": notices,
-        "document": document,
-        "text": text,
+        "exit": outcome.exit,
+        "error": outcome.error,
+        "notices": outcome.notices,
+        "document": outcome.document,
+        "text": outcome.text or None,
     }
 
 

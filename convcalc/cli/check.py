@@ -1,7 +1,8 @@
 """``convcalc check``: every budget entry of pyproject.toml (or convcalc.toml) in one process.
 
-Each entry's command line runs through ``dispatch`` as ``convcalc COMMAND
---format json`` would (torch is imported once for all of them); its document
+Each entry's command line is parsed as ``convcalc COMMAND --format json`` would
+be and run through the library pipeline (``dispatch``; torch is imported once
+for all of them); its document
 is judged against the entry's budgets (core.budgets) and, with a baseline,
 against the baseline's document (core.diff). One table: entry, figure,
 value, budget, headroom. Exit 1 names each excess and each growth; exit 2 a
@@ -52,10 +53,9 @@ class Result:
 
 
 def run_entry(config: core_config.Config, entry: core_config.Entry) -> Result:
-    """Run one entry's command line and judge its budgets."""
-    import json
-
+    """Run one entry's command line through the pipeline and judge its budgets."""
     from convcalc.cli import dispatch
+    from convcalc.pipeline import plain
 
     where = f"{config.where('budgets', entry.name)}: command"
     argv = dispatch.split(entry.command, where)
@@ -64,20 +64,18 @@ def run_entry(config: core_config.Config, entry: core_config.Entry) -> Result:
     for option in ("--format", "--value"):
         if any(a == option or a.startswith(option + "=") for a in argv):
             raise InvalidSpecError(f"{where}: drop {option}; check reads the JSON document")
-    outcome = dispatch.run([*argv, "--format", "json"], compact=True)
+    outcome = dispatch.run([*argv, "--format", "json"], text_output=False)
     for line in outcome.notices:
         notify(f"[{entry.name}] {line}")
-    if outcome.exit == 130:
-        check_interrupt()
     if outcome.exit == 2:
         raise InvalidSpecError(f"{where}: {outcome.error}")
     if outcome.exit == 3:
         raise EnvironmentUnavailableError(f"{entry.name}: {outcome.error}")
     result = Result(entry)
-    if outcome.exit not in (0, 1) or not outcome.stdout.strip():
+    if outcome.exit not in (0, 1) or outcome.document is None:
         result.failure = outcome.error or f"exit {outcome.exit}"
         return result
-    result.document = json.loads(outcome.stdout)
+    result.document = plain(outcome.document)  # as a baseline file reads it back
     if outcome.exit == 1:
         result.failure = outcome.error
     result.verdicts = judge_budgets(result.document, entry.limits)
@@ -137,15 +135,46 @@ def _print_table(results: list[Result], title: str, baseline_in_use: bool) -> No
     from convcalc.cli.output import console
     from convcalc.render.fit import Fit
 
-    header = ["entry", "figure", "value", "budget", "headroom", "status"]
-    if baseline_in_use:
-        header.append("vs baseline")
+    header = _header(baseline_in_use)
     table = Table(title=title, title_justify="left")
     for name in header:
         table.add_column(name, justify="left" if name in ("entry", "figure", "status") else "right")
     for row in _rows(results, baseline_in_use):
         table.add_row(*row[: len(header)])
     console().print(Fit(table, ("vs baseline", "status")))
+
+
+def _header(baseline_in_use: bool) -> list[str]:
+    header = ["entry", "figure", "value", "budget", "headroom", "status"]
+    return [*header, "vs baseline"] if baseline_in_use else header
+
+
+def _text_table(results: list[Result], baseline_in_use: bool, output: OutputFormat) -> str:
+    """The table's rows as CSV or as a Markdown table."""
+    header = _header(baseline_in_use)
+    rows = [row[: len(header)] for row in _rows(results, baseline_in_use)]
+    if output is OutputFormat.csv:
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _check_writable(target: Path) -> None:
+    """A baseline path that can be written: a file, in a directory that exists (exit 2)."""
+    if target.is_dir():
+        raise InvalidSpecError(
+            f"baseline {target} is a directory: name a file (such as {DEFAULT_BASELINE})"
+        )
+    if not target.parent.is_dir():
+        raise InvalidSpecError(f"baseline {target}: the directory {target.parent} does not exist")
 
 
 def _document(results: list[Result], config: core_config.Config, ok: bool) -> dict[str, Any]:
@@ -182,7 +211,8 @@ def check(
             "--baseline",
             metavar="FILE",
             help="Compare with this baseline (written by --update-baseline): exit 1 when a "
-            "figure grew past the tolerance. Default: the config's baseline key.",
+            f"figure grew past the tolerance. Default: the config's baseline key, else "
+            f"{DEFAULT_BASELINE} beside the config when it exists.",
         ),
     ] = None,
     update_baseline: Annotated[
@@ -203,15 +233,15 @@ def check(
     ] = None,
     output: Annotated[
         OutputFormat,
-        typer.Option("--format", help="Output: table or json.", case_sensitive=False),
+        typer.Option(
+            "--format", help="Output: table, json, csv or markdown.", case_sensitive=False
+        ),
     ] = OutputFormat.table,
 ) -> None:
     """Run every budget entry of pyproject.toml (or convcalc.toml); exit 1 naming each excess."""
     from convcalc.core import config as core_config
     from convcalc.core import diff as core_diff
 
-    if output not in (OutputFormat.table, OutputFormat.json):
-        raise InvalidSpecError(f"format={output.value!r}: check prints a table or json")
     path = config_path or core_config.find()
     if path is None:
         raise InvalidSpecError(
@@ -221,6 +251,11 @@ def check(
     config = core_config.load(path)
     allowed = core_diff.parse_tolerance(tolerance) if tolerance is not None else config.tolerance
     baseline_path = baseline or config.baseline
+    default = config.path.parent / DEFAULT_BASELINE
+    if baseline_path is None and (update_baseline or default.is_file()):
+        baseline_path = default  # where --update-baseline writes it, a plain check reads it
+    if update_baseline and baseline_path is not None:
+        _check_writable(baseline_path)  # before any entry runs or anything is printed
     old: dict[str, Any] | None = None
     if baseline_path is not None and not update_baseline:
         if baseline_path.exists() or baseline is not None:
@@ -250,11 +285,12 @@ def check(
 
         ok = not problems and not grown
         sys.stdout.write(to_json(_document(results, config, ok)))
-    else:
+    elif output is OutputFormat.table:
         _print_table(results, title, old is not None)
-    if update_baseline:
-        target = baseline_path or config.path.parent / DEFAULT_BASELINE
-        _write_baseline(target, results)
+    else:
+        sys.stdout.write(_text_table(results, old is not None, output))
+    if update_baseline and baseline_path is not None:
+        _write_baseline(baseline_path, results)
     messages = []
     if problems:
         messages.append("budget exceeded: " + "; ".join(problems))

@@ -1,23 +1,23 @@
-"""Run a command line in this process, exactly as ``convcalc LINE`` would run alone.
+"""One command line of ``batch`` or ``check``, parsed into a plan and run through the pipeline.
 
-``batch`` and ``check`` run many command lines in one process (torch is
-imported once). Each goes through the same Typer app as a command typed in a
-shell: the same parsing, the same errors, the same output, captured; so any
-command the app has, ``model`` included once it lands, works in both with no
-second parser. The outcome is its exit status, its stdout and its stderr.
+A line is parsed by its own click command (the same options, the same errors as
+``convcalc LINE`` alone) into a ``cli.run.Plan``; running it is
+``convcalc.pipeline.run``, and its outcome (exit status, error, notices, JSON
+document or text) is built from the ``Result``: nothing is printed and read
+back. The figure commands come from ``cli.commands.FIGURES``; ``batch`` and
+``check`` cannot be lines, nor can ``diff`` and ``conventions``, which compute
+no figures.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import io
 import shlex
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from convcalc.errors import InvalidSpecError
+from convcalc.errors import ConvCalcError, InvalidSpecError
+from convcalc.interrupts import check_interrupt, interrupted
 
 # Commands that run other command lines: not allowed inside one.
 RUNNERS = ("batch", "check")
@@ -25,23 +25,16 @@ RUNNERS = ("batch", "check")
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one command line gave: exit status, stdout, stderr."""
+    """What one command line gave: exit status, error, notices, and its JSON document
+    (``--format json``) or its text (any other format, ``--value``)."""
 
     argv: tuple[str, ...]
     exit: int
-    stdout: str
-    stderr: str
-
-    @property
-    def error(self) -> str | None:
-        """The message of its ``error:`` line (the last one), or None."""
-        errors = [line for line in self.stderr.splitlines() if line.startswith("error: ")]
-        return errors[-1].removeprefix("error: ") if errors else None
-
-    @property
-    def notices(self) -> list[str]:
-        """Its stderr lines other than the error."""
-        return [line for line in self.stderr.splitlines() if not line.startswith("error: ")]
+    error: str | None = None
+    notices: list[str] = field(default_factory=list)
+    document: Any = None
+    text: str | None = None
+    result: Any = None  # the pipeline's Result, when the line ran
 
 
 def split(line: str, where: str = "line") -> list[str]:
@@ -60,37 +53,73 @@ def split(line: str, where: str = "line") -> list[str]:
     return argv
 
 
-@functools.cache
-def _command() -> Any:
-    """The click command behind the Typer app, built once (building it costs milliseconds)."""
+def parse(argv: list[str]) -> Any:
+    """The plan of ``convcalc ARGV``, parsed by the named command's own click command.
+
+    Raises InvalidSpecError for an unknown command, one that computes no figures,
+    a usage error (click's message, as the app says it) or an invalid value.
+    """
+    import typer
     import typer.main
 
-    from convcalc.cli.app import app
+    from convcalc.cli.commands import FIGURES
+    from convcalc.cli.run import Plan
+    from convcalc.cli.usage import CLICK_ERROR, USAGE_ERROR, usage_message
 
-    return typer.main.get_command(app)
+    name, args = (argv[0], argv[1:]) if argv else ("", [])
+    callback = FIGURES.get(name)
+    if callback is None:
+        if name in ("diff", "conventions"):
+            raise InvalidSpecError(
+                f"{name!r} computes no figures: batch and check run the figure commands "
+                f"({', '.join(FIGURES)}); run {name} alone"
+            )
+        raise InvalidSpecError(f"No such command {name!r}.")
+    if any(a in ("-h", "--help") for a in args):
+        raise InvalidSpecError(f"--help: run 'convcalc {name} --help' alone")
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                         rich_markup_mode=None)  # fmt: skip
+    single.command(name)(callback)
+    command = typer.main.get_command(single)
+    try:
+        with command.make_context(name, list(args)) as context:
+            plan = command.invoke(context)
+    except (USAGE_ERROR, CLICK_ERROR) as exc:
+        raise InvalidSpecError(usage_message(exc)) from None
+    assert isinstance(plan, Plan), f"{name} returned no plan"  # every FIGURES command does
+    return plan
 
 
-def run(argv: list[str], *, compact: bool = False) -> Outcome:
-    """Run ``convcalc ARGV`` here, its streams captured.
+def run(argv: list[str], *, text_output: bool = True) -> Outcome:
+    """Run ``convcalc ARGV`` here: parse its plan, run it through the pipeline, and gather
+    the outcome a run alone would give (its exit status, error line, notices, document).
 
-    ``compact``: JSON documents without indentation (the caller parses them).
+    ``text_output``: render non-JSON formats to text (batch); off, only the document.
     Raises only what a run alone would end in a traceback for (a bug), or Ctrl-C.
     """
-    from convcalc.cli.output import COMPACT_JSON
+    from convcalc.cli.output import text
+    from convcalc.cli.run import compute, finish
+    from convcalc.cli.streams import notices_to
+    from convcalc.render import OutputFormat
 
-    out, err = io.StringIO(), io.StringIO()
-    code: int
-    previous, COMPACT_JSON[0] = COMPACT_JSON[0], compact
-    with (
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-        warnings.catch_warnings(),
-    ):
+    notices: list[str] = []
+    with warnings.catch_warnings():  # what one line sets up does not leak into the next
         try:
-            _command().main(args=list(argv), prog_name="convcalc")
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
-        finally:
-            COMPACT_JSON[0] = previous
-    return Outcome(tuple(argv), code, out.getvalue(), err.getvalue())
+            with notices_to(notices.append):  # a deprecated spelling's notice, say
+                plan = parse(argv)
+            result = compute(plan, notices.append)
+        except ConvCalcError as exc:
+            if interrupted():
+                check_interrupt()
+            return Outcome(tuple(argv), exc.exit_code, str(exc), notices)
+        common = plan.common
+        document = output = None
+        if common.value is None and common.output is OutputFormat.json:
+            document = result.to_dict()
+        elif text_output:
+            output = text(result, common)
+        try:
+            finish(plan, result, notices.append)
+        except ConvCalcError as exc:
+            return Outcome(tuple(argv), exc.exit_code, str(exc), notices, document, output, result)
+    return Outcome(tuple(argv), 0, None, notices, document, output, result)

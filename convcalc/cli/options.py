@@ -357,7 +357,7 @@ def parse_shape(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-Command = TypeVar("Command", bound=Callable[..., None])
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 def with_options(*, shape: bool = False, block: bool = False) -> Callable[[Command], Command]:
@@ -377,7 +377,7 @@ def with_options(*, shape: bool = False, block: bool = False) -> Callable[[Comma
         added = SHAPE_OPTIONS if shape else BLOCK_OPTIONS if block else ()
 
         @functools.wraps(command)
-        def wrapper(**values: Any) -> None:
+        def wrapper(**values: Any) -> Any:
             common = Common.parse(**{p.name: values.pop(p.name) for p in COMMON_OPTIONS})
             if shape:
                 values["shape"] = parse_shape({p.name: values.pop(p.name) for p in SHAPE_OPTIONS})
@@ -385,7 +385,7 @@ def with_options(*, shape: bool = False, block: bool = False) -> Callable[[Comma
                 raw = {p.name: values.pop(p.name) for p in BLOCK_OPTIONS}
                 raw["input"] = parse_pair(raw.pop("input_size"), "input")
                 values["block"] = raw
-            command(common=common, **values)
+            return command(common=common, **values)  # the command's plan
 
         wrapper.__signature__ = inspect.Signature([*added, *own, *COMMON_OPTIONS])  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]

@@ -1,33 +1,122 @@
-"""The shared steps of a command: analyze, verify, emit, then judge (a failed check or a
-budget raises the error the CLI maps to exit 1)."""
+"""A command's plan and its execution: parse into a request, run the pipeline, render, judge.
+
+Every figure command returns a ``Plan`` (the library ``Request`` and how to
+show its result) instead of running it: the app executes it (``execute``), and
+``batch`` and ``check`` run the same plan through ``convcalc.pipeline`` with
+no second parser and no captured output.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from convcalc import analyze, verify
 from convcalc.cli.options import Common
 from convcalc.cli.output import emit, notify
-from convcalc.core.budgets import Verdict
-from convcalc.core.budgets import judge as judge_budgets
-from convcalc.core.primitives import fmt_int
-from convcalc.core.report import CompareReport, Report, SweepReport
-from convcalc.errors import BudgetExceededError, MismatchError
+from convcalc.errors import InvalidSpecError
+from convcalc.pipeline import ModelTarget, Notify, Progress, Request, Result, Subject
+from convcalc.pipeline import run as run_pipeline
+from convcalc.render import OutputFormat
 
 
-def run(subject: Any, common: Common, *, depth: int | None = None, top: int | None = None) -> None:
-    """Say the builder's notices, analyze (and verify), emit, then judge checks and budgets."""
-    report = analyze(subject, common.dtype, common.device)  # an invalid spec: its error alone
-    for note in subject.notes:
-        notify(f"notice: {note}")
-    if common.verify:
+@dataclass(frozen=True)
+class Plan:
+    """A parsed figure command: what to compute, and how to show it."""
+
+    request: Request
+    common: Common
+    plot: str | None = None  # a sweep's MACs-against-params plot, written after the document
+
+
+def plan(
+    subject: Subject,
+    common: Common,
+    *,
+    fold: int | None = None,
+    top: int | None = None,
+    plot: str | None = None,
+) -> Plan:
+    """The request for ``subject`` under the common options. A model's table folds to a
+    readable depth only where a table is shown (not with JSON or ``--value``)."""
+    readable = common.value is None and common.output is not OutputFormat.json
+    request = Request(
+        subject,
+        dtype=common.dtype,
+        device=common.device,
+        verify=common.verify,
+        cross_check=common.cross_check,
+        backward=common.backward,
+        convention=common.convention,
+        limits=common.limits,
+        fold=fold,
+        top=top,
+        readable=readable,
+    )
+    return Plan(request, common, plot)
+
+
+def compute(job: Plan, say: Notify = notify) -> Result:
+    """Run the plan's request (one torch thread; a sweep's progress bar on a terminal),
+    then draw its plot. Raises what the pipeline raises; a failure is the result's."""
+    request = job.request
+    if request.verify and not isinstance(request.subject, ModelTarget):
         use_one_thread()
-        report = verify(report, common.device, cross_check=common.cross_check,
-                        backward=common.backward, notify=notify)  # fmt: skip
-    verdicts = budgets(report, common)
-    emit(report, common, verdicts, depth=depth, top=top)
-    judge(report, common, verdicts)
+    with _progress(request) as progress:
+        return run_pipeline(request, notify=say, progress=progress)
+
+
+def execute(job: Plan) -> None:
+    """Compute, write the result to stdout, draw the plot, then raise its failure (exit 1)."""
+    result = compute(job)
+    emit(result, job.common)
+    finish(job, result)
+
+
+def finish(job: Plan, result: Result, say: Notify = notify) -> None:
+    """After the document: the plot, then the result's failure raised (exit 1)."""
+    if job.plot is not None:
+        from convcalc.render.plot import plot_sweep
+
+        plot_sweep(result.report.reports, job.plot)
+        say(f"notice: wrote {job.plot}")
+    failure = result.failure()
+    if failure is not None:
+        raise failure
+
+
+def check_plot(plot: str | None) -> None:
+    """A --plot file name, and matplotlib, checked before any work (not after the document)."""
+    if plot is None:
+        return
+    from convcalc.render.plot import require_matplotlib
+
+    if not plot.lower().endswith((".png", ".svg")):
+        raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
+    require_matplotlib()
+
+
+@contextlib.contextmanager
+def _progress(request: Request) -> Iterator[Progress | None]:
+    """A progress bar on stderr while a sweep is verified, on a terminal only
+    (redirected stderr gets no control codes)."""
+    from convcalc.core.designs import Sweep
+
+    if not request.verify or not isinstance(request.subject, Sweep):
+        yield None
+        return
+    from rich.progress import Progress as Bar
+
+    from convcalc.cli.output import console
+
+    err = console(stderr=True)
+    with Bar(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("verifying", total=None)
+
+        def advance(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"verifying {what}")
+
+        yield advance
 
 
 def use_one_thread() -> None:
@@ -37,50 +126,3 @@ def use_one_thread() -> None:
     except ImportError:
         return  # verify() says what is missing
     one_thread()
-
-
-def budgets(document: Report | CompareReport | SweepReport, common: Common) -> list[Verdict]:
-    """Every budget's verdict, per point (empty when no budget was set)."""
-    if not common.limits:
-        return []
-    return judge_budgets(document.to_dict(), common.limits)
-
-
-def judge(
-    document: Report | CompareReport | SweepReport,
-    common: Common,
-    verdicts: list[Verdict] | None = None,
-) -> None:
-    """Raise MismatchError on any disagreement, then BudgetExceededError on any budget."""
-    reports = document.reports
-    failed = [(r, c) for r in reports for c in r.failed_checks]
-    if failed:
-        details = "; ".join(
-            f"{_prefix(r, reports)}{c.figure} analytic {_show(c.analytic)}, "
-            f"measured {_show(c.measured)}"
-            for r, c in failed[:4]
-        )
-        more = f" (and {len(failed) - 4} more)" if len(failed) > 4 else ""
-        raise MismatchError(f"analytic and measured figures disagree: {details}{more}")
-    if verdicts is None:
-        verdicts = budgets(document, common)
-    over = [v.message() for v in verdicts if not v.ok]
-    if over:
-        raise BudgetExceededError("budget exceeded: " + "; ".join(over))
-
-
-def _prefix(report: Report, reports: Sequence[Report]) -> str:
-    if len(reports) == 1:
-        return ""
-    spec = report.spec
-    if report.command == "mobilenet":
-        return f"width {spec['width']:g} at {spec['resolution']}: "
-    return f"{report.figures.network.name}: "
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, int):
-        return fmt_int(value)
-    if isinstance(value, tuple):
-        return "x".join(map(str, value))
-    return str(value)

@@ -17,7 +17,7 @@ import codecs
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from convcalc.errors import EnvironmentUnavailableError
@@ -122,8 +122,28 @@ def guarded_stdout() -> Iterator[None]:
         raise EnvironmentUnavailableError(guarded.failure)
 
 
+# Where notices go instead of stderr while a batch line or check entry is parsed
+# (``notices_to``): its notices are its own, recorded with it.
+_NOTICE_SINKS: list[Callable[[str], None]] = []
+
+
+@contextlib.contextmanager
+def notices_to(sink: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, each ``notice: ...`` line written through ``write_err`` goes to
+    ``sink`` instead of stderr (errors still go to stderr)."""
+    _NOTICE_SINKS.append(sink)
+    try:
+        yield
+    finally:
+        _NOTICE_SINKS.pop()
+
+
 def write_err(text: str) -> None:
     """A line on stderr; a stderr that cannot take it is not worth a traceback."""
+    if _NOTICE_SINKS and text.startswith("notice: "):
+        for line in text.splitlines():
+            _NOTICE_SINKS[-1](line)
+        return
     try:
         sys.stderr.write(text)
         sys.stderr.flush()

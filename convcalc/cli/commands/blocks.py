@@ -8,7 +8,7 @@ import typer
 
 import convcalc
 from convcalc.cli.options import Common, integer, with_options
-from convcalc.cli.run import run
+from convcalc.cli.run import Plan, plan
 
 
 @with_options(block=True)
@@ -22,9 +22,9 @@ def se(
             help="Biases on the two Linear layers (the notes' version has none).",
         ),
     ] = False,
-) -> None:
+) -> Plan:
     """Squeeze-and-Excitation: global pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate."""
-    run(convcalc.se(**block, bias=bias), common)
+    return plan(convcalc.se(**block, bias=bias), common)
 
 
 @with_options(block=True)
@@ -53,9 +53,9 @@ def cbam(
             help="BatchNorm after the spatial conv (the reference code has it).",
         ),
     ] = True,
-) -> None:
+) -> Plan:
     """CBAM: channel gate (shared MLP on avg- and max-pooled), then spatial gate (k x k conv)."""
     design = convcalc.cbam(
         **block, spatial_kernel=spatial_kernel, mlp_bias=mlp_bias, spatial_bn=spatial_bn
     )
-    run(design, common)
+    return plan(design, common)

@@ -12,7 +12,7 @@ import typer
 
 import convcalc
 from convcalc.cli.options import Batch, Common, Groups, Input, integer, with_options
-from convcalc.cli.run import run
+from convcalc.cli.run import Plan, plan
 from convcalc.core.parse import check_dims, parse_sizes
 
 Transposed = Annotated[
@@ -55,7 +55,7 @@ def conv(
     ] = False,
     transposed: Transposed = False,
     output_padding: OutputPadding = "0",
-) -> None:
+) -> Plan:
     """One convolution (nn.Conv1d/2d/3d or ConvTranspose): standard, grouped, depthwise
     (x multiplier), global, dilated, strided, transposed."""
     if groups is None:  # --share-kernel is depthwise by definition: groups=cin unless told
@@ -63,7 +63,7 @@ def conv(
     extra = parse_sizes(output_padding, "output padding", shape["dims"], allow_zero=True)
     design = convcalc.conv(**shape, groups=groups, share_kernel=share_kernel,
                            transposed=transposed, output_padding=extra)  # fmt: skip
-    run(design, common)
+    return plan(design, common)
 
 
 @with_options(shape=True)
@@ -76,15 +76,15 @@ def separable(
             "-g", "--groups", help="Groups of the pointwise 1x1 convolution.", **integer("groups")
         ),
     ] = 1,
-) -> None:
+) -> Plan:
     """Depthwise-separable: depthwise k x k (groups=cin), then pointwise 1x1 to cout."""
-    run(convcalc.separable(**shape, groups=groups), common)
+    return plan(convcalc.separable(**shape, groups=groups), common)
 
 
 @with_options(shape=True)
-def spatial(shape: dict[str, Any], common: Common, groups: Groups = 1) -> None:
+def spatial(shape: dict[str, Any], common: Common, groups: Groups = 1) -> Plan:
     """Spatially separable: k x 1 (cin -> cin) then 1 x k (cin -> cout), beside the k x k."""
-    run(convcalc.spatial(**shape, groups=groups), common)
+    return plan(convcalc.spatial(**shape, groups=groups), common)
 
 
 @with_options(shape=True)
@@ -109,13 +109,13 @@ def compare(
         ),
     ] = False,
     output_padding: OutputPadding = "0",
-) -> None:
+) -> Plan:
     """Standard, grouped, depthwise, separable, spatial and shared-kernel side by side
     (with --transposed: the ways to upsample)."""
     extra = parse_sizes(output_padding, "output padding", shape["dims"], allow_zero=True)
     design = convcalc.compare(**shape, groups=groups, transposed=transposed,
                               output_padding=extra)  # fmt: skip
-    run(design, common)
+    return plan(design, common)
 
 
 @with_options()
@@ -156,7 +156,7 @@ def pool(
     dims: Annotated[
         int, typer.Option("--dims", help="Spatial axes: 1, 2 or 3.", **integer("dims"))
     ] = 2,
-) -> None:
+) -> Plan:
     """Max or average pooling (ceil_mode, count_include_pad, padding, dilation), or
     adaptive pooling to --output: output size, work and receptive field."""
     check_dims(dims)  # before the sizes are read per axis
@@ -174,4 +174,4 @@ def pool(
         batch=batch,
         dims=dims,
     )
-    run(design, common)
+    return plan(design, common)

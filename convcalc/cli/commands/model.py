@@ -1,4 +1,4 @@
-"""The model command: any PyTorch model, per layer."""
+"""The model command: any PyTorch model, per layer (``convcalc.pipeline.ModelTarget``)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from typing import Annotated
 
 import typer
 
-import convcalc
 from convcalc.cli.fold import FoldOrDepth, Top, check_fold
 from convcalc.cli.options import Batch, Common, Input, integer, with_options
-from convcalc.cli.output import emit, notify
-from convcalc.cli.run import budgets, judge
+from convcalc.cli.run import Plan, plan
 from convcalc.core.parse import parse_pair
-from convcalc.render import OutputFormat
+from convcalc.pipeline import ModelTarget
 
 
 @with_options()
@@ -51,7 +49,7 @@ def model(
     ] = None,
     fold: FoldOrDepth = None,
     top: Top = None,
-) -> None:
+) -> Plan:
     """Any PyTorch model, per layer, on the meta device: analytic beside torchinfo.
 
     Example: convcalc model torchvision:resnet50 --fold 2. Always imports torch
@@ -67,30 +65,5 @@ def model(
         else (batch, cin, *parse_pair(input_size, "input"))
     )
     check_fold(fold, top)
-    device = "meta" if common.device == "auto" else common.device
-    report = convcalc.profile(
-        target,
-        shape,
-        args=parse_args(arg or []),
-        input_dtype=input_dtype or common.dtype,
-        device=device,
-        verify=common.verify,
-        cross_check=common.cross_check,
-        backward=common.backward,
-        notify=notify,
-    )
-    verdicts = budgets(report, common)
-    if fold is None and top is None and common.output is not OutputFormat.json:
-        # Hundreds of layers do not read in a terminal: fold to the deepest module
-        # depth that fits a screen, and say so (--fold 99 shows every layer).
-        from convcalc.render.rows import READABLE_ROWS, readable_depth
-
-        fold = readable_depth(report)
-        if fold is not None:
-            notify(
-                f"notice: {len(report.layers)} layers folded into modules {fold} level"
-                f"{'s' if fold > 1 else ''} deep to stay under {READABLE_ROWS} rows "
-                "(--fold N to choose, --fold 99 for every layer, --top K for the costliest)"
-            )
-    emit(report, common, verdicts, depth=fold, top=top)
-    judge(report, common, verdicts)
+    subject = ModelTarget(target, shape, args=parse_args(arg or []), input_dtype=input_dtype)
+    return plan(subject, common, fold=fold, top=top)

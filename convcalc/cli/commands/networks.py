@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
 
 import convcalc
-from convcalc import analyze, verify
 from convcalc.cli.fold import Fold, FoldOrDepth, Top, check_fold
 from convcalc.cli.options import Batch, Common, integer, with_options
-from convcalc.cli.output import emit, notify
-from convcalc.cli.run import budgets, judge, run, use_one_thread
-from convcalc.core.designs import Sweep
+from convcalc.cli.run import Plan, check_plot, plan
 from convcalc.core.parse import parse_resolutions, parse_widths
-from convcalc.core.report import SweepReport
-from convcalc.errors import InvalidSpecError
 
 # A sweep's plot, on every network command.
 Plot = Annotated[
@@ -62,72 +56,19 @@ def mobilenet(
     plot: Plot = None,
     fold: FoldOrDepth = None,
     top: Top = None,
-) -> None:
+) -> Plan:
     """MobileNet V1, V2 or V3 with width and resolution multipliers: per layer, or a sweep."""
     widths, resolutions = parse_widths(width), parse_resolutions(resolution)
     check_fold(fold, top)
-    _check_plot(plot)
+    check_plot(plot)
     if len(widths) == 1 and len(resolutions) == 1 and plot is None:
         design = convcalc.mobilenet(version, widths[0], resolutions[0], classes, batch, size)
-        run(design, common, depth=fold, top=top)
-        return
+        return plan(design, common, fold=fold, top=top)
     # Validated before the registry is asked (version and size).
     name = convcalc.mobilenet(version, size=size).network.name
     fields = {"size": size or "large"} if version == 3 else {"version": version}
     points = convcalc.sweep(name, widths, resolutions, **fields, classes=classes, batch=batch)
-    run_sweep(points, common, plot)
-
-
-def _check_plot(plot: str | None) -> None:
-    """A --plot file name, and matplotlib, checked before any work (not after the document)."""
-    if plot is None:
-        return
-    from convcalc.render.plot import require_matplotlib
-
-    if not plot.lower().endswith((".png", ".svg")):
-        raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
-    require_matplotlib()
-
-
-def run_sweep(points: Sweep, common: Common, plot: str | None) -> None:
-    """A sweep's steps: analyze (an invalid point: its error alone, before any notice),
-    notices, verify, emit, plot, then judge checks and budgets."""
-    analyzed = analyze(points, common.dtype, common.device)
-    for note in points.notes:
-        notify(f"notice: {note}")
-    report = _verify_sweep(analyzed, common)
-    verdicts = budgets(report, common)
-    emit(report, common, verdicts)
-    if plot is not None:
-        from convcalc.render.plot import plot_sweep
-
-        plot_sweep(report.reports, plot)
-        notify(f"notice: wrote {plot}")
-    judge(report, common, verdicts)
-
-
-def _verify_sweep(report: SweepReport, common: Common) -> SweepReport:
-    """Verify every point, with a progress bar on stderr while on a terminal."""
-    if not common.verify:
-        return report
-    from rich.progress import Progress
-
-    from convcalc.cli.output import console
-
-    use_one_thread()
-    err = console(stderr=True)
-    verified = []
-    # A live bar only on a terminal: redirected stderr gets no control codes.
-    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
-        task = progress.add_task("verifying", total=len(report.reports))
-        for point in report.reports:
-            width, resolution = point.spec["width"], point.spec["resolution"]
-            progress.update(task, description=f"verifying width {width:g}, resolution {resolution}")
-            checked = verify(point, common.device, cross_check=common.cross_check,
-                             backward=common.backward, notify=notify)  # fmt: skip
-            verified.append(checked)
-            progress.advance(task)
-    return replace(report, reports=tuple(verified))
+    return plan(points, common, plot=plot)
 
 
 @with_options()
@@ -195,11 +136,11 @@ def resnet(
     plot: Plot = None,
     fold: Fold = None,
     top: Top = None,
-) -> None:
+) -> Plan:
     """ResNet, ResNeXt, Wide ResNet, SE-/CBAM-ResNet: per layer (--fold 1|2), or a sweep."""
     widths, resolutions = parse_widths(width), parse_resolutions(resolution)
     check_fold(fold, top)
-    _check_plot(plot)
+    check_plot(plot)
     fields: dict[str, Any] = {
         "depth": depth, "variant": variant, "groups": groups,
         "width_per_group": width_per_group, "attention": attention, "reduction": reduction,
@@ -207,7 +148,6 @@ def resnet(
     }  # fmt: skip
     design = convcalc.resnet(**fields, width=widths[0], resolution=resolutions[0])
     if len(widths) == 1 and len(resolutions) == 1 and plot is None:
-        run(design, common, depth=fold, top=top)
-        return
+        return plan(design, common, fold=fold, top=top)
     points = convcalc.sweep("resnet", widths, resolutions, **fields)
-    run_sweep(points, common, plot)
+    return plan(points, common, plot=plot)
