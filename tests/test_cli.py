@@ -664,7 +664,7 @@ def test_exit_3_sizes_torch_cannot_hold(argv: list[str]) -> None:
 def test_the_command_line_builds_only_the_command_it_names() -> None:
     """Typer builds a click command per registered command: a line naming one builds
     only it (17 ms of a --no-verify run saved); help and unknown names get the whole
-    group, and the registry is left whole for check and batch to dispatch through."""
+    group, and the app's own registry is never changed (a copy of the group is built)."""
     from convcalc.cli.app import _click_command, app
 
     every = list(app.registered_commands)
