@@ -502,18 +502,36 @@ def verify(
 
 def profile(
     model: Any,
-    input_shape: Sequence[int] = (1, 3, 224, 224),
-    *,
+    *example: Any,
+    input_shape: Sequence[int] | None = None,
+    inputs: Any = None,
     args: dict[str, Any] | None = None,
     input_dtype: str = "float32",
+    dtype: str | None = None,
     device: str = "meta",
     verify: bool = True,
     cross_check: bool = False,
     backward: bool = False,
     notify: Notify | None = None,
+    **keyword_inputs: Any,
 ) -> Report:
     """Any ``nn.Module`` (or a factory, called with ``args``, or a target string such as
     ``"torchvision:resnet50"`` or ``"pkg.mod:build"``), per layer, on the meta device.
+
+    Its inputs, as its forward takes them: ``profile(model, *example, **keyword_inputs)``
+    calls ``model(*example, **keyword_inputs)``. Each tensor may be given as a tensor
+    (on meta, a meta tensor of its shape and dtype is used; on a real device, its
+    values) or, positionally, as a shape (``(1, 3, 224, 224)``, ``"1x128:long"``);
+    tuples, lists and dicts of tensors nest; anything else is passed as it is.
+    ``inputs`` takes them at once: a tuple of positional inputs, a dict of keyword
+    inputs, an ``(args, kwargs)`` pair, a function returning one, or a
+    ``"file.py:function"`` / ``"pkg.mod:function"`` target naming that function.
+    With none of these (nor ``input_shape``), a zoo target's own input (timm's and
+    torchvision's default size, detection's list of images, RAFT's two frames:
+    ``notify`` is told), else one 1x3x224x224 image. A shape's dtype defaults to
+    ``input_dtype`` (``long`` for token ids: on a real device, ids below the first
+    ``nn.Embedding``'s vocabulary); ``dtype`` is the model's (default float32, or
+    ``input_dtype`` when it is a float).
 
     Every op its forward pass runs is read into convcalc's primitives and
     analysed; with ``verify``, torchinfo runs on the same model and each module
@@ -521,52 +539,126 @@ def profile(
     a training step of a meta copy too). Ops with no formula
     are listed in ``report.totals.not_counted``, never counted as 0. Imports torch.
     The model is never changed: one on another device is copied to meta
-    structurally, its weights never copied.
+    structurally, its weights never copied. The user's code (import, factory, inputs
+    function, forward) prints to stderr, and cannot reach the network: an attempt to
+    download fails at once, with a hint.
     """
     if device not in DEVICES:
         raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
+    given_ways = [name for name, given in (("positional inputs", example or keyword_inputs),
+                  ("input_shape", input_shape is not None), ("inputs", inputs is not None))
+                  if given]  # fmt: skip
+    if len(given_ways) > 1:
+        raise InvalidSpecError(f"give the model's inputs one way, not {' and '.join(given_ways)}")
     try:
+        from convcalc.measure import inputs as example_inputs
         from convcalc.measure.profile import profile_model
-        from convcalc.measure.target import build_model, find_factory, resolve_device
+        from convcalc.measure.target import (
+            build_model,
+            find_factory,
+            guarded,
+            resolve_device,
+            zoo_inputs,
+        )
     except ImportError as exc:
         raise EnvironmentUnavailableError(
             f"profiling a model needs torch and torchinfo ({exc.name} is missing)"
         ) from exc
+    example_inputs.check_dtype(input_dtype)
     say = notify or (lambda _message: None)
     spec: dict[str, Any] = {"args": dict(args or {})}
     notes: list[str] = []
     kind = ""
     instance = hasattr(model, "named_modules") and not isinstance(model, type)
-    if isinstance(model, str):
-        factory, where = find_factory(model)
-        spec["target"] = model
-        kind = where
-    elif instance:
-        factory = None
-        spec["target"] = type(model).__name__
-    elif callable(model):  # a factory function or a module class
-        factory, where = model, getattr(model, "__qualname__", repr(model))
-        spec["target"] = where
-    else:
-        raise InvalidSpecError(
-            f"profile() takes a model, a factory or a target string, not a {type(model).__name__}"
+    with guarded():
+        if isinstance(model, str):
+            factory, where = find_factory(model)
+            spec["target"] = model
+            kind = where
+        elif instance:
+            factory = None
+            spec["target"] = type(model).__name__
+        elif callable(model):  # a factory function or a module class
+            factory, where = model, getattr(model, "__qualname__", repr(model))
+            spec["target"] = where
+        else:
+            raise InvalidSpecError(
+                f"profile() takes a model, a factory or a target string, "
+                f"not a {type(model).__name__}"
+            )
+        if factory is not None:
+            on = resolve_device(device)
+            model, built_on = build_model(factory, dict(args or {}), where, notes.append, on)
+            spec["built_on"] = built_on
+        if example or keyword_inputs:
+            given = _example(example, keyword_inputs, input_dtype)
+        elif input_shape is not None:
+            given = example_inputs.ExampleInputs(
+                (example_inputs.TensorSpec(tuple(input_shape)),), {}, input_dtype
+            )
+        elif inputs is not None:
+            given = _inputs_value(inputs, input_dtype)
+        else:
+            given = None
+        zoo_given, notice = zoo_inputs(spec["target"], model, given, input_dtype)
+        if notice:
+            notes.append(notice)
+        for note in notes:
+            say(note)
+        return profile_model(
+            model,
+            (1, 3, 224, 224),  # when neither the user nor the zoo names the inputs
+            inputs=zoo_given,
+            input_dtype=input_dtype,
+            dtype=dtype,
+            device=device,
+            verify=verify,
+            cross_check=cross_check,
+            backward=backward,
+            spec=spec,
+            kind=kind,
+            notes=[n.removeprefix("notice: ") for n in notes],
+            owned=factory is not None,
+            notify=say,
+            # where the forward cannot run on meta: the factory again, on the CPU
+            rebuild=None
+            if factory is None
+            else lambda: build_model(factory, dict(args or {}), where, say, "cpu")[0],
         )
-    if factory is not None:
-        on = resolve_device(device)
-        model, built_on = build_model(factory, dict(args or {}), where, notes.append, on)
-        spec["built_on"] = built_on
-    for note in notes:
-        say(note)
-    return profile_model(
-        model,
-        tuple(input_shape),
-        input_dtype=input_dtype,
-        device=device,
-        verify=verify,
-        cross_check=cross_check,
-        backward=backward,
-        spec=spec,
-        kind=kind,
-        notes=[n.removeprefix("notice: ") for n in notes],
-        owned=factory is not None,
-    )
+
+
+def _example(example: tuple[Any, ...], keyword_inputs: dict[str, Any], input_dtype: str) -> Any:
+    """``profile``'s positional and keyword inputs: a sequence of ints or a ``1x128:long``
+    string given positionally is a shape; anything else is as given."""
+    from convcalc.measure.inputs import ExampleInputs, TensorSpec, parse_spec
+
+    def positional(item: Any) -> Any:
+        if isinstance(item, str):
+            return parse_spec(item)
+        if (
+            isinstance(item, tuple | list)
+            and item
+            and all(isinstance(size, int) and not isinstance(size, bool) for size in item)
+        ):
+            return TensorSpec(tuple(item))
+        return item
+
+    return ExampleInputs(tuple(positional(a) for a in example), dict(keyword_inputs), input_dtype)
+
+
+def _inputs_value(inputs: Any, input_dtype: str) -> Any:
+    """``profile``'s ``inputs=``: a value, a function returning one, or a target naming it."""
+    from convcalc.measure.inputs import from_value
+    from convcalc.measure.target import describe_exception, find_inputs_function
+
+    where = "inputs"
+    if isinstance(inputs, str):
+        inputs, where = find_inputs_function(inputs)
+    if callable(inputs) and not hasattr(inputs, "shape"):
+        where = getattr(inputs, "__qualname__", where)
+        try:
+            inputs = inputs()
+        except Exception as exc:  # the user's inputs function: its own words
+            raise InvalidSpecError(f"{where}() raised {describe_exception(exc)}") from exc
+        where = f"{where}()"
+    return from_value(inputs, input_dtype, where)

@@ -15,6 +15,9 @@ from convcalc.core.primitives import Shape, numel
 from convcalc.core.shapes import Field, Jumps, Sizes, input_field
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+# Any input's bytes per element: a read model's token ids, masks and indices too.
+ELEMENT_BYTES = DTYPE_BYTES | {"int64": 8, "int32": 4, "int16": 2, "int8": 1, "uint8": 1,
+                               "bool": 1}  # fmt: skip
 FLOPS_PER_MAC = 2  # FlopCounterMode's convention: a multiply and an add
 
 
@@ -146,7 +149,9 @@ class NetworkFigures:
 
     @property
     def input_bytes(self) -> int:
-        """Input tensor memory."""
+        """Input tensor memory: every input, each by its own dtype (a read model's)."""
+        if self.network.inputs:
+            return sum(numel(shape) * ELEMENT_BYTES[dtype] for shape, dtype in self.network.inputs)
         return numel(self.totals.input_shape) * self.dtype_bytes
 
     @property

@@ -82,6 +82,9 @@ class Network:
     # Parameter elements the model does not train (``requires_grad`` off: a frozen
     # backbone); every parameter convcalc builds is trained.
     frozen_params: int = 0
+    # A read model's tensor inputs, each (shape, dtype name) by its own dtype (token ids:
+    # int64, 8 bytes each, whatever the model's dtype); empty: one input of the run's dtype.
+    inputs: tuple[tuple[Shape, str], ...] = ()
 
     @property
     def output_nodes(self) -> tuple[str, ...]:

@@ -326,7 +326,10 @@ class _Graph:
         self.trace = trace
         self.nodes: list[Node] = []
         self.names: Counter[str] = Counter()
-        self.producer: dict[int, str] = {v.id: INPUT for v in trace.inputs}
+        # The first tensor input is the network's input; each further one (a second frame,
+        # an attention mask) is a node of its own shape, ``input#2`` on, where first read.
+        self.producer: dict[int, str] = {trace.inputs[0].id: INPUT} if trace.inputs else {}
+        self.later_inputs = {v.id: f"{INPUT}#{i}" for i, v in enumerate(trace.inputs, 1) if i > 1}
         self.owner: dict[str, str] = {}  # parameter -> the node that counts it
         # leaf module call -> (its torch.nn class, whether it is of that class exactly)
         self.classes = {call: (kind, exact) for call, kind, exact in trace.leaf_calls}
@@ -517,3 +520,7 @@ def _read_attention_module(graph: _Graph, event: Event) -> None:
         if _parameter(parameter):
             graph.owner.setdefault(parameter.parameter, node)
     graph.producer[output.id] = node
+        if value.id in self.later_inputs:
+            name = self.add(self.later_inputs[value.id], O.Opaque(INPUT, value.shape), (INPUT,))
+            self.producer[value.id] = name
+            return name

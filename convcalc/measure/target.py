@@ -4,7 +4,11 @@
 Every failure is the user's (exit 2: the target does not import, is not
 callable, raises, returns no module) or the environment's (exit 3: torchvision
 or timm missing), said in one line that names the cause. Nothing is
-downloaded: weights are never asked for.
+downloaded: weights are never asked for, and while the user's code runs
+(``guarded``) the network is closed, so a factory that tries to download fails at
+once with a hint rather than retrying for a minute, and its printing goes to stderr.
+The zoos' own conventions (``zoo_inputs``): timm's and torchvision's input sizes,
+detection models' list of images, RAFT's two frames.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import os
+import socket
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +29,7 @@ import torch
 from torch import nn
 
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
+from convcalc.measure.inputs import ExampleInputs, TensorSpec
 
 Factory = Callable[..., Any]
 Notify = Callable[[str], None]
@@ -88,6 +95,17 @@ def find_factory(target: str) -> tuple[Factory, str]:
             f"{target} is a {type(factory).__name__}, not a callable that returns a model"
         )
     return factory, target
+
+
+def find_inputs_function(target: str) -> tuple[Factory, str]:
+    """The function ``--inputs`` names (``path/to/file.py:FUNCTION``, ``pkg.mod:FUNCTION``)."""
+    source, sep, name = target.rpartition(":")
+    if not sep or not source or not name or source in ZOOS:
+        raise InvalidSpecError(
+            f"--inputs {target!r} must be path/to/file.py:FUNCTION or pkg.module:FUNCTION "
+            "(a function returning the model's example inputs)"
+        )
+    return find_factory(target)
 
 
 def _import_module(name: str) -> Any:
@@ -184,21 +202,19 @@ def build_model(
             with torch.device(device):
                 model = factory(**kwargs)
         except Exception as exc:
-            raise InvalidSpecError(
-                f"{where}({_kwargs(kwargs)}) raised {describe_exception(exc)}"
-            ) from exc
+            raise _failed(where, kwargs, exc) from exc
         return _checked(model, where), device
     try:
         with torch.device("meta"):
             model = factory(**kwargs)
         device = "meta"
     except Exception as meta_error:  # the constructor may need real tensors: try the CPU
+        if download_attempted():
+            raise _failed(where, kwargs, meta_error) from meta_error
         try:
             model = factory(**kwargs)
         except Exception as exc:
-            raise InvalidSpecError(
-                f"{where}({_kwargs(kwargs)}) raised {describe_exception(exc)}"
-            ) from exc
+            raise _failed(where, kwargs, exc) from exc
         notify(
             f"notice: {where} cannot be built on the meta device "
             f"({describe_exception(meta_error)}); built on the CPU instead"
@@ -215,3 +231,219 @@ def _checked(model: Any, where: str) -> nn.Module:
 
 def _kwargs(kwargs: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+# ---------------------------------------------------------------- the user's code, guarded
+
+DOWNLOAD_HINT = (
+    "convcalc never downloads: build the model without weights "
+    "(--arg pretrained=False, --arg weights=None, --arg encoder_weights=None)"
+)
+
+
+class NetworkClosedError(RuntimeError):
+    """Raised inside the user's code when it opens a network connection. Not an OSError,
+    so no library's retry loop (urllib3, httpx, the hub) takes it for a flaky network."""
+
+
+class _Attempts:
+    """Where the guarded code tried to connect, first attempt first."""
+
+    def __init__(self) -> None:
+        self.hosts: list[str] = []
+
+
+_ATTEMPTS = _Attempts()
+_INET = (socket.AF_INET, socket.AF_INET6)
+
+
+def download_attempted() -> str | None:
+    """The first host the guarded code tried to reach since ``guarded`` began, if any."""
+    return _ATTEMPTS.hosts[0] if _ATTEMPTS.hosts else None
+
+
+def _refuse(host: Any) -> None:
+    text = str(host[0] if isinstance(host, tuple) and host else host)
+    _ATTEMPTS.hosts.append(text)
+    raise NetworkClosedError(f"convcalc closes the network while it builds a model ({text})")
+
+
+@contextmanager
+def _network_closed() -> Iterator[None]:
+    """Connections to any internet host refused at once (local sockets still work);
+    socket's own functions restored after, whatever happens."""
+    own = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection,
+           socket.getaddrinfo)  # fmt: skip
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if self.family in _INET:
+            _refuse(address)
+        return own[0](self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> Any:
+        if self.family in _INET:
+            _refuse(address)
+        return own[1](self, address)
+
+    def create_connection(address: Any, *_args: Any, **_kwargs: Any) -> Any:
+        _refuse(address)
+
+    def getaddrinfo(host: Any, *_args: Any, **_kwargs: Any) -> Any:
+        _refuse(host)
+
+    _ATTEMPTS.hosts.clear()
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.create_connection = create_connection
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.socket.connect, socket.socket.connect_ex = own[0], own[1]  # type: ignore[method-assign]
+        socket.create_connection, socket.getaddrinfo = own[2], own[3]
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Everything written to stdout goes to stderr for the duration: Python's ``print``
+    and, where stdout is a real file descriptor, writes to it too (a library's logging
+    handler holds the stdout it found at import: ultralytics prints its layer table)."""
+    saved = None
+    with suppress(OSError, ValueError, AttributeError):
+        if sys.__stdout__ is not None and sys.__stderr__ is not None:
+            sys.__stdout__.flush()
+            saved = os.dup(1)
+            os.dup2(sys.__stderr__.fileno(), 1)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            with suppress(OSError, ValueError):
+                sys.__stdout__.flush()  # type: ignore[union-attr]  # not None: saved above
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """While the user's code runs (import, factory, inputs, forward): its printing goes to
+    stderr, never into the report on stdout, and the network is closed."""
+    with _stdout_to_stderr(), _network_closed():
+        yield
+
+
+def _failed(where: str, kwargs: dict[str, Any], exc: BaseException) -> InvalidSpecError:
+    """The user's factory raised: its own words, or the download hint when it tried to
+    download (whatever the library made of the refused connection)."""
+    host = download_attempted()
+    if host is not None:
+        return InvalidSpecError(f"{where}({_kwargs(kwargs)}) tried to download from {host}; "
+                                f"{DOWNLOAD_HINT}")  # fmt: skip
+    return InvalidSpecError(f"{where}({_kwargs(kwargs)}) raised {describe_exception(exc)}")
+
+
+# ---------------------------------------------------------------- the zoos' inputs
+
+VIDEO_FRAMES = 16  # torchvision's video reference trains and evaluates 16-frame clips
+DEFAULT_SHAPE = (1, 3, 224, 224)  # a model's input when neither the user nor its zoo names one
+
+
+def zoo_name(target: Any) -> tuple[str, str] | None:
+    """``("timm", "inception_v3")`` for ``timm:inception_v3``; None for any other target."""
+    if not isinstance(target, str):
+        return None
+    zoo, _, name = target.partition(":")
+    return (zoo, name) if zoo in ZOOS and name else None
+
+
+def zoo_inputs(
+    target: Any, model: nn.Module, given: ExampleInputs | None, dtype: str
+) -> tuple[ExampleInputs | None, str | None]:
+    """A zoo model's inputs in its zoo's form, and the notice that says what was chosen:
+    with nothing given, the model's own input size (timm's ``pretrained_cfg``, a
+    torchvision ViT's ``image_size``, its default weights' crop or resize size, 16
+    frames for video); a torchvision detection model's list of 3xHxW images; RAFT's
+    two frames. Anything else: ``given`` as it is, and no notice."""
+    zoo = zoo_name(target)
+    if zoo is None:
+        return given, None
+    source, name = zoo
+    shapes = _plain_shapes(given)
+    if source == "torchvision":
+        import torchvision
+
+        models = torchvision.models
+        if name in models.list_models(module=models.detection) and shapes is not None:
+            images = [spec for s in shapes or [TensorSpec(DEFAULT_SHAPE)]
+                      for spec in _images(s)]  # fmt: skip
+            image = "x".join(map(str, images[0].shape))
+            count = f"{len(images)} image{'s' if len(images) > 1 else ''}"
+            return ExampleInputs(([*images],), {}, dtype), (
+                f"notice: torchvision {name} takes a list of 3xHxW images: {count} of {image} "
+                "(the model resizes them itself)"
+            )
+        if name in models.list_models(module=models.optical_flow) and shapes is not None:
+            frame = shapes[0] if len(shapes) == 1 else TensorSpec(DEFAULT_SHAPE)
+            if len(shapes) <= 1:
+                frames = "x".join(map(str, frame.shape))
+                return ExampleInputs((frame, frame), {}, dtype), (
+                    f"notice: torchvision {name} takes two frames: image1 and image2, each {frames}"
+                )
+    if given is not None:
+        return given, None
+    size, origin = _own_size(source, name, model)
+    if size is None:
+        return None, None
+    shape = (1, *size)
+    text = "x".join(map(str, shape))
+    if shape == DEFAULT_SHAPE:
+        return None, None  # what any model gets: nothing to say
+    return ExampleInputs((TensorSpec(shape),), {}, dtype), (
+        f"notice: {source} {name} takes {'x'.join(map(str, size))} inputs ({origin}): "
+        f"profiling {text} (-i or --input-shape to choose)"
+    )
+
+
+def _plain_shapes(given: ExampleInputs | None) -> list[TensorSpec] | None:
+    """The given inputs when they are positional shapes only ([] for nothing given)."""
+    if given is None:
+        return []
+    if given.kwargs or not all(isinstance(a, TensorSpec) for a in given.args):
+        return None
+    return list(given.args)
+
+
+def _images(spec: TensorSpec) -> list[TensorSpec]:
+    """NxCxHxW as N images of CxHxW; CxHxW as one image; other ranks as given."""
+    if len(spec.shape) == 4:
+        return [TensorSpec(spec.shape[1:], spec.dtype)] * spec.shape[0]
+    return [spec]
+
+
+def _own_size(source: str, name: str, model: nn.Module) -> tuple[tuple[int, ...] | None, str]:
+    """(C, H, W) or (C, T, H, W) the model is made for, and where that was read."""
+    if source == "timm":
+        config = getattr(model, "pretrained_cfg", None) or {}
+        size = config.get("input_size")
+        return (tuple(size), "its pretrained_cfg input_size") if size else (None, "")
+    image_size = getattr(model, "image_size", None)  # a ViT's position embedding's size
+    if isinstance(image_size, int):
+        return (3, image_size, image_size), "its image_size"
+    import torchvision
+
+    try:
+        weights = torchvision.models.get_model_weights(name).DEFAULT
+    except (ValueError, KeyError, AttributeError):
+        return None, ""
+    keywords = getattr(weights.transforms, "keywords", {}) or {}
+    side = keywords.get("crop_size") or keywords.get("resize_size")
+    if side is None:
+        return None, ""
+    sides = tuple(side) if isinstance(side, list | tuple) else (side,)
+    height, width = (sides[0], sides[0]) if len(sides) == 1 else sides[:2]
+    origin = f"its {weights} weights' {'crop' if 'crop_size' in keywords else 'resize'} size"
+    if name in torchvision.models.list_models(module=torchvision.models.video):
+        return (3, VIDEO_FRAMES, height, width), origin + f", {VIDEO_FRAMES} frames"
+    return (3, height, width), origin
+

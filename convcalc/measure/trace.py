@@ -267,8 +267,9 @@ def evaluation(model: nn.Module) -> Iterator[None]:
             module.training = training
 
 
-def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Trace:
-    """Run ``model(*inputs)`` once (eval mode, no grad) and record every op it ran.
+def trace(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Trace:
+    """Run ``model(*inputs, **kwargs)`` once (eval mode, no grad) and record every op it
+    ran; the inputs' tensors (in nested tuples, lists and dicts too) are its inputs, in order.
 
     The model and inputs must already be on the device to run on (meta costs
     nothing). Exceptions of the forward pass propagate, with nothing left behind.
@@ -294,9 +295,10 @@ def trace(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Trace:
             result.frozen.add(name)
     for name, buffer in model.named_buffers():
         recorder.buffer_ids[id(buffer)] = name
-    result.inputs = [recorder.new_value(x) for x in inputs]
+    kwargs = kwargs or {}
+    result.inputs = [recorder.value(x) for x in tensors([inputs, kwargs])]  # one per tensor
     with evaluation(model), torch.no_grad(), _module_hooks(recorder), _marked_methods(recorder), \
             recorder:  # fmt: skip
-        out = model(*inputs)
+        out = model(*inputs, **kwargs)
     result.outputs = [recorder.value(t) for t in tensors(out)]
     return result

@@ -10,14 +10,19 @@ as ``loss.backward()`` without accumulating into any ``.grad``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from convcalc.measure.trace import evaluation, tensors
 
 
-def training_flops(model: nn.Module, x: torch.Tensor) -> int:
-    """FLOPs FlopCounterMode counts for ``model(x)`` and its parameters' gradients.
+def training_flops(
+    model: nn.Module, x: torch.Tensor | tuple[Any, ...], kwargs: dict[str, Any] | None = None
+) -> int:
+    """FLOPs FlopCounterMode counts for ``model(x)`` (``model(*x, **kwargs)`` for a tuple
+    of inputs) and its parameters' gradients.
 
     ``model`` must be convcalc's own (a meta copy or a built network): its parameters
     are set to require gradients.
@@ -28,7 +33,8 @@ def training_flops(model: nn.Module, x: torch.Tensor) -> int:
     for parameter in parameters:
         parameter.requires_grad_(True)
     with evaluation(model), torch.enable_grad(), FlopCounterMode(display=False) as counter:
-        outputs = [t for t in tensors(model(x)) if t.requires_grad]
+        args = x if isinstance(x, tuple) else (x,)
+        outputs = [t for t in tensors(model(*args, **(kwargs or {}))) if t.requires_grad]
         if outputs and parameters:
             torch.autograd.grad(outputs, parameters, [torch.ones_like(t) for t in outputs],
                                 allow_unused=True)  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from convcalc.core.figures import LayerFigures, Totals
+from convcalc.core.figures import ELEMENT_BYTES, LayerFigures, NetworkFigures, Totals
 from convcalc.core.primitives import Primitive, fmt_int
 from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
@@ -47,6 +47,17 @@ class Row:
 
 
 def summary_rows(report: Report) -> list[Row]:
+def _input_formula(fig: NetworkFigures, dtype_note: str) -> str:
+    """``1 x 128 x 8 B (int64)``: each input by its own dtype (a read model's), else the
+    one input in the run's dtype."""
+    if not fig.network.inputs:
+        return f"{units.shape(fig.totals.input_shape)} x {dtype_note}"
+    return " + ".join(
+        f"{units.shape(shape) or 'scalar'} x {ELEMENT_BYTES[dtype]} B ({dtype})"
+        for shape, dtype in fig.network.inputs
+    )
+
+
     """The totals of a report, one row per quantity."""
     fig = report.figures
     totals = fig.totals
@@ -166,7 +177,7 @@ def summary_rows(report: Report) -> list[Row]:
             fig.input_bytes,
             measured(m and m.input_bytes),
             match("input_bytes"),
-            f"{units.shape(totals.input_shape)} x {dtype_note}",
+            _input_formula(fig, dtype_note),
             "bytes",
         ),
         Row(

@@ -71,7 +71,7 @@ def test_budget_on_a_model(user_file: Path) -> None:
         ("mypkg/net.py:SIZE", [], "is a int, not a callable"),
         ("mypkg/net.py:broken", ["--arg", "width=2"], "ValueError: width 2 is not supported"),
         ("mypkg/net.py:not_a_model", [], "returned a int, not an nn.Module"),
-        ("mypkg/net.py:two_inputs", [], "needs more than one input"),
+        ("mypkg/net.py:two_inputs", [], "takes other inputs than the 1 positional input given"),
         ("mypkg/net.py:build", ["--arg", "width"], "must be name=value"),
         ("mypkg/net.py:build", ["--arg", "width=wide"], "is not a Python literal"),
         ("mypkg/net.py:build", ["--cin", "4"], "forward pass failed on a 1x4x224x224 input"),
