@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from convcalc.core.backward import Backward
@@ -28,7 +28,7 @@ def convention_table(counted: ConventionCount, exact: bool, *, markdown: bool = 
     ]
     rows.append(("total", units.count(counted.paper, exact), units.count(counted.total, exact),
                  f"checked: {c.checked}"))  # fmt: skip
-    return _table(title, header, rows, markdown=markdown, numbers=(1, 2))
+    return _table(title, header, rows, markdown=markdown, numbers=(1, 2), below=header[-1])
 
 
 def conventions_document() -> dict[str, Any]:
@@ -50,7 +50,31 @@ def conventions_table(*, markdown: bool = False) -> Any:
     rows = [(aspect, *(CONVENTIONS[n].counts[aspect] for n in names)) for aspect in ASPECTS]
     rows.append(("checked", *(CONVENTIONS[n].checked for n in names)))
     title = "What each --convention counts (one row per kind of work)"
-    return _table(title, header, rows, markdown=markdown, lines=True)
+    if markdown:
+        return _markdown(title, header, rows)
+    return _table(title, header, rows, markdown=False, lines=True, narrow=_by_convention)
+
+
+def _by_convention(table: Any) -> Any:
+    """The conventions table where it is too wide: split into tables of a few conventions
+    each where they fit; on a narrow terminal, one block per convention (its unit beside
+    its name, then what it counts of each kind of work)."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    from convcalc.render.fit import Split
+
+    blocks: list[Any] = [Text(str(table.title))]
+    for c in CONVENTIONS.values():
+        block = Table(box=None, show_header=False, padding=(0, 2, 0, 0), pad_edge=False)
+        block.add_column("counts", style="dim", no_wrap=True)
+        block.add_column(c.name, overflow="fold")
+        for aspect in (*ASPECTS[1:], "checked"):
+            block.add_row(aspect, c.checked if aspect == "checked" else c.counts[aspect])
+        blocks += [Text(""), Text(f"{c.name}: {c.counts[ASPECTS[0]]} ({c.tool})", style="bold"),
+                   block]  # fmt: skip
+    return Split(table, Group(*blocks))
 
 
 def _table(
@@ -61,19 +85,24 @@ def _table(
     markdown: bool,
     numbers: tuple[int, ...] = (),
     lines: bool = False,
+    below: str | None = None,
+    narrow: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Rows under a title: Markdown text, or a Rich table (``numbers``: right-aligned
-    columns; ``lines``: a rule between rows)."""
+    columns; ``lines``: a rule between rows) that fits the terminal (render.fit: ``below``
+    moves a prose column under each row, ``narrow(table)`` replaces a table too wide to fit)."""
     if markdown:
         return _markdown(title, header, rows)
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", show_lines=lines)
+    from convcalc.render.fit import Fit
+
+    table = Table(title=title, title_justify="default", show_lines=lines)
     for index, name in enumerate(header):
         table.add_column(name, justify="right" if index in numbers else "left")
     for row in rows:
         table.add_row(*row)
-    return table
+    return Fit(table, below=below, narrow=None if narrow is None else narrow(table))
 
 
 def _markdown(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
@@ -101,4 +130,4 @@ def backward_table(
     rows = [(x.name, units.count(x.macs, exact), x.note) for x in passes.layers if x.macs]
     rows.append(("total", units.count(passes.macs, exact),
                  "bias gradients (sums) and element-wise backward ops: not MACs"))  # fmt: skip
-    return _table(title, header, rows, markdown=markdown, numbers=(1,))
+    return _table(title, header, rows, markdown=markdown, numbers=(1,), below=header[-1])

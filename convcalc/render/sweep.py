@@ -28,7 +28,7 @@ def sweep_table(sweep: SweepReport, exact: bool = False) -> RenderableType:
     table = Table(
         title=f"convcalc {sweep.reports[0].command}: {sweep.title} sweep "
         f"(ratios to width {_reference_text(sweep)})",
-        title_justify="left",
+        title_justify="default",
     )
     for name in ("width", "resolution", "params", "x ref", "MACs", "x ref", "weights only",
                  "torchinfo mult-adds", "match"):  # fmt: skip

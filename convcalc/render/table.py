@@ -21,7 +21,8 @@ MARKS = {True: Text("✓", style="green"), False: Text("✗", style="bold red"),
 BAR_WIDTH = 12
 
 # Columns left out first when a table is wider than the terminal (render.fit).
-LAYER_DROPS = ("share of MACs", "element-wise", "in -> out", "kernel", "RF", "output", "type")
+LAYER_DROPS = ("share of MACs", "element-wise", "torchinfo mult-adds", "RF", "type", "kernel",
+               "output", "in -> out")  # fmt: skip
 SUMMARY_DROPS = ("formula",)
 COMPARE_DROPS = ("output", "torchinfo mult-adds", "kind")
 
@@ -39,7 +40,7 @@ def report_table(
                 whole=["share of MACs"],
             )
         )
-    parts.append(Fit(summary_table(report, exact), SUMMARY_DROPS))
+    parts.append(Fit(summary_table(report, exact), SUMMARY_DROPS, below="formula"))
     return Group(*parts)
 
 
@@ -61,8 +62,8 @@ def summary_table(report: Report, exact: bool = False) -> Table:
         else f"measured ({report.measured.device})"
     )
     caption = "\n".join(report.not_compared_lines()) or None  # each reason, visible
-    table = Table(title=title(report), title_justify="left", caption=caption,
-                  caption_justify="left")  # fmt: skip
+    table = Table(title=title(report), title_justify="default", caption=caption,
+                  caption_justify="default")  # fmt: skip
     table.add_column("quantity")
     table.add_column("analytic", justify="right")
     table.add_column(device, justify="right")
@@ -85,7 +86,7 @@ def layers_table(
     """A row per layer: shapes, params, MACs with a bar of their share, receptive field."""
     rows = layer_rows(report, depth=depth, top=top)
     table = Table(title=f"{report.command}: {rows_title(rows, depth, top)}",
-                  title_justify="left")  # fmt: skip
+                  title_justify="default")  # fmt: skip
     for name, justify in (
         ("#", "right"),
         ("layer", "left"),
@@ -158,7 +159,7 @@ def compare_table(comparison: CompareReport, exact: bool = False) -> RenderableT
     """One row per variant, with ratios to the standard convolution."""
     table = Table(
         title=f"convcalc compare: the same cin -> cout, built {len(comparison.reports)} ways",
-        title_justify="left",
+        title_justify="default",
     )
     for name in (*COMPARE_HEADER, "torchinfo mult-adds", "match"):
         justify = "left" if name in ("variant", "kind") else "right"
