@@ -42,6 +42,7 @@ from convcalc.core.resnet import ResNetSpec
 from convcalc.core.shapes import Pair, Sizes
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 
+from convcalc.render import display  # noqa: F401  (registers how a notebook shows a report)
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # in typing from 3.11; only for the checker here
 

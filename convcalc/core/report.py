@@ -8,12 +8,29 @@ breaking change).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures, Totals, per_sample
 from convcalc.core.primitives import Shape, fmt_int
 from convcalc.core.shapes import jumps_json
+
+# How a notebook (``_repr_markdown_``) and Rich (``__rich__``) show a report: by
+# (report class name, "markdown" or "rich"). The renderers live a layer up;
+# convcalc.render.display fills this table when it loads (convcalc.api loads
+# it), so core imports nothing above itself.
+DISPLAYS: dict[tuple[str, str], Callable[[Any], Any]] = {}
+
+
+def display(report: Any, kind: str) -> Any:
+    """The report shown as ``kind``; before any renderer is registered, None for a
+    notebook (which then shows the repr) and the repr for Rich."""
+    show = DISPLAYS.get((type(report).__name__, kind))
+    if show is None:
+        return None if kind == "markdown" else repr(report)
+    return show(report)
+
 
 SCHEMA_VERSION = 1
 
@@ -324,17 +341,13 @@ class Report:
             f"macs={self.macs:,} output={list(self.output_shape)} {verified}>"
         )
 
-    def _repr_markdown_(self) -> str:
-        """A notebook shows the table format as Markdown."""
-        from convcalc.render.text import to_markdown
-
-        return to_markdown(self)
+    def _repr_markdown_(self) -> str | None:
+        """A notebook shows the table format as Markdown (``DISPLAYS``)."""
+        return display(self, "markdown")  # type: ignore[no-any-return]
 
     def __rich__(self) -> Any:
         """Rich (and a notebook with rich's extension) shows the table format."""
-        from convcalc.render.table import report_table
-
-        return report_table(self)
+        return display(self, "rich")
 
     @property
     def match(self) -> bool | None:
@@ -538,15 +551,11 @@ class CompareReport:
         names = ", ".join(r.figures.network.name for r in self.reports)
         return f"<convcalc CompareReport: {names}>"
 
-    def _repr_markdown_(self) -> str:
-        from convcalc.render.text import compare_markdown
-
-        return compare_markdown(self)
+    def _repr_markdown_(self) -> str | None:
+        return display(self, "markdown")  # type: ignore[no-any-return]
 
     def __rich__(self) -> Any:
-        from convcalc.render.table import compare_table
-
-        return compare_table(self)
+        return display(self, "rich")
 
 
 @dataclass(frozen=True)
@@ -586,12 +595,8 @@ class SweepReport:
     def __repr__(self) -> str:
         return f"<convcalc SweepReport {self.title}: {len(self.reports)} points>"
 
-    def _repr_markdown_(self) -> str:
-        from convcalc.render.sweep import sweep_markdown
-
-        return sweep_markdown(self)
+    def _repr_markdown_(self) -> str | None:
+        return display(self, "markdown")  # type: ignore[no-any-return]
 
     def __rich__(self) -> Any:
-        from convcalc.render.sweep import sweep_table
-
-        return sweep_table(self)
+        return display(self, "rich")
