@@ -13,6 +13,7 @@ user's values in the message; nothing here prints or exits.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar
@@ -34,15 +35,15 @@ from convcalc.core.graph import Network, Node
 from convcalc.core.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_group
 from convcalc.core.mobilenet_v3 import MobileNetV3Spec
 from convcalc.core.networks import MobileNetSpec, cbam_block, se_block
-from convcalc.core.ops import AdaptivePool2d, Pool2d
+from convcalc.core.ops import POOL_MODES, AdaptivePool2d, Pool2d
 from convcalc.core.parse import check_dims
 from convcalc.core.registry import network_entry
 from convcalc.core.report import CompareReport, Report, SweepReport
 from convcalc.core.resnet import ResNetSpec
 from convcalc.core.shapes import Pair, Sizes
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
-
 from convcalc.render import display  # noqa: F401  (registers how a notebook shows a report)
+
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # in typing from 3.11; only for the checker here
 
@@ -278,7 +279,7 @@ def pool(
     ``count_include_pad`` average pooling's; ``ceil_mode`` rounds the output size up
     while the last window still starts inside the input or its left padding.
     """
-    if mode not in ("max", "avg"):
+    if mode not in POOL_MODES:
         raise InvalidSpecError(f"mode={mode!r} is not max or avg")
     given = stride if stride is not None else kernel
     n = _dims(dims, kernel, given, padding, dilation, input, output)
@@ -500,7 +501,30 @@ def verify(
 
 # ---------------------------------------------------------------- any model
 
+Profile = TypeVar("Profile", bound=Callable[..., Report])
 
+
+def _warnings_said(function: Profile) -> Profile:
+    """The model's own warnings, while ``profile`` builds and runs it, told to
+    ``notify`` as one notice (``measure.target.warnings_as_notice``), never printed
+    raw; without ``notify`` they stay Python's warnings."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Report:
+        notify = kwargs.get("notify")
+        try:
+            from convcalc.measure.target import warnings_as_notice
+        except ImportError:  # no torch: profile says so itself
+            notify = None
+        if notify is None:
+            return function(*args, **kwargs)
+        with warnings_as_notice(notify):
+            return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_warnings_said
 def profile(
     model: Any,
     *example: Any,
