@@ -34,8 +34,7 @@ GROWTH_FIGURES = CATALOGUE.growth
 
 
 class NotComparableError(InvalidSpecError):
-    """The two documents describe different things (exit 2): no figure of one pairs with one of
-    the other, or a point pairs with a point of another command."""
+    """Two documents of different things (exit 2): no point pairs, or a pair's commands differ."""
 
 
 _TOLERANCE = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*%\s*")
