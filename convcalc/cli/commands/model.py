@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from convcalc.cli.fold import FoldOrDepth, Top, check_fold
-from convcalc.cli.options import Batch, Common, Input, integer, with_options
+from convcalc.cli.options import Common, integer, with_options
 from convcalc.cli.run import Plan, plan
 from convcalc.core.parse import parse_pair
+from convcalc.errors import InvalidSpecError
 from convcalc.pipeline import ModelTarget
 
 
@@ -31,20 +32,51 @@ def model(
             "(repeatable).",
         ),
     ] = None,
-    input_size: Input = "224",
-    cin: Annotated[int, typer.Option("--cin", help="Input channels.", **integer("cin"))] = 3,
-    batch: Batch = 1,
-    input_shape: Annotated[
+    input_size: Annotated[
         str | None,
         typer.Option(
+            "-i",
+            "--input",
+            help="Input size: 64 or HxW (64x48); default the model's own (timm's and "
+            "torchvision's default size), else 224.",
+            show_default=False,
+        ),
+    ] = None,
+    cin: Annotated[
+        int | None, typer.Option("--cin", help="Input channels [default: 3].", **integer("cin"))
+    ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option("-b", "--batch", help="Batch size N [default: 1].", **integer("batch")),
+    ] = None,
+    input_shape: Annotated[
+        list[str] | None,
+        typer.Option(
             "--input-shape",
-            help="The exact input shape, any rank: 1x3x16x112x112 (video), 1x77 (tokens).",
+            metavar="SHAPE[:DTYPE]",
+            help="One positional input's exact shape, any rank, and its dtype: "
+            "1x3x16x112x112 (video), 1x128:long (token ids); repeat it for each positional "
+            "input (--input-shape 1x3x224x224 --input-shape 1x1x224x224).",
+        ),
+    ] = None,
+    inputs: Annotated[
+        str | None,
+        typer.Option(
+            "--inputs",
+            metavar="FILE.py:FUNCTION",
+            help="A function (path/to/file.py:FUNCTION or pkg.module:FUNCTION) returning the "
+            "model's example inputs: a tuple of positional inputs, a dict of keyword inputs "
+            "or an (args, kwargs) pair, tensors nested in tuples, lists and dicts (run as "
+            "meta tensors of the same shape and dtype unless --device cpu|cuda).",
         ),
     ] = None,
     input_dtype: Annotated[
         str | None,
         typer.Option(
-            "--input-dtype", help="The input's dtype when not --dtype: long for token ids."
+            "--input-dtype",
+            help="The inputs' dtype where --input-shape names none, when not --dtype: "
+            "long for token ids (8 bytes each; on a real device, ids below the first "
+            "nn.Embedding's vocabulary).",
         ),
     ] = None,
     fold: FoldOrDepth = None,
@@ -56,14 +88,26 @@ def model(
     (the model is torch code); the model is built and run on meta unless --device
     cpu|cuda is given, and no weights are ever downloaded.
     """
-    from convcalc.cli.options import parse_shape_text
+    from convcalc.measure.inputs import parse_spec
     from convcalc.measure.target import parse_args
 
-    shape = (
-        parse_shape_text(input_shape)
-        if input_shape is not None
-        else (batch, cin, *parse_pair(input_size, "input"))
-    )
+    sized = [name for name, value in (("-i", input_size), ("--cin", cin), ("--batch", batch))
+             if value is not None]  # fmt: skip
+    ways = [name for name, given in (("--input-shape", input_shape), ("--inputs", inputs)) if given]
+    if len(ways) > 1 or (ways and sized):
+        raise InvalidSpecError(
+            f"{' and '.join([*sized, *ways])} both give the model's inputs: give one "
+            "(--input-shape is a whole shape; --inputs names every input)"
+        )
+    shape: tuple[int, ...] | None = None
+    options: dict[str, Any] = {}
+    if input_shape:
+        options["inputs"] = tuple(parse_spec(text) for text in input_shape)
+    elif inputs is not None:
+        options["inputs"] = inputs
+    elif sized:  # otherwise the model's own input (a zoo's size), else 1x3x224x224
+        shape = (batch or 1, 3 if cin is None else cin, *parse_pair(input_size or "224", "input"))
     check_fold(fold, top)
-    subject = ModelTarget(target, shape, args=parse_args(arg or []), input_dtype=input_dtype)
+    subject = ModelTarget(target, shape, args=parse_args(arg or []), input_dtype=input_dtype,
+                          options=options)  # fmt: skip
     return plan(subject, common, fold=fold, top=top)
