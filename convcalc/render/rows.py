@@ -6,6 +6,7 @@ table, Markdown and CSV renderers only lay the rows out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -46,7 +47,6 @@ class Row:
         return str(value)
 
 
-def summary_rows(report: Report) -> list[Row]:
 def _input_formula(fig: NetworkFigures, dtype_note: str) -> str:
     """``1 x 128 x 8 B (int64)``: each input by its own dtype (a read model's), else the
     one input in the run's dtype."""
@@ -58,6 +58,7 @@ def _input_formula(fig: NetworkFigures, dtype_note: str) -> str:
     )
 
 
+def summary_rows(report: Report) -> list[Row]:
     """The totals of a report, one row per quantity."""
     fig = report.figures
     totals = fig.totals
@@ -240,12 +241,8 @@ def layer_rows(
     Holds the analytic figures, torchinfo's per-call figures summed over the
     row, and whether every check of the row's module calls agreed.
     """
-    groups: dict[str, list[LayerFigures]] = {}
-    for layer in report.figures.layers:
-        key = layer.group or layer.name
-        if depth is not None:
-            key = ".".join(module_path(layer).split(".")[:depth]) or "(model)"
-        groups.setdefault(key, []).append(layer)
+    layers = report.figures.layers
+    groups = _calls_folded(layers, depth) if depth is not None else _calls(layers)
     total_macs = report.figures.totals.macs
     measured_layers = report.measured.by_name() if report.measured is not None else {}
     rows = []
@@ -272,10 +269,10 @@ def layer_rows(
                 "name": name,
                 "type": _types(members),
                 "description": main.description,
-                "channels": f"{_channels(first.input_shapes[0])} -> {_channels(last.output_shape)}",
+                "channels": in_out(first.input_shapes[0], last.output_shape),
                 "output": _hw(last.output_shape[2:])
-                if len(last.output_shape) == 4
-                else units.shape(last.output_shape[1:]),
+                if len(last.output_shape) in IMAGE_RANKS
+                else _hw(last.output_shape[1:]),
                 "output_shape": last.output_shape,
                 "params": sum(x.params for x in members),
                 "macs": macs,
@@ -327,8 +324,58 @@ def rows_title(rows: list[dict[str, Any]], depth: int | None, top: int | None) -
     return f"per layer ({len(rows)} rows)"
 
 
-def _channels(shape: tuple[int, ...]) -> str:
-    return str(shape[1]) if len(shape) > 1 else "-"
+IMAGE_RANKS = (4, 5)  # N x C x H x W and N x C x D x H x W: channels first, then space
+
+
+def in_out(before: tuple[int, ...], after: tuple[int, ...]) -> str:
+    """A row's ``in -> out``: the channels of images and videos (the output column has
+    their spatial sizes); any other tensor by its whole shape after the batch, so a
+    Linear on 77 tokens of 512 reads ``77x512 -> 77x256``, not ``77 -> 77``."""
+    if len(before) in IMAGE_RANKS and len(after) in IMAGE_RANKS:
+        return f"{before[1]} -> {after[1]}"
+    return f"{_hw(before[1:]) or '-'} -> {_hw(after[1:]) or '-'}"
+
+
+def _calls(layers: tuple[LayerFigures, ...]) -> dict[str, list[LayerFigures]]:
+    """Each module call (a conv with its bias add) or node on its own row."""
+    groups: dict[str, list[LayerFigures]] = {}
+    for layer in layers:
+        groups.setdefault(layer.group or layer.name, []).append(layer)
+    return groups
+
+
+def _call_site(layer: LayerFigures) -> str:
+    """The row a node belongs to without its call number: ``body.0@2`` -> ``body.0``."""
+    return _CALL_NUMBER.sub("", layer.group or layer.name)
+
+
+_CALL_NUMBER = re.compile(r"[@#][0-9]+")
+
+
+def _calls_folded(layers: tuple[LayerFigures, ...], depth: int) -> dict[str, list[LayerFigures]]:
+    """Nodes folded into their modules ``depth`` levels deep, one row per call of a module.
+
+    A module's nodes run one after another, so a row is a run of nodes in the same
+    module; a run ends where the module is left, or where its first node runs again
+    (the module called a second time: ``x = body(body(x))``). A module's second call
+    is the row ``body@2``. Every node sits in exactly one row, so rows sum to totals.
+    """
+    groups: dict[str, list[LayerFigures]] = {}
+    runs: dict[str, int] = {}
+    current: list[LayerFigures] | None = None
+    current_key = ""
+    for layer in layers:
+        key = ".".join(module_path(layer).split(".")[:depth]) or "(model)"
+        if current is not None and key == current_key:
+            first = current[0]
+            again = (layer.group or layer.name) != (first.group or first.name)
+            if not (again and _call_site(layer) == _call_site(first)):
+                current.append(layer)
+                continue
+        runs[key] = runs.get(key, 0) + 1
+        current, current_key = [layer], key
+        groups[key if runs[key] == 1 else f"{key}@{runs[key]}"] = current
+    return groups
 
 
 def _types(members: list[LayerFigures]) -> str:
