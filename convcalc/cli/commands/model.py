@@ -46,6 +46,7 @@ def model(
         int | None, typer.Option("--cin", help="Input channels [default: 3].", **integer("cin"))
     ] = None,
     batch: Annotated[
+            metavar="SIZE",
         int | None,
         typer.Option("-b", "--batch", help="Batch size N [default: 1].", **integer("batch")),
     ] = None,
