@@ -6,7 +6,7 @@ line is derived from each command's required parameters (a tiny model file for
 ``model``, small documents for ``diff``, a budget file for ``check``, a file of
 command lines for ``batch``), then every cross-cutting option the command takes
 is added one at a time: ``--convention`` with each convention of the registry,
-``--backward``, ``--value`` with each figure, ``--fold``, ``--top``, each budget
+``--backward``, ``--value`` with each figure of the catalogue, ``--fold``, ``--top``, each budget
 with a generous limit (and a tight one, which must fail with exit 1),
 ``--exact``, and all of them together. Each run must exit 0 (1 for the tight
 budget) with no traceback, parse as JSON where it is JSON, and end no line of
@@ -30,8 +30,9 @@ import typer.main
 from typer.testing import CliRunner, Result
 
 from convcalc.cli import app
+from convcalc.core.catalogue import CATALOGUE
 from convcalc.core.conventions import CONVENTIONS
-from convcalc.core.documents import FIGURES, figure, points
+from convcalc.core.documents import figure, points
 
 # The app's own registry: its click group, built once for every run of the walk.
 GROUP: Any = typer.main.get_command(app)
@@ -144,7 +145,7 @@ def variants(command: str) -> Iterator[tuple[tuple[str, ...], str | None]]:
         yield ("--backward",), None
         together.append("--backward")
     if "value" in taken:
-        for name in FIGURES:
+        for name in CATALOGUE.values:
             yield ("--value", name), None
     if "fold" in taken:
         yield ("--fold", "1"), None
@@ -239,18 +240,18 @@ def invoke(argv: tuple[str, ...], columns: str | None = None) -> Result:
     return runner.invoke(app, list(argv), env=PLAIN | {"COLUMNS": columns})
 
 
-_FIGURES: dict[tuple[str, ...], Any] = {}
+_POINTS: dict[tuple[str, ...], Any] = {}
 
 
 def expected_exit(line: Line) -> int:
     """0, or 1 for a tight budget the spec exceeds (read from its JSON document)."""
     if line.tight is None:
         return line.exit_code
-    if line.base not in _FIGURES:
+    if line.base not in _POINTS:
         result = invoke((*line.base, "--format", "json"))
         assert result.exit_code == 0, (line.base, result.stderr)
-        _FIGURES[line.base] = [item for _, item in points(json.loads(result.stdout))]
-    exceeds = any((figure(item, line.tight) or 0) > int(TIGHT) for item in _FIGURES[line.base])
+        _POINTS[line.base] = [item for _, item in points(json.loads(result.stdout))]
+    exceeds = any((figure(item, line.tight) or 0) > int(TIGHT) for item in _POINTS[line.base])
     return 1 if exceeds else 0
 
 
@@ -323,6 +324,6 @@ def test_the_walk_reaches_every_command_and_option(files: Files) -> None:
                        for line in lines), (command, output)  # fmt: skip
     for name in CONVENTIONS:
         assert any(f"--convention {name}" in line for line in lines), name
-    for name in FIGURES:
+    for name in CATALOGUE.values:
         assert any(f"--value {name}" in line for line in lines), name
     assert Path(files.batch).read_text(encoding="utf-8").count("\n") > len(COMMANDS)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 import convcalc
 from convcalc import Design, Report
 from convcalc.render import text
+from convcalc.render.conventions import conventions_table
 from convcalc.render.table import report_table
 from tests.conftest import Golden
+from tests.test_render import Tokens, Twice, profiled
 
 
 def verified_report(design: Design) -> Report:
@@ -22,10 +25,15 @@ def verified_report(design: Design) -> Report:
     return convcalc.verify(design, "cpu")
 
 
-def render(report: Report, exact: bool = False) -> str:
-    """The table as a 160-column, colourless terminal would show it."""
-    console = Console(width=160, file=io.StringIO(), color_system=None)
-    console.print(report_table(report, exact))
+def render(report: Report, exact: bool = False, width: int = 160, **fold: int) -> str:
+    """The table as a colourless terminal (160 columns unless told) would show it."""
+    return shown(report_table(report, exact, **fold), width)
+
+
+def shown(renderable: object, width: int) -> str:
+    """Any renderable as a colourless terminal of ``width`` columns would show it."""
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    console.print(renderable)
     output = console.file
     assert isinstance(output, io.StringIO)
     return output.getvalue()
@@ -91,3 +99,36 @@ def test_layers_table_total_row_lines_up() -> None:
     assert total["torchinfo mult-adds"] == "2.9 M"
     assert str(total["match"]) == "✓"
     assert total["RF"] == ""
+
+
+def test_grouped_conv_table_at_80_columns(golden: Golden) -> None:
+    """At 80 columns each quantity is one line with its formula on the line under it."""
+    rendered = render(grouped_report(), width=80)
+    assert "    8 x (4/2) x 3 x 3 + 8 = 152" in rendered.splitlines()
+    assert max(len(line) for line in rendered.splitlines()) <= 80
+    golden.check("conv_grouped_4_8_g2_80.txt", rendered)
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_conventions_table(golden: Golden, width: int) -> None:
+    """What each --convention counts: one table where every word fits (200), two tables
+    (120), one block per convention (80)."""
+    rendered = shown(conventions_table(), width)
+    assert "…" not in rendered
+    assert max(len(line) for line in rendered.splitlines()) <= width
+    golden.check(f"conventions_{width}.txt", rendered)
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_module_called_twice_folded(golden: Golden, width: int) -> None:
+    """``--fold 1`` of ``body(body(stem(x)))``: body and body@2, the second one shared."""
+    rendered = render(profiled(Twice(), (1, 3, 16, 16)), width=width, depth=1)
+    assert "body@2" in rendered
+    golden.check(f"model_twice_fold1_{width}.txt", rendered)
+
+
+def test_sequence_model_table(golden: Golden) -> None:
+    """A sequence model's rows show token x feature shapes in ``in -> out``."""
+    rendered = render(profiled(Tokens(), (1, 77, 512)))
+    assert "77x512 -> 77x256" in rendered
+    golden.check("model_tokens_77x512.txt", rendered)
