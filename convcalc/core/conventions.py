@@ -84,13 +84,21 @@ def _hardware(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
 
 def _fvcore(node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     """fvcore 0.1.5, FlopCountAnalysis's default handles (jit_handles.py): one per MAC
-    for conv, linear, matmul, bmm, einsum; BN in eval 2 per element (1 without affine);
+    for conv (not one with padding='same' or 'valid', which torch runs as
+    aten::_convolution_mode), linear, matmul, bmm, einsum; BN in eval 2 per element
+    (1 without affine);
     layer/group norm 5 per element (4 without affine); nearest / bilinear 2-D upsampling
     1 / 4 per output element; adaptive_avg_pool2d 1 per input element. Everything else
     (activations, adds, max pooling, means, attention) has no handle: 0."""
     op, kind = node.op, layer.type
+    padding = dict(node.given).get("padding", getattr(op, "padding", None))
+    if _is_conv(layer) and isinstance(padding, str):
+        # torch runs a conv with padding='same' or 'valid' as aten::_convolution_mode
+        return 0, f"padding={padding!r}: aten::_convolution_mode has no handle"
     if _is_conv(layer):
         return layer.macs, "MACs, bias not counted" if layer.bias_adds else "MACs"
+    if kind == "Norm" and getattr(op, "function", "") == "rms_norm":
+        return 0, "no handle for rms_norm"
     if kind in ("Linear", "MatMul", "Einsum"):
         return layer.macs, "MACs, bias not counted" if layer.bias_adds else "MACs"
     if kind == "BatchNorm2d":
@@ -510,7 +518,8 @@ CONVENTIONS: dict[str, Convention] = {
         Convention(
             "fvcore", "fvcore 0.1.5 FlopCountAnalysis", "MACs", _fvcore,
             dict(zip(ASPECTS, (
-                "MACs (it calls them flops)", "1 per MAC", "not counted",
+                "MACs (it calls them flops)", "1 per MAC (padding='same'/'valid': 0)",
+                "not counted",
                 "1 per MAC on the input", "1 per MAC", "0 (no handle)",
                 "2 per element in eval (1 without affine)", "5 per element (4 without affine)",
                 "0 (no handle)", "adaptive_avg_pool2d 1 per input; others 0",

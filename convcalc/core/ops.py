@@ -21,6 +21,7 @@ Conventions, stated once (README "Counting conventions"):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -31,10 +32,14 @@ from convcalc.core.shapes import (
     Sizes,
     broadcast_field,
     conv_output_size,
+    empty_field,
     global_field,
     local_field,
     merged_field,
+    mixed_field,
     resampled_field,
+    token_field,
+    whole_field,
 )
 from convcalc.errors import InvalidSpecError
 
@@ -82,6 +87,13 @@ class Parameter(Primitive):
     def params_formula(self) -> str:
         return f"{' x '.join(map(str, self.shape))} = {fmt_int(self.params)}"
 
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        return empty_field(sources[0])
+
+
+# Data movement that can fold a map's positions into one feature axis.
+FOLDS = frozenset({"flatten", "view", "reshape"})
+
 
 @dataclass(frozen=True)
 class Opaque(Primitive):
@@ -108,13 +120,29 @@ class Opaque(Primitive):
         return "free" if self.free else "no formula"
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
-        return merged_field(sources)
+        field = merged_field(sources)
+        if self.folds(inputs) and not field.whole:  # the next linear map mixes them all
+            return dataclasses.replace(field, folded=True)
+        return field
+
+    def folds(self, inputs: tuple[Shape, ...]) -> bool:
+        """A flatten (view, reshape) of (N, C, *positions) or (N, L, C) to (N, features):
+        the positions become features."""
+        if self.function not in FOLDS or not inputs or len(self.shape) != 2:
+            return False
+        shape = inputs[0]
+        return len(shape) >= 3 and self.shape[-1] == numel(shape[1:]) > max(shape[1], shape[-1])
+
+
+# Element-wise functions that take more than one op per output element.
+POINTWISE_OPS = {"addcmul": 2, "addcdiv": 2, "lerp": 3}
 
 
 @dataclass(frozen=True)
 class Pointwise(Primitive):
-    """Element-wise arithmetic (``x + y``, ``x * gate``, ``x / 2``, ``exp``): one op per
-    output element; tensor operands broadcast."""
+    """Element-wise arithmetic (``x + y``, ``x * gate``, ``x / 2``, ``exp``, ``~mask``): one
+    op per output element (``addcmul``/``addcdiv``: a product and a sum, 2; ``lerp`` 3);
+    tensor operands broadcast."""
 
     kind: ClassVar[str] = "Pointwise"
     function: str
@@ -123,7 +151,7 @@ class Pointwise(Primitive):
         return broadcast_shapes(*inputs)
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
-        return {self.function: numel(out)}
+        return {self.function: POINTWISE_OPS.get(self.function, 1) * numel(out)}
 
     @property
     def label(self) -> str:
@@ -191,7 +219,12 @@ class MatMul(Primitive):
         return "a @ b^T" if self.transpose_b else "a @ b"
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
-        return merged_field(sources[:2])
+        """Summing over the positions (attention's ``attn @ v``) makes the field global; a
+        linear map with a computed weight sums over features."""
+        field = merged_field(sources[:2])
+        if self.function == "linear" or any(f.empty for f in sources[:2]):
+            return whole_field(field) if sources[0].folded else field
+        return token_field(field, _matmul_shape(*self._operands(inputs))[1])
 
 
 def _einsum_sizes(equation: str, inputs: tuple[Shape, ...]) -> tuple[dict[str, int], str]:
@@ -286,16 +319,24 @@ class Attention(Primitive):
         return "softmax(q k^T / sqrt(E)) v"
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
-        return merged_field(sources[:3])
+        """Each query reads every key: global when the keys are the map's positions
+        (not a window of them)."""
+        return token_field(merged_field(sources[:3]), inputs[1][-2])
+
+
+# Per element, before the affine weight and bias: layer and group norm's mean, variance
+# and normalising 4; RMS norm's square, sum and scale 3.
+NORM_OPS = {"layer_norm": 4, "group_norm": 4, "rms_norm": 3}
 
 
 @dataclass(frozen=True)
 class Norm(Primitive):
-    """``layer_norm`` over the trailing ``normalized`` elements, or ``group_norm`` over
-    channel groups: statistics and normalising 4 per element, affine 1 + 1."""
+    """``layer_norm`` (or ``rms_norm``) over the trailing ``normalized`` elements, or
+    ``group_norm`` over channel groups: statistics and normalising 4 per element (RMS
+    norm 3: no mean), affine 1 + 1."""
 
     kind: ClassVar[str] = "Norm"
-    function: Literal["layer_norm", "group_norm"]
+    function: Literal["layer_norm", "group_norm", "rms_norm"]
     normalized: tuple[int, ...]  # layer_norm's normalized shape; group_norm's (channels,)
     weight: bool = True
     bias: bool = True
@@ -311,11 +352,12 @@ class Norm(Primitive):
         return self.affine_size * (int(self.weight) + int(self.bias))
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
-        return {self.function: (4 + int(self.weight) + int(self.bias)) * numel(out)}
+        per = NORM_OPS[self.function] + int(self.weight) + int(self.bias)
+        return {self.function: per * numel(out)}
 
     @property
     def label(self) -> str:
-        return "ln" if self.function == "layer_norm" else "gn"
+        return {"layer_norm": "ln", "group_norm": "gn", "rms_norm": "rms"}[self.function]
 
     def describe(self) -> str:
         return f"{self.groups} groups" if self.groups else f"over {self.affine_size}"
@@ -325,17 +367,32 @@ class Norm(Primitive):
         return f"{terms} x {self.affine_size} = {fmt_int(self.params)}" if terms else "0"
 
 
+POOL_MODES = ("max", "avg")  # a pool's mode: its op per window element
+
+
 def _pool_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
                ceil_mode: bool) -> int:  # fmt: skip
-    """torch's pooling output size; with ceil_mode the last window must start inside the
-    input or its left padding."""
+    """torch's pooling output size (aten's ``pooling_output_shape``); with ceil_mode the
+    last window must start inside the input or its left padding.
+
+    torch refuses an output below 1, and so does this (InvalidSpecError). With ceil_mode
+    it accepts a window larger than the padded input while one still starts inside it
+    (input 5, kernel 6, stride 2: one output).
+    """
+    if not ceil_mode:
+        return conv_output_size(size, kernel, stride, padding, dilation)
     k_eff = dilation * (kernel - 1) + 1
-    if ceil_mode:
-        out = -(-(size + 2 * padding - k_eff) // stride) + 1
-        if (out - 1) * stride >= size + padding:
-            out -= 1
-        return out
-    return conv_output_size(size, kernel, stride, padding, dilation)
+    out = -(-(size + 2 * padding - k_eff) // stride) + 1
+    if (out - 1) * stride >= size + padding:
+        out -= 1
+    if out < 1:
+        raise InvalidSpecError(
+            f"pooling window {k_eff} (kernel={kernel}, dilation={dilation}) leaves no output "
+            f"on input {size} (padding={padding}, stride={stride}, ceil_mode): "
+            f"ceil(({size} + 2x{padding} - {k_eff}) / {stride}) + 1 = {out}, and torch "
+            "needs at least 1"
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -518,25 +575,37 @@ class Interpolate(Primitive):
         return resampled_field(sources[0], sizes, self.size, self.mode, self.align_corners)
 
 
+# Ops per input element of a reduction: a sum, mean or max reads each once; var and
+# std sum for the mean, then subtract, square and sum (4); a 2-norm squares and sums (2).
+REDUCE_OPS = {"var": 4, "std": 4, "var_mean": 4, "std_mean": 4, "norm": 2,
+              "linalg_vector_norm": 2, "logsumexp": 3}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Reduce(Primitive):
-    """A mean, sum or max over some dimensions (not a global spatial pool): reads each
-    input element once."""
+    """A mean, sum, max, var, std or norm over some dimensions (not a global spatial pool):
+    reads each input element once (var and std 4 times, a norm twice: REDUCE_OPS).
+
+    Over the positions (a token axis, or every spatial axis) each unit has seen the
+    whole input (``shapes.mixed_field``)."""
 
     kind: ClassVar[str] = "Reduce"
     function: str
     dims: tuple[int, ...]
     keepdim: bool = False
 
+    def _axes(self, shape: Shape) -> set[int]:
+        return {d % len(shape) for d in self.dims} if shape else set()
+
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         shape = inputs[0]
-        axes = {d % len(shape) for d in self.dims} if shape else set()
+        axes = self._axes(shape)
         if self.keepdim:
             return tuple(1 if i in axes else s for i, s in enumerate(shape))
         return tuple(s for i, s in enumerate(shape) if i not in axes)
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
-        return {self.function: numel(inputs[0])}
+        return {self.function: REDUCE_OPS.get(self.function, 1) * numel(inputs[0])}
 
     @property
     def label(self) -> str:
@@ -544,3 +613,292 @@ class Reduce(Primitive):
 
     def describe(self) -> str:
         return f"over {', '.join(map(str, self.dims))}"
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        shape = inputs[0]
+        return mixed_field(sources[0], shape, self._axes(shape))
+
+
+# Gates per recurrent cell: each a linear map of the input and of the hidden state.
+RECURRENT_GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
+RECURRENT_CLASSES = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN", "rnn_relu": "RNN"}
+
+
+@dataclass(frozen=True)
+class Recurrent(Primitive):
+    """``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (``num_layers``, ``bidirectional``, LSTM's
+    ``proj_size``, bias on or off, batch first or not, packed or padded) and, with
+    ``cell``, ``nn.LSTMCell``, ``nn.GRUCell``, ``nn.RNNCell``: one time step.
+
+    Every (time step, sample) pair the input holds (``T x N``; a packed sequence's
+    rows) runs each layer once per direction. Per step, a layer of G gates (LSTM 4,
+    GRU 3, RNN 1) of hidden size H reading ``in`` features and its own state of ``Hr``
+    (``proj_size`` or H) costs ``G x H x (in + Hr)`` MACs, plus ``H x Hr`` for LSTM's
+    projection; ``in`` is ``input_size`` for the first layer and ``directions x Hr``
+    after. Params ``G x H x (in + Hr)`` (+ ``2 x G x H`` biases, b_ih and b_hh; + the
+    projection ``Hr x H``). Element-wise per step, H each: LSTM sums its two products
+    per gate (4), 3 sigmoids, 2 tanh, ``c = f c + i g`` (2 mul, 1 add), ``h = o tanh(c)``
+    (1 mul); GRU sums r and z (2), 2 sigmoids, ``r (W_hn h + b_hn)`` (1 mul, 1 add),
+    1 tanh, ``h = n + z (h - n)`` (1 sub, 1 mul, 1 add); RNN 1 add, 1 tanh or relu.
+    """
+
+    kind: ClassVar[str] = "Recurrent"
+    mode: Literal["lstm", "gru", "rnn_tanh", "rnn_relu"]
+    input_size: int
+    hidden_size: int
+    num_layers: int = 1
+    bias: bool = True
+    bidirectional: bool = False
+    proj_size: int = 0
+    batch_first: bool = False
+    cell: bool = False
+    packed: bool = False
+
+    @property
+    def gates(self) -> int:
+        """Gates per cell: LSTM 4 (i, f, g, o), GRU 3 (r, z, n), RNN 1."""
+        return RECURRENT_GATES[self.mode]
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def state_size(self) -> int:
+        """Hr: the hidden state each step reads back (LSTM's projection, else H)."""
+        return self.proj_size or self.hidden_size
+
+    def layer_inputs(self) -> list[int]:
+        """Features each layer reads: the input's, then the previous layer's output."""
+        after = self.directions * self.state_size
+        return [self.input_size] + [after] * (self.num_layers - 1)
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        shape = inputs[0]
+        if not shape or shape[-1] != self.input_size:
+            raise InvalidSpecError(
+                f"{self.label} expects {self.input_size} input features, got {list(shape)}"
+            )
+        return (*shape[:-1], self.directions * self.state_size)
+
+    def rows(self, inputs: tuple[Shape, ...]) -> int:
+        """(time step, sample) pairs: every position of the input but its features."""
+        return numel(inputs[0][:-1])
+
+    def _per_step_macs(self) -> list[int]:
+        g, h, hr = self.gates, self.hidden_size, self.state_size
+        projection = h * self.proj_size
+        return [g * h * (width + hr) + projection for width in self.layer_inputs()]
+
+    @property
+    def weight_params(self) -> int:
+        return self.directions * sum(self._per_step_macs())
+
+    @property
+    def bias_params(self) -> int:
+        return self.directions * self.num_layers * 2 * self.gates * self.hidden_size * self.bias
+
+    def macs(self, inputs: tuple[Shape, ...], out: Shape) -> int:
+        return self.rows(inputs) * self.directions * sum(self._per_step_macs())
+
+    def bias_adds(self, out: Shape) -> int:
+        """b_ih and b_hh: 2 per gate unit per step and direction."""
+        return numel(out[:-1]) * self.directions * self.num_layers * (
+            2 * self.gates * self.hidden_size * self.bias)  # fmt: skip
+
+    def _per_step_elementwise(self) -> dict[str, int]:
+        h = self.hidden_size
+        if self.mode == "lstm":
+            return {"add": 5 * h, "mul": 3 * h, "sigmoid": 3 * h, "tanh": 2 * h}
+        if self.mode == "gru":
+            return {"add": 4 * h, "sub": h, "mul": 2 * h, "sigmoid": 2 * h, "tanh": h}
+        return {"add": h, "tanh" if self.mode == "rnn_tanh" else "relu": h}
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        steps = self.rows(inputs) * self.directions * self.num_layers
+        return {kind: steps * count for kind, count in self._per_step_elementwise().items()}
+
+    @property
+    def label(self) -> str:
+        name = RECURRENT_CLASSES[self.mode]
+        return f"{name.lower()} cell" if self.cell else name.lower()
+
+    def describe(self) -> str:
+        parts = [f"{self.input_size} -> {self.hidden_size}"]
+        if self.mode == "rnn_relu":
+            parts.append("relu")
+        if self.num_layers > 1:
+            parts.append(f"{self.num_layers} layers")
+        if self.bidirectional:
+            parts.append("bidirectional")
+        if self.proj_size:
+            parts.append(f"proj {self.proj_size}")
+        if not self.bias:
+            parts.append("no bias")
+        if self.packed:
+            parts.append("packed")
+        elif self.batch_first:
+            parts.append("batch first")
+        return ", ".join(parts)
+
+    def _layer_terms(self) -> list[str]:
+        g, h, hr = self.gates, self.hidden_size, self.state_size
+        projection = f" + {h} x {self.proj_size}" if self.proj_size else ""
+        return [f"{g} x {h} x ({width} + {hr}){projection}" for width in self.layer_inputs()]
+
+    def _layers_text(self) -> str:
+        """The layers' terms: the first's, then the others' (all alike)."""
+        terms = self._layer_terms()
+        if len(terms) == 1:
+            return terms[0]
+        rest = terms[1] if len(terms) == 2 else f"{len(terms) - 1} x ({terms[1]})"
+        return f"({terms[0]} + {rest})"
+
+    def params_formula(self) -> str:
+        text = self._layers_text()
+        if self.directions > 1:
+            text = f"2 directions x {text}"
+        if self.bias:
+            text += (f" + {self.directions * self.num_layers} x 2 x {self.gates} x "
+                     f"{self.hidden_size}")  # fmt: skip
+        return f"{text} = {fmt_int(self.params)}"
+
+    def _steps_text(self, shape: Shape) -> str:
+        """The (time step, sample) pairs as the input holds them."""
+        lead = shape[:-1]
+        if self.cell:
+            return f"{numel(lead)} samples" if lead else "1 sample"
+        if self.packed:
+            return f"{lead[0]} packed steps"
+        if len(lead) == 1:
+            return f"{lead[0]} steps"
+        steps, batch = (lead[1], lead[0]) if self.batch_first else lead
+        return f"{steps} steps x {batch} samples"
+
+    def macs_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
+        text = f"{self._steps_text(inputs[0])}"
+        if self.directions > 1:
+            text += " x 2 directions"
+        rule = f"{self.gates} gate{'s' if self.gates > 1 else ''} x H x (in + H" + (
+            "r) + H x Hr" if self.proj_size else ")")  # fmt: skip
+        return f"{text} x {self._layers_text()} [{rule}] = {fmt_int(self.macs(inputs, out))}"
+
+    def torchinfo_mult_adds(self, out: Shape) -> int:
+        """torchinfo's rule for parameters named other than weight and bias (weight_ih_l0):
+        params x prod(output.shape[:2])."""
+        return self.params * numel(out[:2])
+
+    def torchinfo_formula(self, out: Shape) -> str:
+        rows = " x ".join(map(str, out[:2]))
+        return f"{fmt_int(self.params)} x {rows} = {fmt_int(self.torchinfo_mult_adds(out))}"
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        """A sequence's last step has read every step before it: over the positions, the
+        field is global; a cell reads one step."""
+        lead = inputs[0][:-1]
+        if self.cell or self.packed:
+            return sources[0]
+        steps = lead[1] if self.batch_first and len(lead) == 2 else lead[0]
+        return token_field(sources[0], steps)
+
+
+@dataclass(frozen=True)
+class DeformConv(Primitive):
+    """``torchvision.ops.deform_conv2d``: a 2-D convolution whose every tap reads its input
+    at a learned offset (and, with a mask, scaled by it; DCNv2).
+
+    MACs are the convolution's, ``N x Hout x Wout x Cout x Cin/g x kh x kw``. Each of the
+    ``N x Cin x kh x kw x Hout x Wout`` values it reads is sampled bilinearly (4 taps
+    blended: 4 element-wise ops, as a bilinear resize counts) and, with a mask, scaled
+    (1). torch's FlopCounterMode has no formula for it (counts 0).
+    """
+
+    kind: ClassVar[str] = "DeformConv2d"
+    cin: int
+    cout: int
+    kernel: Sizes
+    stride: Sizes = (1, 1)
+    padding: Sizes = (0, 0)
+    dilation: Sizes = (1, 1)
+    groups: int = 1
+    bias: bool = True
+    mask: bool = False
+
+    @property
+    def conv(self) -> Primitive:
+        from convcalc.core.primitives import Conv
+
+        return Conv(self.cin, self.cout, self.kernel, self.stride, self.padding, self.dilation,
+                    self.groups, self.bias)  # fmt: skip
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        return self.conv.out_shape(inputs[:1])
+
+    @property
+    def weight_params(self) -> int:
+        return self.conv.weight_params
+
+    @property
+    def bias_params(self) -> int:
+        return self.conv.bias_params
+
+    def macs(self, inputs: tuple[Shape, ...], out: Shape) -> int:
+        return self.conv.macs(inputs[:1], out)
+
+    def bias_adds(self, out: Shape) -> int:
+        return self.conv.bias_adds(out)
+
+    def samples(self, out: Shape) -> int:
+        """Values read at fractional positions: ``N x Cin x kh x kw x Hout x Wout``."""
+        return out[0] * self.cin * math.prod(self.kernel) * numel(out[2:])
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        work = {"bilinear_sample": 4 * self.samples(out)}
+        return work | ({"mask": self.samples(out)} if self.mask else {})
+
+    @property
+    def label(self) -> str:
+        return "deform conv"
+
+    def describe(self) -> str:
+        return self.conv.describe() + (" masked" if self.mask else "")
+
+    def params_formula(self) -> str:
+        return self.conv.params_formula()
+
+    def macs_formula(self, inputs: tuple[Shape, ...], out: Shape) -> str:
+        sampled = f"; bilinear sampling 4 x {fmt_int(self.samples(out))} element-wise"
+        return self.conv.macs_formula(inputs[:1], out) + sampled
+
+    def torchinfo_mult_adds(self, out: Shape) -> int:
+        return self.conv.torchinfo_mult_adds(out)
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        """Its taps may land anywhere the offsets send them: the kernel's own field is a
+        lower bound, widened by what the offsets saw."""
+        return merged_field((self.conv.field(sources[:1], inputs[:1]), *sources[1:]))
+
+
+@dataclass(frozen=True)
+class Fold(Primitive):
+    """``F.fold`` (col2im): sums the columns of patches into a map; overlapping patches
+    add, one op per column element. Its output shape is torch's."""
+
+    kind: ClassVar[str] = "Fold"
+    shape: Shape
+
+    def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        return self.shape
+
+    def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
+        return {"fold": numel(inputs[0])}
+
+    @property
+    def label(self) -> str:
+        return "fold"
+
+    def describe(self) -> str:
+        return "to " + "x".join(map(str, self.shape[2:]))
+
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        return merged_field(sources)

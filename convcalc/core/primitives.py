@@ -33,6 +33,7 @@ from convcalc.core.shapes import (
     merged_field,
     transposed_field,
     transposed_output_size,
+    whole_field,
 )
 from convcalc.errors import InvalidSpecError
 
@@ -138,7 +139,7 @@ class Primitive:
         Its rule: a module with parameters counts ``params x output.shape[0]``
         (only the first dimension: its issue #77); a parameter-free one counts 0.
         """
-        return self.params * out[0]
+        return self.params * out[0] if self.params and out else 0
 
     def torchinfo_formula(self, out: Shape) -> str:
         """torchinfo's rule for this op with the numbers filled in."""
@@ -546,6 +547,10 @@ class Linear(Primitive):
             f"{rows} x {self.in_features} x {self.out_features} = {fmt_int(self.macs(inputs, out))}"
         )
 
+    def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
+        """After a flatten of the positions into features, each output reads them all."""
+        return whole_field(sources[0]) if sources[0].folded else sources[0]
+
 
 @dataclass(frozen=True)
 class BatchNorm2d(Primitive):
@@ -555,6 +560,9 @@ class BatchNorm2d(Primitive):
     kind: ClassVar[str] = "BatchNorm2d"
     channels: int
     affine: bool = True
+    # Which of gamma and beta are parameters of their own: a functional batch_norm may be
+    # given a computed weight (NFNet's ScaledStdConv2d: gain x scale) or none at all.
+    learned: tuple[bool, bool] = (True, True)
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         (shape,) = inputs
@@ -565,7 +573,7 @@ class BatchNorm2d(Primitive):
 
     @property
     def batchnorm_params(self) -> int:
-        return 2 * self.channels if self.affine else 0
+        return self.channels * sum(self.learned) if self.affine else 0
 
     def elementwise(self, inputs: tuple[Shape, ...], out: Shape) -> dict[str, int]:
         return {"batchnorm": 2 * numel(out)}
@@ -575,7 +583,8 @@ class BatchNorm2d(Primitive):
         return "bn"
 
     def params_formula(self) -> str:
-        return f"2 x {self.channels} = {fmt_int(self.params)}" if self.affine else "0"
+        terms = sum(self.learned) if self.affine else 0
+        return f"{terms} x {self.channels} = {fmt_int(self.params)}" if terms else "0"
 
 
 # The nonlinearities convcalc names (each has a torch module in measure/build.py).

@@ -121,6 +121,11 @@ class Field:
     whole: bool = False
     reads: tuple[Reads, ...] | None = dataclasses.field(default=None, compare=False, repr=False)
     exact: bool = dataclasses.field(default=False, compare=False)
+    # The positions are folded into one feature axis (a flatten of (N, C, H, W) to
+    # (N, C x H x W)): the next linear map mixes them all.
+    folded: bool = dataclasses.field(default=False, compare=False)
+    # A parameter's field: it reads no pixel (a class token, a position embedding).
+    empty: bool = dataclasses.field(default=False, compare=False)
 
 
 def _each(patterns: tuple[Reads, ...] | None, step: Callable[[int, Reads], Reads | None]
@@ -249,7 +254,18 @@ def broadcast_field(x: Field, gate: Field) -> Field:
 
 def merged_field(fields: tuple[Field, ...]) -> Field:
     """Operands read at the same positions (a residual add): the widest field; once
-    exact, each unit reads what any operand's unit there reads."""
+    exact, each unit reads what any operand's unit there reads. A parameter's (empty)
+    field adds nothing; positions folded into features stay folded."""
+    live = tuple(f for f in fields if not f.empty)
+    if not live:
+        return fields[0]
+    merged = _merged(live)
+    if any(f.folded for f in live) and not merged.whole:
+        return dataclasses.replace(merged, folded=True)
+    return merged
+
+
+def _merged(fields: tuple[Field, ...]) -> Field:
     whole = any(f.whole for f in fields)
     first = fields[0]
     axes = range(len(first.jump))
@@ -263,3 +279,50 @@ def merged_field(fields: tuple[Field, ...]) -> Field:
     exact = any(f.exact for f in fields)
     return _after(first, patterns, exact, first.jump, padded,
                   lambda a: max(f.size[a] for f in fields))  # fmt: skip
+
+
+def whole_field(field: Field) -> Field:
+    """Every unit has seen the whole input (after an op that mixes all positions)."""
+    return Field(field.extent, field.jump, field.padded, field.extent, whole=True)
+
+
+def empty_field(field: Field) -> Field:
+    """A parameter read as data: it sees no pixel of the input."""
+    zeros = (0,) * len(field.jump)
+    return Field(zeros, field.jump, field.padded, field.extent, empty=True)
+
+
+def map_positions(field: Field) -> int:
+    """About how many units a map of this field holds: the input's extent over the jump,
+    per axis (a lower bound where padding widened the map)."""
+    return math.prod(max(1, math.floor(e / j)) for e, j in zip(field.extent, field.jump,
+                                                                  strict=True))  # fmt: skip
+
+
+def token_field(field: Field, count: int) -> Field:
+    """An op that combines ``count`` units along one axis (attention's keys, the axis a
+    product of two activations sums over): global when that is more than half the
+    map's positions, as attention over all tokens is (window attention is not)."""
+    positions = map_positions(field)
+    if field.whole or (positions > 1 and 2 * count > positions):
+        return whole_field(field)
+    return field
+
+
+def mixed_field(field: Field, shape: tuple[int, ...], axes: set[int]) -> Field:
+    """A reduction over ``axes`` of a tensor of ``shape``: global when the axes are the
+    positions (every spatial axis of (N, C, *spatial) or (N, *spatial, C); a token axis
+    of (N, L, C)) and hold more than half the map's positions; channels are not."""
+    dims, rank = len(field.jump), len(shape)
+    reduced = axes - {0}
+    if field.whole or not reduced or field.empty:
+        return field
+    if rank == 2 + dims:
+        covers = reduced >= set(range(2, rank)) or reduced >= set(range(1, rank - 1))
+    else:
+        covers = rank >= 3 and rank - 1 not in reduced
+    count = math.prod(shape[a] for a in reduced)
+    positions = map_positions(field)
+    if covers and positions > 1 and 2 * count > positions:
+        return whole_field(field)
+    return field

@@ -36,6 +36,12 @@ FREE = frozenset(
         "split_with_sizes", "swapaxes", "mT", "__setitem__", "masked_fill", "masked_fill_",
         "copy_", "fill_", "zero_", "embedding", "tensor_split", "repeat_interleave", "long",
         "int", "bool",
+        # creation, one-hot codes, index grids, copies of patches, dropout in eval
+        "meshgrid", "eye", "one_hot", "unfold", "dropout1d", "dropout2d", "dropout3d",
+        "feature_dropout", "alpha_dropout", "feature_alpha_dropout", "linspace", "full_like",
+        "empty_like", "new_full", "new_tensor", "half", "double", "bfloat16", "type", "unfold_",
+        "_pack_padded_sequence", "_pad_packed_sequence", "pack_padded_sequence",
+        "pad_packed_sequence", "pack_sequence", "pad_sequence", "sort", "argsort",
     }
 )  # fmt: skip
 
@@ -58,6 +64,18 @@ ARITHMETIC = {
     "normalize": "normalize", "ne": "compare", "eq": "compare", "__eq__": "compare",
     "__ne__": "compare",
     "hardtanh": "hardtanh", "hardtanh_": "hardtanh", "log": "log", "sin": "sin", "cos": "cos",
+    "__rpow__": "pow", "pow_": "pow", "square": "pow", "float_power": "pow",
+    "addcmul": "addcmul", "addcmul_": "addcmul", "addcdiv": "addcdiv", "addcdiv_": "addcdiv",
+    "lerp": "lerp", "lerp_": "lerp", "cumsum": "cumsum", "cumprod": "cumprod",
+    "__invert__": "not", "bitwise_not": "not", "logical_not": "not", "__and__": "and",
+    "__or__": "or", "__xor__": "xor", "bitwise_and": "and", "bitwise_or": "or",
+    "logical_and": "and", "logical_or": "or", "maximum": "maximum", "minimum": "minimum",
+    "lt": "compare", "gt": "compare", "le": "compare", "ge": "compare", "__lt__": "compare",
+    "__gt__": "compare", "__le__": "compare", "__ge__": "compare", "reciprocal": "div",
+    "sign": "sign", "floor": "round", "ceil": "round", "round": "round", "log1p": "log",
+    "log2": "log", "expm1": "exp", "exp_": "exp", "sqrt_": "sqrt",
+    "neg_": "neg", "tan": "tan", "atan2": "atan2", "remainder": "remainder",
+    "__mod__": "remainder", "floor_divide": "div", "__floordiv__": "div",
 }  # fmt: skip
 
 
@@ -83,6 +101,9 @@ class _Read:
     owns: list[Value] = field(default_factory=list)
     then_add: Value | None = None  # a computed bias, added to the output as its own node
     reuses: Value | None = None  # a computed weight: the node that made it owns the params
+    # The call's first output is the op's; the others (an LSTM's h_n and c_n, max's
+    # indices) come with it, free.
+    side: bool = False
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -161,9 +182,116 @@ def _linear(call: _Call) -> _Read | None:
 
 
 def _batch_norm(call: _Call) -> _Read:
+    """F.batch_norm(input, running_mean, running_var, weight, bias, ...): gamma and beta
+    are parameters only when the model's own (NFNet's ScaledStdConv2d standardises its
+    weight with none, or with a computed gain)."""
     x, weight, bias = call.arg(0, "input"), call.arg(3, "weight"), call.arg(4, "bias")
     owns = [v for v in (weight, bias) if _parameter(v)]
-    return _Read(P.BatchNorm2d(x.shape[1], affine=weight is not None), [x], owns)
+    learned = (_parameter(weight), _parameter(bias))
+    op = P.BatchNorm2d(x.shape[1], affine=weight is not None or bias is not None, learned=learned)
+    return _Read(op, [x], owns)
+
+
+def _rms_norm(call: _Call) -> _Read:
+    """F.rms_norm(input, normalized_shape, weight, eps)."""
+    x, shape, weight = call.arg(0, "input"), call.arg(1, "normalized_shape"), call.arg(2, "weight")
+    normalized = tuple(shape) if isinstance(shape, list | tuple) else (int(shape),)
+    op = O.Norm("rms_norm", normalized, weight is not None, False)
+    return _Read(op, [x], [weight] if _parameter(weight) else [])
+
+
+def _addmm(call: _Call) -> _Read | None:
+    """torch.addmm(bias, x, weight): x @ weight + bias (GPT-2's Conv1D, whose weight is
+    (in, out)): a linear map when the weight is a parameter; else a product of two
+    activations, the bias added after. ``addmv`` alike."""
+    bias, x, weight = call.arg(0, "input"), call.arg(1, "mat1"), call.arg(2, "mat2")
+    if not (isinstance(x, Value) and isinstance(weight, Value)):
+        return None
+    scaled = call.event.kwargs.get("beta", 1) != 1 or call.event.kwargs.get("alpha", 1) != 1
+    if _parameter(weight) and len(weight.shape) == 2 and not scaled:
+        own_bias = _parameter(bias) and len(bias.shape) == 1
+        op = P.Linear(weight.shape[0], weight.shape[1], own_bias)
+        return _Read(op, [x], [weight, bias] if own_bias else [weight],
+                     then_add=None if own_bias else bias)  # fmt: skip
+    return _Read(O.MatMul(call.event.function), [x, weight], then_add=bias)
+
+
+def _baddbmm(call: _Call) -> _Read | None:
+    """torch.baddbmm(input, b1, b2): input + b1 @ b2 per batch; torch.addbmm the same
+    products summed over the batch (an einsum)."""
+    bias, a, b = call.arg(0, "input"), call.arg(1, "batch1"), call.arg(2, "batch2")
+    if not (isinstance(a, Value) and isinstance(b, Value)):
+        return None
+    op: P.Primitive = O.MatMul("baddbmm")
+    if call.event.function.startswith("addbmm"):
+        op = O.Einsum("bnm,bmp->np")
+    return _Read(op, [a, b], then_add=bias if isinstance(bias, Value) else None)
+
+
+def _recurrent(call: _Call) -> _Read | None:
+    """torch's fused lstm/gru/rnn_tanh/rnn_relu (nn.LSTM, nn.GRU, nn.RNN): (input, hx,
+    weights, has_biases, num_layers, dropout, train, bidirectional, batch_first), or for
+    a packed sequence (data, batch_sizes, hx, weights, has_biases, num_layers, dropout,
+    train, bidirectional). Its weights come per layer and direction: w_ih, w_hh, then
+    b_ih, b_hh with biases, then w_hr with a projection."""
+    inputs, mode = call.event.inputs, call.event.function
+    packed = isinstance(inputs[1], Value) and len(inputs[1].shape) == 1
+    at = 3 if packed else 2
+    if len(inputs) < at + 6 or not isinstance(inputs[at], list | tuple):
+        return None
+    x, state, weights = inputs[0], inputs[at - 1], list(inputs[at])
+    biases, layers, _, _, bidirectional = inputs[at + 1 : at + 6]
+    batch_first = not packed and len(inputs) > at + 6 and bool(inputs[at + 6])
+    directions = 2 if bidirectional else 1
+    if not weights or not all(_parameter(w) for w in weights) or len(weights) % (
+            int(layers) * directions):  # fmt: skip
+        return None
+    per = len(weights) // (int(layers) * directions)
+    proj = int(weights[per - 1].shape[0]) if mode == "lstm" and per % 2 else 0
+    hidden = int(weights[0].shape[0]) // O.RECURRENT_GATES[mode]
+    op = O.Recurrent(mode, int(weights[0].shape[1]), hidden, int(layers), bool(biases),  # type: ignore[arg-type]
+                     bool(bidirectional), proj, batch_first, packed=packed)  # fmt: skip
+    return _recurrent_read(op, x, state, weights)
+
+
+def _recurrent_cell(call: _Call) -> _Read | None:
+    """torch's lstm_cell/gru_cell/rnn_tanh_cell/rnn_relu_cell(input, hx, w_ih, w_hh,
+    b_ih, b_hh) (nn.LSTMCell, nn.GRUCell, nn.RNNCell): one step."""
+    inputs, mode = call.event.inputs, call.event.function.removesuffix("_cell")
+    x, state = call.arg(0, "input"), call.arg(1, "hx")
+    weights = [v for v in inputs[2:6] if v is not None]
+    if len(weights) not in (2, 4) or not all(_parameter(w) for w in weights):
+        return None
+    hidden = int(weights[0].shape[0]) // O.RECURRENT_GATES[mode]
+    op = O.Recurrent(mode, int(weights[0].shape[1]), hidden, bias=len(weights) == 4,  # type: ignore[arg-type]
+                     cell=True)  # fmt: skip
+    return _recurrent_read(op, x, state, weights)
+
+
+def _recurrent_read(op: O.Recurrent, x: Value, state: Any, weights: list[Value]) -> _Read | None:
+    if op.params != sum(math.prod(w.shape) for w in weights):
+        return None  # a layout this reader does not know: listed as not counted
+    states = [v for v in (state if isinstance(state, list | tuple) else [state])
+              if isinstance(v, Value)]  # fmt: skip
+    return _Read(op, [x, *states], weights, side=True)
+
+
+def _deform_conv(call: _Call) -> _Read | None:
+    """torchvision.ops.deform_conv2d, as torch.ops.torchvision.deform_conv2d(input, weight,
+    offset, mask, bias, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, weight_groups,
+    offset_groups, use_mask)."""
+    inputs = call.event.inputs
+    if len(inputs) < 14:
+        return None
+    x, weight, offset, mask, bias = inputs[:5]
+    sh, sw, ph, pw, dh, dw, groups, _, use_mask = inputs[5:14]
+    if not _parameter(weight):
+        return None
+    own_bias = _parameter(bias)
+    op = O.DeformConv(x.shape[1], weight.shape[0], tuple(weight.shape[2:]), (sh, sw), (ph, pw),
+                      (dh, dw), int(groups), own_bias, bool(use_mask))  # fmt: skip
+    reads = [x, offset, *([mask] if use_mask else [])]
+    return _Read(op, reads, [weight, *([bias] if own_bias else [])])
 
 
 def _layer_norm(call: _Call) -> _Read:
@@ -214,21 +342,58 @@ def _adaptive(mode: str, dims: int) -> Callable[[_Call], _Read]:
 
 
 def _reduce(mode: str) -> Callable[[_Call], _Read | None]:
-    """A mean or max over H and W of a 4-D map is a global pool; over other dims, a
-    reduction."""
+    """A mean or max over H and W of a 4-D map is a global pool; over other dims (all of
+    them when none is named), a reduction."""
 
     def read(call: _Call) -> _Read | None:
         x, dims = call.arg(0, "input"), call.arg(1, "dim")
         keep = bool(call.arg(2, "keepdim", False))
+        if not isinstance(x, Value) or not x.shape:
+            return None
+        if dims is None and call.event.outputs[0].shape in ((), (1,) * len(x.shape)):
+            dims = tuple(range(len(x.shape)))
         if isinstance(dims, int):
             dims = (dims,)
-        if not isinstance(dims, list | tuple) or not x.shape:
+        if not isinstance(dims, list | tuple) or not all(isinstance(d, int) for d in dims):
             return None
         if len(x.shape) == 4 and sorted(d % 4 for d in dims) == [2, 3]:
             return _Read(P.GlobalPool(mode, flatten=not keep), [x])  # type: ignore[arg-type]
         return _Read(O.Reduce(call.event.function, tuple(dims), keep), [x])
 
     return read
+
+
+def _reduction(call: _Call) -> _Read | None:
+    """var, std (and their _mean pairs), norm, logsumexp, argmax, and max or min over a
+    dim (values and indices) or all of them; keepdim is what torch's output shape says.
+    max(a, b) of two tensors is element-wise."""
+    function = call.event.function.removeprefix("linalg_").rstrip("_")
+    x = call.arg(0, "input")
+    other = call.event.inputs[1] if len(call.event.inputs) > 1 else None
+    if not isinstance(x, Value) or not x.shape:
+        return None
+    if function in ("max", "min") and isinstance(other, Value):
+        return _Read(O.Pointwise(f"{function}imum"), [x, other])
+    at = 2 if function in ("norm", "vector_norm") else 1
+    dims = call.event.kwargs.get("dim", call.event.inputs[at] if len(call.event.inputs) > at
+                                 else None)  # fmt: skip
+    if isinstance(dims, int):
+        dims = (dims,)
+    if dims is None or dims == ():
+        dims = tuple(range(len(x.shape)))
+    if not isinstance(dims, list | tuple) or not all(isinstance(d, int) for d in dims):
+        return None
+    want = call.event.outputs[0].shape
+    for keep in (False, True):
+        op = O.Reduce(function, tuple(dims), keep)
+        if op.out_shape((x.shape,)) == want:
+            return _Read(op, [x], side=len(call.event.outputs) > 1)
+    return None
+
+
+def _fold(call: _Call) -> _Read:
+    """F.fold (col2im): overlapping patches summed into a map."""
+    return _Read(O.Fold(call.event.outputs[0].shape), [call.arg(0, "input")])
 
 
 def _matmul(call: _Call) -> _Read:
@@ -271,6 +436,9 @@ def _activation(call: _Call) -> _Read:
     return _Read(P.Activation(name), [_values(call.event)[0]])
 
 
+REDUCTIONS = ("var", "std", "var_mean", "std_mean", "norm", "linalg_vector_norm", "logsumexp",
+              "max", "min", "argmax", "argmin", "prod")  # fmt: skip
+
 # One row per traced function: how to read it (None: not this call; fall back).
 READERS: dict[str, Callable[[_Call], _Read | None]] = {
     **dict.fromkeys(
@@ -289,7 +457,18 @@ READERS: dict[str, Callable[[_Call], _Read | None]] = {
     },
     "mean": _reduce("avg"),
     "amax": _reduce("max"),
+    "amin": _reduce("min"),
     "sum": _reduce("sum"),
+    **dict.fromkeys(REDUCTIONS, _reduction),
+    "rms_norm": _rms_norm,
+    "addmm": _addmm,
+    "addmv": _addmm,
+    "baddbmm": _baddbmm,
+    "addbmm": _baddbmm,
+    **dict.fromkeys(("lstm", "gru", "rnn_tanh", "rnn_relu"), _recurrent),
+    **dict.fromkeys(("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell"), _recurrent_cell),
+    "deform_conv2d": _deform_conv,
+    "fold": _fold,
     "matmul": _matmul,
     "mm": _matmul,
     "bmm": _matmul,
@@ -369,6 +548,10 @@ class _Graph:
         known = self.producer.get(value.id)
         if known is not None:
             return known
+        if value.id in self.later_inputs:
+            name = self.add(self.later_inputs[value.id], O.Opaque(INPUT, value.shape), (INPUT,))
+            self.producer[value.id] = name
+            return name
         if value.parameter is not None:
             node = self.owner.get(value.parameter)
             if node is None:
@@ -413,6 +596,7 @@ GIVEN = {
     **{f"{mode}_pool{d}d": ((1, "kernel_size", None),) for mode in ("max", "avg")
        for d in (1, 2, 3)},
     "dropout": ((1, "p", 0.5),),
+    **{f"conv{d}d": ((4, "padding", 0),) for d in (1, 2, 3)},
 }  # fmt: skip
 
 
@@ -443,6 +627,12 @@ def _read_event(graph: _Graph, event: Event) -> None:
             graph.producer[output.id] = node
         return
     weights_of = None if read.reuses is None else graph.source(read.reuses, event.call)
+    if weights_of is not None:
+        # The node that made the weight counts the weight's parameters, never this one's
+        # own bias (NFNet's ScaledStdConv2d): a parameter node of its own counts that.
+        for parameter in read.owns:
+            graph.source(parameter, event.call)
+        read.owns = []
     for parameter in read.owns:
         assert parameter.parameter is not None
         weights_of = weights_of or graph.owner.get(parameter.parameter)
@@ -460,8 +650,11 @@ def _read_event(graph: _Graph, event: Event) -> None:
     for parameter in read.owns:
         assert parameter.parameter is not None
         graph.owner.setdefault(parameter.parameter, node)
-    for output in event.outputs:
-        graph.producer[output.id] = node
+    graph.producer[event.outputs[0].id] = node
+    for index, output in enumerate(event.outputs[1:], 2):  # side results: free, in no call
+        side = graph.add(f"{base}:{index}", O.Opaque(f"{event.function} result", output.shape),
+                         (node,), group=group)  # fmt: skip
+        graph.producer[output.id] = side
 
 
 def _fits(read: _Read, event: Event) -> bool:
@@ -470,7 +663,7 @@ def _fits(read: _Read, event: Event) -> bool:
         shape = read.op.out_shape(tuple(v.shape for v in read.inputs))
     except (InvalidSpecError, IndexError, ValueError):
         return False
-    return len(event.outputs) == 1 and shape == event.outputs[0].shape
+    return (len(event.outputs) == 1 or read.side) and shape == event.outputs[0].shape
 
 
 def _read_attention_module(graph: _Graph, event: Event) -> None:
@@ -520,7 +713,3 @@ def _read_attention_module(graph: _Graph, event: Event) -> None:
         if _parameter(parameter):
             graph.owner.setdefault(parameter.parameter, node)
     graph.producer[output.id] = node
-        if value.id in self.later_inputs:
-            name = self.add(self.later_inputs[value.id], O.Opaque(INPUT, value.shape), (INPUT,))
-            self.producer[value.id] = name
-            return name
