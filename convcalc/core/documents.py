@@ -149,6 +149,11 @@ def json_schema(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
             "limit": {"type": "integer", "minimum": 0},
             "headroom": {"type": "integer", "description": "limit - value: negative when over"},
             "ok": {"type": "boolean"},
+            "partial": {
+                "type": "string",
+                "description": "What a partial total leaves out (ops with no formula): the "
+                "budget cannot pass.",
+            },
         },
         "required": ["figure", "value", "limit", "headroom", "ok"],
     }
