@@ -474,6 +474,27 @@ def test_batch_line_notices_are_its_own() -> None:
     assert "--depth" not in result.stderr
 
 
+def test_batch_line_refused_while_rendering_is_its_own_outcome(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error raised while a line's result is rendered (a --value the result refuses)
+    is that line's exit and error; the batch goes on (it was a traceback)."""
+    from convcalc.errors import CheckFailedError
+    from convcalc.pipeline import Result as PipelineResult
+
+    def refuse(self: PipelineResult, name: str) -> list[str]:
+        raise CheckFailedError(f"{name} refused")
+
+    monkeypatch.setattr(PipelineResult, "values", refuse)
+    text = "se --channels 32 --no-verify --value macs\nse --channels 32 --no-verify\n"
+    result = invoke("batch", "-", stdin=text)
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (first["exit"], first["error"], first["text"]) == (1, "macs refused", None)
+    assert second["exit"] == 0
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+
+
 def test_batch_missing_file_exits_2(tmp_path: Path) -> None:
     """A batch file that cannot be read is one error line, exit 2."""
     result = invoke("batch", str(tmp_path / "nope.txt"))

@@ -114,11 +114,11 @@ def run(argv: list[str], *, text_output: bool = True) -> Outcome:
             return Outcome(tuple(argv), exc.exit_code, str(exc), notices)
         common = plan.common
         document = output = None
-        if common.value is None and common.output is OutputFormat.json:
-            document = result.to_dict()
-        elif text_output:
-            output = text(result, common)
-        try:
+        try:  # rendering may refuse too (--value of a partial total), as a run alone would
+            if common.value is None and common.output is OutputFormat.json:
+                document = result.to_dict()
+            elif text_output:
+                output = text(result, common)
             finish(plan, result, notices.append)
         except ConvCalcError as exc:
             return Outcome(tuple(argv), exc.exit_code, str(exc), notices, document, output, result)
