@@ -11,26 +11,31 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torchinfo
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from convcalc.core import ops as O  # noqa: N812 - the op table's alias
 from convcalc.core.figures import DTYPE_BYTES, NetworkFigures, analyze
 from convcalc.core.graph import Network
 from convcalc.core.report import Measurement, Report, build_checks
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
+from convcalc.measure.inputs import DTYPES, ExampleInputs, TensorSpec, check_dtype, dtype_name
 from convcalc.measure.probe import read_summary
 from convcalc.measure.read import read_trace
 from convcalc.measure.target import describe_exception, resolve_device
 from convcalc.measure.trace import evaluation, tensors, trace
 
 Notify = Callable[[str], None]
-INPUT_DTYPES = ("float32", "float16", "bfloat16", "float64", "long", "int64", "int32")
+INPUT_DTYPES = tuple(DTYPES)
+# summary()'s own keyword names: a keyword input so named would be taken as its option.
+TORCHINFO_OPTIONS = frozenset(inspect.signature(torchinfo.summary).parameters) - {"kwargs"}
 
 
 def meta_copy(model: nn.Module) -> nn.Module:
@@ -51,27 +56,114 @@ def _device_of(model: nn.Module) -> str | None:
     return None if tensor is None else tensor.device.type
 
 
-def run_forward(model: nn.Module, x: torch.Tensor) -> Network:
-    """Trace and read the model; the user's forward failing is a spec error (exit 2)."""
+# Calls whose result is the input's values in Python, or whose size depends on them: a
+# forward that makes one may take another path (or other sizes) on other values, and the
+# meta device, which has no values, cannot run it.
+VALUE_READS = {
+    "item": "Tensor.item",
+    "__bool__": "Tensor.__bool__, an if on a tensor",
+    "__int__": "Tensor.__int__",
+    "__float__": "Tensor.__float__",
+    "__index__": "Tensor.__index__",
+    "tolist": "Tensor.tolist",
+    "numpy": "Tensor.numpy",
+    "nonzero": "nonzero",
+    "argwhere": "argwhere",
+    "masked_select": "masked_select",
+    "unique": "unique",
+    "unique_consecutive": "unique_consecutive",
+    "nms": "NMS, torchvision.ops.nms",
+    "batched_nms": "NMS, torchvision.ops.batched_nms",
+}
+
+
+class _ValueReads(TorchFunctionMode):
+    """Notes every call of VALUE_READS a forward makes (outside the trace's own mode, so it
+    sees the calls the trace passes on, composites' inner calls included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in VALUE_READS:
+            self.seen.append(VALUE_READS[name])
+        elif name == "where" and len(args) + len(kwargs) == 1:  # where(condition): nonzero
+            self.seen.append("where(condition)")
+        return func(*args, **kwargs)
+
+
+class MetaUnsupportedError(Exception):
+    """The forward pass cannot run on the meta device: ``call`` is what needed values."""
+
+    def __init__(self, call: str, cause: BaseException) -> None:
+        super().__init__(call)
+        self.call = call
+        self.cause = cause
+
+
+def _meta_call(exc: BaseException, seen: list[str]) -> str | None:
+    """What a forward on meta failed on, when it failed for want of values; else None."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    if "quantized" in text or "packed" in text:
+        return "int8 packed weights (quantized ops have no meta kernels)"
+    if seen:
+        return seen[-1]
+    if "meta" not in text:
+        return None
+    for marker, call in (("item()", "Tensor.item"), ("nonzero", "nonzero"), ("nms", "NMS"),
+                         ("copy out of meta", "a copy of a tensor's values")):  # fmt: skip
+        if marker in text:
+            return call
+    return describe_exception(exc)
+
+
+def run_forward(
+    model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], described: str
+) -> tuple[Network, tuple[str, ...]]:
+    """Trace and read ``model(*args, **kwargs)``, and the calls it made that read values
+    (VALUE_READS). The user's forward failing is a spec error (exit 2) that names the
+    inputs it was given (``described``); on meta, for want of values, MetaUnsupportedError."""
+    reads = _ValueReads()
+    on_meta = any(t.device.type == "meta" for t in tensors([args, kwargs]))
     try:
-        recorded = trace(model, (x,))
-    except TypeError as exc:
-        if "positional argument" in str(exc) or "required" in str(exc):
-            raise InvalidSpecError(
-                f"the model's forward needs more than one input ({describe_exception(exc)}); "
-                "convcalc passes one tensor"
-            ) from exc
-        raise InvalidSpecError(_forward_failed(x, exc)) from exc
-    except Exception as exc:  # the user's forward pass: report its own words
-        raise InvalidSpecError(_forward_failed(x, exc)) from exc
+        with reads:
+            recorded = trace(model, args, kwargs)
+    except Exception as exc:
+        call = _meta_call(exc, reads.seen) if on_meta else None
+        if call is not None:
+            raise MetaUnsupportedError(call, exc) from exc
+        _forward_error(exc, args, described)
     if not recorded.outputs:
         raise InvalidSpecError("the model returned no tensor")
-    return read_trace(recorded)
+    return read_trace(recorded), tuple(dict.fromkeys(reads.seen))
 
 
-def _forward_failed(x: torch.Tensor, exc: BaseException) -> str:
-    shape = "x".join(map(str, x.shape))
-    return f"the model's forward pass failed on a {shape} input: {describe_exception(exc)}"
+def _forward_error(exc: BaseException, args: tuple[Any, ...], described: str) -> NoReturn:
+    """Raise the user's forward failure as one InvalidSpecError."""
+    text = str(exc)
+    if isinstance(exc, TypeError) and ("positional argument" in text or "required" in text):
+        count = f"{len(args)} positional input{'s' if len(args) != 1 else ''}"
+        raise InvalidSpecError(
+            f"the model's forward takes other inputs than the {count} given "
+            f"({describe_exception(exc)}): give one --input-shape per positional input, "
+            "or --inputs FILE.py:FUNCTION returning them"
+        ) from exc
+    # the user's forward pass: report its own words
+    raise InvalidSpecError(_forward_failed(described, exc)) from exc
+
+
+def _forward_failed(described: str, exc: BaseException) -> str:
+    inputs = f"a {described} input" if "," not in described else f"inputs {described}"
+    return f"the model's forward pass failed on {inputs}: {describe_exception(exc)}"
 
 
 def profile_model(
@@ -87,55 +179,122 @@ def profile_model(
     kind: str = "",
     notes: Sequence[str] = (),
     owned: bool = False,
+    inputs: ExampleInputs | None = None,
+    dtype: str | None = None,
+    notify: Notify | None = None,
+    rebuild: Callable[[], nn.Module] | None = None,
 ) -> Report:
-    """A Report of ``model`` on an input of ``input_shape``: every op's figures, and
-    (``verify``) torchinfo's and FlopCounterMode's beside them (``backward``: around a
-    training step of a meta copy too).
+    """A Report of ``model`` on an input of ``input_shape`` (or on ``inputs``: several,
+    keyword, nested, each of its own dtype): every op's figures, and (``verify``)
+    torchinfo's and FlopCounterMode's beside them (``backward``: around a training step
+    of a meta copy too).
 
-    ``owned``: convcalc built the model (from a factory), so it may convert its
-    parameters to a floating ``input_dtype``; a user's model is only ever copied.
+    ``dtype``: the model's floating dtype (default: ``input_dtype`` when it is one, else
+    float32). ``owned``: convcalc built the model (from a factory), so it may convert its
+    parameters to that dtype; a user's model is only ever copied.
+
+    Where the forward cannot run on meta (``.item()``, ``nonzero``, NMS, int8 packed
+    weights), it runs on the CPU instead, said to ``notify``: the user's own model where
+    it is on a real device, else ``rebuild()`` (the factory again, on the CPU); with
+    neither, an error that names ``--device cpu``. A forward that read values
+    (VALUE_READS) on a real device gets a notice that its figures hold for that input.
     """
-    if input_dtype not in INPUT_DTYPES:
-        raise InvalidSpecError(
-            f"input dtype {input_dtype!r} is not one of {', '.join(INPUT_DTYPES)}"
-        )
-    if any(size <= 0 for size in input_shape):
-        raise InvalidSpecError(f"input shape {list(input_shape)} must have positive sizes")
+    check_dtype(input_dtype)
+    given = inputs or ExampleInputs((TensorSpec(tuple(input_shape)),), {}, input_dtype)
+    first = given.first_shape()
+    if dtype is None:
+        dtype = dtype_name(DTYPES[input_dtype])
+    if dtype not in DTYPE_BYTES:
+        dtype = "float32"
     target = resolve_device(device)
-    torch_dtype = getattr(torch, "int64" if input_dtype == "long" else input_dtype)
+    original, built = model, owned
     if _device_of(model) not in (None, target) and target == "meta":
         model, owned = meta_copy(model), True
-    if owned and torch_dtype.is_floating_point:
-        model = model.to(device=target, dtype=torch_dtype)
-    x = torch.zeros(tuple(input_shape), dtype=torch_dtype, device=target)
+    if owned:
+        model = model.to(device=target, dtype=getattr(torch, dtype))
+    args, kwargs = given.make(target, model)
+    said = list(notes)
+    try:
+        read, reads = run_forward(model, args, kwargs, given.describe())
+    except MetaUnsupportedError as failure:
+        model, owned = _real_model(original, built, rebuild, failure)
+        target = _device_of(model) or "cpu"
+        if owned:
+            model = model.to(device=target, dtype=getattr(torch, dtype))
+        args, kwargs = given.make(target, model)
+        said.append(
+            f"the forward pass cannot run on the meta device ({failure.call}); "
+            f"ran it on the {target.upper() if target == 'cpu' else target} instead"
+        )
+        read, reads = run_forward(model, args, kwargs, given.describe())
+    if reads and target != "meta":
+        said.append(
+            f"the forward pass read tensor values ({', '.join(reads)}): its path or sizes "
+            "can depend on them, so these figures hold for the input it ran on (seeded: "
+            "floats uniform in [0, 1), integers below the vocabulary)"
+        )
+    for note in said[len(notes) :]:
+        (notify or (lambda _message: None))(f"notice: {note}")
     network = dataclasses.replace(
-        run_forward(model, x), name=kind or type(model).__name__, notes=tuple(notes)
+        read,
+        name=kind or type(model).__name__,
+        notes=tuple(said),
+        inputs=tuple((spec.shape, spec.dtype or dtype) for _, spec in given.leaves()),
     )
-    dtype = input_dtype if input_dtype in DTYPE_BYTES else "float32"
     figures = analyze(network, dtype)
-    report = Report(
-        "model",
-        (spec or {}) | {"input_shape": list(input_shape), "input_dtype": input_dtype,
-                        "dtype": dtype, "device": device},
-        figures,
-        kind=kind or type(model).__name__,
-    )  # fmt: skip
+    described = {"input_shape": list(first), "input_dtype": input_dtype, "dtype": dtype,
+                 "device": device}  # fmt: skip
+    if inputs is not None:
+        described["inputs"] = given.to_dict()
+    report = Report("model", (spec or {}) | described, figures, kind=kind or type(model).__name__)
     if not verify:
         return report
-    measured = _measure(model, x, cross_check)
+    measured = _measure(model, args, kwargs, cross_check)
     measured = dataclasses.replace(measured, unpredictable=unpredictable(model, figures))
-    if cross_check and backward:
+    if cross_check and backward and target == "meta":  # (a meta copy: where it runs)
         from convcalc.measure.training import training_flops
 
         trained = meta_copy(model)  # the user's model is never the one trained
-        x_meta = torch.zeros(tuple(input_shape), dtype=torch_dtype, device="meta")
+        meta_args, meta_kwargs = given.make("meta", trained)
         measured = dataclasses.replace(
-            measured, flop_counter_training_flops=training_flops(trained, x_meta)
+            measured,
+            flop_counter_training_flops=training_flops(trained, meta_args, meta_kwargs),
         )
     return dataclasses.replace(report, measured=measured, checks=build_checks(figures, measured))
 
 
-def _measure(model: nn.Module, x: torch.Tensor, cross_check: bool) -> Measurement:
+def _real_model(
+    original: nn.Module,
+    built: bool,
+    rebuild: Callable[[], nn.Module] | None,
+    failure: MetaUnsupportedError,
+) -> tuple[nn.Module, bool]:
+    """The model to run on a real device when meta cannot run it, and whether convcalc
+    owns it: the one given, where it is on one (run as it is, left as it was found),
+    else ``rebuild()`` on the CPU."""
+    if _device_of(original) not in (None, "meta"):
+        return original, built
+    if rebuild is not None:
+        with torch.device("cpu"):
+            return rebuild(), True
+    raise InvalidSpecError(
+        f"the model's forward pass cannot run on the meta device ({failure.call}: "
+        f"{describe_exception(failure.cause)}), and the model was given on meta, with no "
+        "values to run on the CPU: build it on the CPU and run with --device cpu"
+    )
+
+
+def _measure(
+    model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], cross_check: bool
+) -> Measurement:
+    clash = sorted(TORCHINFO_OPTIONS & set(kwargs))
+    if clash:
+        raise InvalidSpecError(
+            f"torchinfo cannot pass a keyword input named {clash[0]!r} (its own option's "
+            "name): give it positionally, or use --no-verify"
+        )
+    given = tensors([args, kwargs])
+    x = given[0]
     # A module registered under several parents keeps its first path, as the trace names it.
     paths: dict[int, str] = {}
     for path, module in model.named_modules(remove_duplicate=False):
@@ -145,9 +304,9 @@ def _measure(model: nn.Module, x: torch.Tensor, cross_check: bool) -> Measuremen
     try:
         with evaluation(model), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the model's own warnings were shown by the trace
-            stats = torchinfo.summary(model, input_data=[x], verbose=0, device=x.device,
-                                      mode="eval", depth=100)  # fmt: skip
-            flops = _flop_counter_flops(model, x) if cross_check else None
+            stats = torchinfo.summary(model, input_data=list(args), verbose=0, device=x.device,
+                                      mode="eval", depth=100, **kwargs)  # fmt: skip
+            flops = _flop_counter_flops(model, args, kwargs) if cross_check else None
     except Exception as exc:  # torchinfo's own failure on a model that traced fine
         raise EnvironmentUnavailableError(
             f"torchinfo could not summarise the model: {describe_exception(exc)}"
@@ -163,6 +322,9 @@ def _measure(model: nn.Module, x: torch.Tensor, cross_check: bool) -> Measuremen
             calls[path] = calls.get(path, 0) + 1
             names.append(path if calls[path] == 1 else f"{path}@{calls[path]}")
     measured = read_summary(stats, model, x, names, flops)
+    # every input, each by its own dtype (torchinfo's total_input adds Python overheads)
+    input_bytes = sum(t.nelement() * t.element_size() for t in given)
+    measured = dataclasses.replace(measured, input_bytes=input_bytes)
     first = tensors(outputs[0]) if outputs else []
     if first:  # the first tensor of the result, as the trace reads it (dicts, ModelOutput)
         measured = dataclasses.replace(measured, output_shape=tuple(first[0].shape))
@@ -246,9 +408,9 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
     return tuple(reasons)
 
 
-def _flop_counter_flops(model: nn.Module, x: torch.Tensor) -> int:
+def _flop_counter_flops(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
     from torch.utils.flop_counter import FlopCounterMode
 
     with FlopCounterMode(display=False) as counter:
-        model(x)
+        model(*args, **kwargs)
     return int(counter.get_total_flops())
