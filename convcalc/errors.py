@@ -33,6 +33,11 @@ class BudgetExceededError(CheckFailedError):
     """A figure is over the budget the user set."""
 
 
+class PartialTotalError(CheckFailedError):
+    """A budget or ``--value`` on a total of work that is partial (an op had no formula):
+    it cannot pass, nor be printed as if whole, unless the user allows it (exit 1)."""
+
+
 class EnvironmentUnavailableError(ConvCalcError):
     """The environment cannot do what was asked: no CUDA, no torch, no matplotlib (exit 3)."""
 

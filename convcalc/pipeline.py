@@ -28,13 +28,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from convcalc.api import DEVICES, AnyReport, analyze, profile, verify
-from convcalc.core.budgets import Verdict, annotate, judge
+from convcalc.core.budgets import Verdict, annotate, judge, partial_values
 from convcalc.core.designs import Comparison, Design, Sweep
 from convcalc.core.documents import BUDGET_FIGURES, figure, points, text
 from convcalc.core.figures import DTYPE_BYTES
 from convcalc.core.primitives import fmt_int
 from convcalc.core.report import Check, Report
-from convcalc.errors import BudgetExceededError, ConvCalcError, InvalidSpecError, MismatchError
+from convcalc.errors import (
+    BudgetExceededError,
+    ConvCalcError,
+    InvalidSpecError,
+    MismatchError,
+    PartialTotalError,
+)
 
 if TYPE_CHECKING:
     from convcalc.core.backward import Backward
@@ -92,6 +98,9 @@ class Request:
     fold: int | None = None
     top: int | None = None
     readable: bool = True
+    # A budget or a value on a total of work that is partial (an op with no formula) is
+    # refused (exit 1, naming what was not counted) unless this allows it.
+    allow_partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,9 @@ class Result:
             )
             more = f" (and {len(failed) - 4} more)" if len(failed) > 4 else ""
             return MismatchError(f"analytic and measured figures disagree: {details}{more}")
+        partial = [v.message() for v in self.over_budget if v.partial]
+        if partial:
+            return PartialTotalError("budget refused: " + "; ".join(partial))
         over = [v.message() for v in self.over_budget]
         if over:
             return BudgetExceededError("budget exceeded: " + "; ".join(over))
@@ -162,7 +174,16 @@ class Result:
 
     def values(self, name: str) -> list[str]:
         """One figure per point, as bare text (``--value``): under the request's
-        convention for ``macs`` and ``flops`` when one was chosen."""
+        convention for ``macs`` and ``flops`` when one was chosen. A partial total of work
+        raises PartialTotalError (naming what it leaves out) unless the request allows it."""
+        partial = [] if self.request.allow_partial else partial_values(self.report.to_dict(), name)
+        if partial:
+            where = "; ".join(f"{label + ': ' if label else ''}{missing}" for label, missing
+                              in partial)  # fmt: skip
+            raise PartialTotalError(
+                f"{name} is a partial total: no formula for {where} "
+                "(--allow-partial prints the counted part)"
+            )
         if self.conventions and name in ("macs", "flops"):
             return [str(c.value(name)) for c in self.conventions]
         return [text(figure(item, name)) for _, item in points(self.report.to_dict())]
@@ -199,7 +220,11 @@ def run(
             report = _verify(report, request, say, progress)
     conventions = _conventions(report, request.convention)
     backward = _backward(report) if request.backward else ()
-    verdicts = tuple(judge(report.to_dict(), request.limits)) if request.limits else ()
+    verdicts = (
+        tuple(judge(report.to_dict(), request.limits, allow_partial=request.allow_partial))
+        if request.limits
+        else ()
+    )
     fold = request.fold
     if isinstance(subject, ModelTarget) and isinstance(report, Report):
         fold = _readable_fold(report, request, say)

@@ -36,6 +36,7 @@ def plan(
     fold: int | None = None,
     top: int | None = None,
     plot: str | None = None,
+    allow_partial: bool = False,
 ) -> Plan:
     """The request for ``subject`` under the common options. A model's table folds to a
     readable depth only where a table is shown (not with JSON or ``--value``)."""
@@ -52,6 +53,7 @@ def plan(
         fold=fold,
         top=top,
         readable=readable,
+        allow_partial=allow_partial,
     )
     return Plan(request, common, plot)
 

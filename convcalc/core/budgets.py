@@ -25,11 +25,14 @@ class Verdict:
     value: int
     limit: int
     point: str = ""  # "" for a single report; ``width 0.5 at 160``, a variant's name
+    # What the total leaves out (``cumsum (1 call)``) when it is a partial total of work
+    # and partial totals were not allowed: the budget cannot pass
+    partial: str = ""
 
     @property
     def ok(self) -> bool:
-        """Within budget (equal is within)."""
-        return self.value <= self.limit
+        """Within budget (equal is within), on a whole total."""
+        return not self.partial and self.value <= self.limit
 
     @property
     def headroom(self) -> int:
@@ -54,8 +57,15 @@ class Verdict:
         return f"{percent:.1f}%" if percent < 1_000_000 else f"{percent:.1e}%"
 
     def message(self, dashes: str = "--") -> str:
-        """``params 152 > --max-params 100 (over by 52, 52.0%)``."""
+        """``params 152 > --max-params 100 (over by 52, 52.0%)``; for a partial total,
+        what it leaves out."""
         prefix = f"{self.point}: " if self.point else ""
+        if self.partial:
+            return (
+                f"{prefix}{self.figure} {fmt_int(self.value)} is a partial total (no formula "
+                f"for {self.partial}), so {dashes}{self.option} {fmt_int(self.limit)} cannot "
+                f"pass ({dashes}allow-partial judges the counted part)"
+            )
         share = f", {self.share()}" if self.limit else ""
         return (
             f"{prefix}{self.figure} {fmt_int(self.value)} > {dashes}{self.option} "
@@ -70,13 +80,46 @@ class Verdict:
             "limit": self.limit,
             "headroom": self.headroom,
             "ok": self.ok,
+            **({"partial": self.partial} if self.partial else {}),
         }
 
 
+def uncounted(item: Any, name: str, catalogue: Catalogue = CATALOGUE) -> str:
+    """What a point's figure ``name`` leaves out (``cumsum (1 call), bilinear (2 calls)``)
+    when it is a total of work and some op had no formula; "" when it is whole."""
+    analytic = item.get("analytic") if isinstance(item, Mapping) else None
+    if not isinstance(analytic, Mapping) or not analytic.get("partial"):
+        return ""
+    known = {f.name: f for f in catalogue}
+    if name not in known or not known[name].conventions:  # not a total of work
+        return ""
+    missing = analytic.get("not_counted") or {}
+    return ", ".join(f"{op} ({n} call{'s' if n != 1 else ''})" for op, n in missing.items())
+
+
+def partial_values(
+    document: Any, name: str, catalogue: Catalogue = CATALOGUE
+) -> list[tuple[str, str]]:
+    """Each point whose ``name`` is a partial total of work, with what it leaves out
+    (``--value`` refuses to print such a total as if it were whole)."""
+    found = []
+    for label, item in points(document):
+        missing = uncounted(item, name, catalogue)
+        if missing:
+            found.append((label, missing))
+    return found
+
+
 def judge(
-    document: Any, limits: Mapping[str, int | None], catalogue: Catalogue = CATALOGUE
+    document: Any,
+    limits: Mapping[str, int | None],
+    catalogue: Catalogue = CATALOGUE,
+    *,
+    allow_partial: bool = False,
 ) -> list[Verdict]:
-    """A verdict per point of a JSON document per figure with a limit, in catalogue order."""
+    """A verdict per point of a JSON document per figure with a limit, in catalogue order.
+    A budget on a partial total of work (an op with no formula) fails, naming what it
+    leaves out, unless ``allow_partial``: then the counted part is judged."""
     verdicts = []
     for label, item in points(document):
         if not isinstance(item, Mapping):
@@ -85,7 +128,8 @@ def judge(
             limit = limits.get(f.name)
             value = f.read(item.get("analytic"))
             if limit is not None and isinstance(value, int) and not isinstance(value, bool):
-                verdicts.append(Verdict(f.name, value, limit, label))
+                missing = "" if allow_partial else uncounted(item, f.name, catalogue)
+                verdicts.append(Verdict(f.name, value, limit, label, missing))
     return verdicts
 
 

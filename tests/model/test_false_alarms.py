@@ -9,6 +9,8 @@ run too (transformers and ultralytics behind the ``slow`` marker: their imports)
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
 from collections import OrderedDict
 
 import pytest
@@ -247,3 +249,93 @@ def test_ultralytics_shared_activation_verifies() -> None:
     _compared_and_clean(report)
     assert report.params == sum(p.numel() for p in model.parameters())
     assert "torchinfo_params" in _skipped(report)
+
+
+# A partial total never passes silently ------------------------------------------------
+
+PARTIAL_FILE = '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Mixer(nn.Module):
+    """A conv, then a bilinear form (an op with no formula)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 1)
+        self.weight = nn.Parameter(torch.zeros(2, 32, 32))
+
+    def forward(self, x):
+        y = self.conv(x).flatten(1)
+        return F.bilinear(y, y, self.weight)
+
+
+def build():
+    return Mixer()
+'''
+
+
+def _convcalc(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "convcalc", *argv], capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def partial_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A user's file whose MACs are partial."""
+    path = tmp_path_factory.mktemp("partial") / "mixer.py"
+    path.write_text(PARTIAL_FILE, encoding="utf-8")
+    return f"{path}:build"
+
+
+@pytest.mark.parametrize(
+    ("options", "refusal"),
+    [
+        (("--value", "macs"), "macs is a partial total: no formula for bilinear (1 call)"),
+        (("--max-macs", "1G"), "--max-macs 1,000,000,000 cannot pass"),
+        (("--max-flops", "1G", "--format", "json"), "no formula for bilinear (1 call)"),
+    ],
+)
+def test_a_partial_total_is_refused_with_what_was_not_counted(
+    partial_model: str, options: tuple[str, ...], refusal: str
+) -> None:
+    """--value and budgets on a total of work some op left out: exit 1, one error line
+    naming the op; no number printed as if it were whole."""
+    run = _convcalc("model", partial_model, "--input-shape", "1x3x4x4", *options)
+    assert run.returncode == 1, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert refusal in errors[0]
+    assert "--allow-partial" in errors[0]
+    if "--value" in options:
+        assert run.stdout == ""
+
+
+def test_allow_partial_judges_and_prints_the_counted_part(partial_model: str) -> None:
+    """--allow-partial: the counted part, as before; a budget on params (whole) is judged
+    without it."""
+    run = _convcalc("model", partial_model, "--input-shape", "1x3x4x4", "--value", "macs",
+                    "--allow-partial", "--max-macs", "1G")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert int(run.stdout) == 4 * 4 * 3 * 2  # the 1 x 1 conv alone
+    whole = _convcalc("model", partial_model, "--input-shape", "1x3x4x4", "--value", "params",
+                      "--max-params", "1G")  # fmt: skip
+    assert whole.returncode == 0, whole.stderr
+
+
+def test_budget_verdicts_on_a_partial_document() -> None:
+    """core.budgets.judge: a work figure of a partial point fails with what it leaves out;
+    params (whole) and an allowed partial total are judged on their values."""
+    from convcalc.core.budgets import judge
+
+    document = {"analytic": {"params": 10, "macs": 5, "flops": 10, "partial": True,
+                             "not_counted": {"bilinear": 2}}}  # fmt: skip
+    verdicts = {v.figure: v for v in judge(document, {"params": 100, "macs": 100})}
+    assert verdicts["params"].ok
+    assert not verdicts["macs"].ok
+    assert verdicts["macs"].partial == "bilinear (2 calls)"
+    assert "partial" in verdicts["macs"].to_dict()
+    allowed = judge(document, {"macs": 100}, allow_partial=True)
+    assert [v.ok for v in allowed] == [True]

@@ -82,6 +82,14 @@ def model(
     ] = None,
     fold: FoldOrDepth = None,
     top: Top = None,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            "--allow-partial",
+            help="Judge budgets and print --value on a partial total of work (an op with no "
+            "formula): by default either is refused with exit 1, naming what was not counted.",
+        ),
+    ] = False,
 ) -> Plan:
     """Any PyTorch model, per layer, on the meta device: analytic beside torchinfo.
 
@@ -111,4 +119,4 @@ def model(
     check_fold(fold, top)
     subject = ModelTarget(target, shape, args=parse_args(arg or []), input_dtype=input_dtype,
                           options=options)  # fmt: skip
-    return plan(subject, common, fold=fold, top=top)
+    return plan(subject, common, fold=fold, top=top, allow_partial=allow_partial)
