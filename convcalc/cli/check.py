@@ -23,7 +23,7 @@ from convcalc.cli.diff import change_text, growth_message, read_document, show
 from convcalc.cli.output import notify
 from convcalc.core.budgets import Verdict
 from convcalc.core.budgets import judge as judge_budgets
-from convcalc.core.documents import BUDGET_FIGURES, figure, points
+from convcalc.core.documents import BUDGET_FIGURES, figure, points, text
 from convcalc.core.primitives import fmt_int
 from convcalc.errors import (
     BudgetExceededError,
@@ -82,7 +82,9 @@ def run_entry(config: core_config.Config, entry: core_config.Entry) -> Result:
     return result
 
 
-def _rows(results: list[Result], baseline_in_use: bool) -> list[list[str]]:
+def _rows(results: list[Result], baseline_in_use: bool, raw: bool = False) -> list[list[str]]:
+    """The table's cells; ``raw``: bare integers (CSV), not ``1,234`` with the share."""
+    number = str if raw else fmt_int
     rows = []
     for result in results:
         if result.document is None:
@@ -107,9 +109,9 @@ def _rows(results: list[Result], baseline_in_use: bool) -> list[list[str]]:
                     [
                         name,
                         name_of,
-                        show(value),
-                        "-" if verdict is None else fmt_int(verdict.limit),
-                        "-" if verdict is None else _headroom(verdict),
+                        text(value) if raw else show(value),
+                        "-" if verdict is None else number(verdict.limit),
+                        "-" if verdict is None else _headroom(verdict, raw),
                         "-" if verdict is None else "ok" if verdict.ok else "OVER",
                         _baseline_text(change, result.has_baseline) if baseline_in_use else "",
                     ]
@@ -117,7 +119,9 @@ def _rows(results: list[Result], baseline_in_use: bool) -> list[list[str]]:
     return rows
 
 
-def _headroom(verdict: Verdict) -> str:
+def _headroom(verdict: Verdict, raw: bool = False) -> str:
+    if raw:
+        return str(verdict.headroom)
     sign = "+" if verdict.headroom >= 0 else "-"
     share = f" ({sign}{verdict.share()})" if verdict.limit else ""
     return f"{fmt_int(verdict.headroom)}{share}"
@@ -150,10 +154,11 @@ def _header(baseline_in_use: bool) -> list[str]:
 
 
 def _text_table(results: list[Result], baseline_in_use: bool, output: OutputFormat) -> str:
-    """The table's rows as CSV or as a Markdown table."""
+    """The table's rows as CSV (bare integers) or as a Markdown table."""
     header = _header(baseline_in_use)
-    rows = [row[: len(header)] for row in _rows(results, baseline_in_use)]
-    if output is OutputFormat.csv:
+    csv_rows = output is OutputFormat.csv
+    rows = [row[: len(header)] for row in _rows(results, baseline_in_use, raw=csv_rows)]
+    if csv_rows:
         import csv
         import io
 
