@@ -15,9 +15,12 @@ from torch import nn
 
 import convcalc
 from convcalc import Report
+from convcalc.core.catalogue import CATALOGUE, Figure
 from convcalc.core.conventions import ASPECTS, CONVENTIONS
+from convcalc.render import rows as render_rows
+from convcalc.render import text, units
 from convcalc.render.conventions import conventions_table
-from convcalc.render.rows import layer_rows
+from convcalc.render.rows import layer_rows, summary_rows
 from convcalc.render.table import report_table
 
 
@@ -161,3 +164,26 @@ def test_the_conventions_keep_their_table_where_it_fits() -> None:
     text = shown(conventions_table(), 400)
     header = next(line for line in text.splitlines() if "┃ counts" in line)
     assert all(name in header for name in CONVENTIONS)
+
+
+def test_summary_rows_follow_the_catalogue() -> None:
+    """The summary shows each figure of the catalogue once, in its order (elementwise
+    ops too where there are any), before what only a table shows."""
+    report = convcalc.analyze(convcalc.mobilenet(width=0.25, resolution=32))
+    names = [row.figure for row in summary_rows(report)]
+    figures = [name for name in names if name in CATALOGUE]
+    assert figures == list(CATALOGUE.names)
+    assert names[: len(figures)] == figures
+
+
+def test_a_new_figure_needs_no_change_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A figure added to the catalogue is a row of the table, CSV and Markdown, its value
+    read from the document, with no rule of its own in render.rows."""
+    added = Figure("macs_per_sample", "MACs", "MACs of one sample.", ("per_sample", "macs"))
+    monkeypatch.setattr(render_rows, "CATALOGUE", CATALOGUE.with_figure(added))
+    report = convcalc.analyze(convcalc.conv(4, 8, batch=3, input=8))
+    row = next(row for row in summary_rows(report) if row.figure == "macs_per_sample")
+    assert row.analytic * 3 == report.macs
+    assert row.label == "MACs"
+    assert f"total,macs_per_sample,{report.macs // 3}," in text.to_csv(report)
+    assert f"| MACs | {units.count(report.macs // 3)} |" in text.to_markdown(report)

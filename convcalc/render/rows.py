@@ -7,12 +7,14 @@ table, Markdown and CSV renderers only lay the rows out.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
+from convcalc.core.catalogue import CATALOGUE, Figure
 from convcalc.core.figures import ELEMENT_BYTES, LayerFigures, NetworkFigures, Totals
 from convcalc.core.primitives import Primitive, fmt_int
-from convcalc.core.report import CompareReport, Report
+from convcalc.core.report import CompareReport, Report, analytic_dict
 from convcalc.render import units
 
 Kind = Literal["count", "bytes", "shape", "text"]
@@ -59,169 +61,176 @@ def _input_formula(fig: NetworkFigures, dtype_note: str) -> str:
 
 
 def summary_rows(report: Report) -> list[Row]:
-    """The totals of a report, one row per quantity."""
-    fig = report.figures
-    totals = fig.totals
-    m = report.measured
-    layers = fig.layers
-    op = fig.network.single_op
-    single = op is not None
-    dtype_note = f"{fig.dtype_bytes} B ({fig.dtype})"
+    """The totals of a report: a row per figure of the catalogue (core.catalogue), in its
+    order, then what only a table shows (torchinfo's memory estimate, work with no
+    formula, a single op's headline, the standard k x k beside, the receptive field).
 
-    def match(figure: str) -> bool | None:
-        check = report.check(figure)
+    ``FIGURE_ROWS`` adds a figure's formula and its measured side; a figure it does not
+    name is shown by its catalogue words, its value read from the document.
+    """
+    summary = _Summary(report)
+    rows = []
+    for figure in CATALOGUE:
+        shown = FIGURE_ROWS.get(figure.name)
+        row = shown(summary) if shown is not None else summary.plain(figure)
+        if row is not None:
+            rows.append(row)
+    return rows + summary.extras()
+
+
+class _Summary:
+    """One report's summary rows: each figure's analytic value, measured value, check and
+    formula (with the numbers filled in)."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.fig = report.figures
+        self.totals = report.figures.totals
+        self.m = report.measured
+        self.layers = report.figures.layers
+        self.op = report.figures.network.single_op
+        self.dtype_note = f"{self.fig.dtype_bytes} B ({self.fig.dtype})"
+
+    def match(self, figure: str) -> bool | None:
+        check = self.report.check(figure)
         return None if check is None else check.verdict  # None: not compared
 
-    def measured(value: Any) -> Any:
-        return None if m is None else value
+    def measured(self, value: Any) -> Any:
+        return None if self.m is None else value
 
-    rows = [
-        Row(
-            "params",
-            "params",
-            totals.params,
-            measured(m and m.params),
-            match("params"),
-            layers[0].params_formula if single else _params_sum(layers, totals),
-        ),
-        Row(
-            "trainable_params",
-            "trainable params",
-            totals.trainable_params,
-            measured(m and m.trainable_params),
-            match("trainable_params"),
-            f"non-trainable {totals.params - totals.trainable_params}",
-        ),
-        Row(
-            "output_shape",
-            "output shape",
-            totals.output_shape,
-            measured(m and m.output_shape),
-            match("output_shape"),
-            _output_formula(op, totals) if op is not None else "",
-            "shape",
-        ),
-        Row(
-            "macs",
-            "MACs",
-            totals.macs,
-            None if m is None or m.flop_counter_flops is None else m.flop_counter_flops // 2,
-            match("flop_counter_flops"),
-            layers[0].macs_formula if single else _sum_formula(x.macs for x in layers),
-        ),
-        Row(
-            "flops",
-            "FLOPs (2 x MACs)",
-            totals.flops,
-            None
-            if m is None
-            else (m.flop_counter_flops if m.flop_counter_flops is not None else "--cross-check"),
-            match("flop_counter_flops"),
-            f"2 x {fmt_int(totals.macs)} = {fmt_int(totals.flops)}",
-        ),
-        Row(
-            "bias_adds",
-            "bias adds",
-            totals.bias_adds,
-            measured(NOT_COUNTED),
-            None,
-            f"N x Cout x Hout x Wout = {units.shape(totals.output_shape)}"
-            if single and totals.bias_adds
-            else "one add per output element of a layer with bias",
-        ),
-    ]
-    if totals.elementwise:
-        rows.append(
-            Row(
-                "elementwise_ops",
-                "element-wise ops",
-                totals.elementwise_ops,
-                measured(NOT_COUNTED),
-                None,
-                " + ".join(f"{k} {units.count(v)}" for k, v in totals.elementwise.items()),
-            )
+    def plain(self, figure: Figure) -> Row:
+        """A figure no rule names: its catalogue words, its value from the document, the
+        measurement's own value and check of that name where there is one."""
+        kind: Kind = (
+            "shape" if figure.kind == "shape" else "bytes" if figure.unit == "bytes" else "count"
         )
-    if totals.not_counted:
-        rows.append(
-            Row(
-                "not_counted",
-                "not counted (no formula)",
-                f"{sum(totals.not_counted.values())} calls",
-                None,
-                None,
-                "totals are partial: "
-                + ", ".join(f"{op} x{n}" for op, n in totals.not_counted.items()),
-                "text",
-            )
+        return Row(
+            figure.name,
+            figure.words,
+            figure.read(analytic_dict(self.fig)),
+            self.measured(getattr(self.m, figure.name, None)),
+            self.match(figure.name),
+            kind=kind,
         )
-    rows += [
-        Row(
-            "torchinfo_mult_adds",
-            "torchinfo mult-adds",
-            totals.torchinfo_mult_adds,
-            measured(m and m.torchinfo_mult_adds),
-            match("torchinfo_mult_adds"),
-            _torchinfo_formula(op, totals),
-        ),
-        Row(
-            "param_bytes",
-            "param memory",
-            fig.param_bytes,
-            measured(m and m.param_bytes),
-            match("param_bytes"),
-            f"{fmt_int(totals.params)} x {dtype_note}",
-            "bytes",
-        ),
-        Row(
-            "input_bytes",
-            "input memory",
-            fig.input_bytes,
-            measured(m and m.input_bytes),
-            match("input_bytes"),
-            _input_formula(fig, dtype_note),
-            "bytes",
-        ),
-        Row(
-            "activation_bytes",
-            "activation memory",
-            fig.activation_bytes,
-            None,
-            None,
-            f"{fmt_int(totals.activation_elements)} output elements x {dtype_note}",
-            "bytes",
-        ),
-        Row(
-            "torchinfo_forward_backward_bytes",
-            "torchinfo fwd/bwd size",
-            fig.torchinfo_forward_backward_bytes,
-            measured(m and m.torchinfo_forward_backward_bytes),
-            match("torchinfo_forward_backward_bytes"),
-            f"2 x {fmt_int(totals.torchinfo_output_elements)} outputs of layers with params"
-            f" x {dtype_note}",
-            "bytes",
-        ),
-    ]
-    if op is not None:
-        rows += _headline_rows(op)
-    rows += _versus_standard_rows(report)
-    rows.append(
-        Row(
-            "receptive_field",
-            "receptive field / jump",
-            f"{_field(totals.receptive_field, totals.field.whole)} / {_hw(totals.jump)}",
-            None,
-            None,
-            "r += (k_eff - 1) x j, j *= s, layer by layer"
-            + (
-                "; after upsampling (j /= s): the widest unit of the exact read pattern"
-                if totals.field.exact
-                else ""
-            )
-            + ("; global: each unit has seen the whole input" if totals.field.whole else ""),
-            "text",
+
+    def params(self) -> Row:
+        t, m = self.totals, self.m
+        formula = self.layers[0].params_formula if self.op else _params_sum(self.layers, t)
+        return Row("params", "params", t.params, self.measured(m and m.params),
+                   self.match("params"), formula)  # fmt: skip
+
+    def trainable_params(self) -> Row:
+        t, m = self.totals, self.m
+        return Row("trainable_params", "trainable params", t.trainable_params,
+                   self.measured(m and m.trainable_params), self.match("trainable_params"),
+                   f"non-trainable {t.params - t.trainable_params}")  # fmt: skip
+
+    def output_shape(self) -> Row:
+        t, m, op = self.totals, self.m, self.op
+        formula = _output_formula(op, t) if op is not None else ""
+        return Row("output_shape", "output shape", t.output_shape,
+                   self.measured(m and m.output_shape), self.match("output_shape"), formula,
+                   "shape")  # fmt: skip
+
+    def macs(self) -> Row:
+        t, m = self.totals, self.m
+        counted = None if m is None or m.flop_counter_flops is None else m.flop_counter_flops // 2
+        formula = (
+            self.layers[0].macs_formula if self.op else _sum_formula(x.macs for x in self.layers)
         )
-    )
-    return rows
+        return Row("macs", "MACs", t.macs, counted, self.match("flop_counter_flops"), formula)
+
+    def flops(self) -> Row:
+        t, m = self.totals, self.m
+        counted = None if m is None else m.flop_counter_flops
+        return Row("flops", "FLOPs (2 x MACs)", t.flops,
+                   self.measured("--cross-check" if counted is None else counted),
+                   self.match("flop_counter_flops"),
+                   f"2 x {fmt_int(t.macs)} = {fmt_int(t.flops)}")  # fmt: skip
+
+    def bias_adds(self) -> Row:
+        t = self.totals
+        formula = "one add per output element of a layer with bias"
+        if self.op and t.bias_adds:
+            formula = f"N x Cout x Hout x Wout = {units.shape(t.output_shape)}"
+        return Row("bias_adds", "bias adds", t.bias_adds, self.measured(NOT_COUNTED), None, formula)
+
+    def elementwise_ops(self) -> Row | None:
+        t = self.totals
+        if not t.elementwise:
+            return None
+        kinds = " + ".join(f"{k} {units.count(v)}" for k, v in t.elementwise.items())
+        return Row("elementwise_ops", "element-wise ops", t.elementwise_ops,
+                   self.measured(NOT_COUNTED), None, kinds)  # fmt: skip
+
+    def torchinfo_mult_adds(self) -> Row:
+        t, m = self.totals, self.m
+        return Row("torchinfo_mult_adds", "torchinfo mult-adds", t.torchinfo_mult_adds,
+                   self.measured(m and m.torchinfo_mult_adds), self.match("torchinfo_mult_adds"),
+                   _torchinfo_formula(self.op, t))  # fmt: skip
+
+    def param_bytes(self) -> Row:
+        m = self.m
+        return Row("param_bytes", "param memory", self.fig.param_bytes,
+                   self.measured(m and m.param_bytes), self.match("param_bytes"),
+                   f"{fmt_int(self.totals.params)} x {self.dtype_note}", "bytes")  # fmt: skip
+
+    def input_bytes(self) -> Row:
+        m = self.m
+        return Row("input_bytes", "input memory", self.fig.input_bytes,
+                   self.measured(m and m.input_bytes), self.match("input_bytes"),
+                   _input_formula(self.fig, self.dtype_note), "bytes")  # fmt: skip
+
+    def activation_bytes(self) -> Row:
+        elements = fmt_int(self.totals.activation_elements)
+        return Row("activation_bytes", "activation memory", self.fig.activation_bytes, None, None,
+                   f"{elements} output elements x {self.dtype_note}", "bytes")  # fmt: skip
+
+    def extras(self) -> list[Row]:
+        """The rows of what is not a figure of the document's contract."""
+        t, m = self.totals, self.m
+        rows = [
+            Row("torchinfo_forward_backward_bytes", "torchinfo fwd/bwd size",
+                self.fig.torchinfo_forward_backward_bytes,
+                self.measured(m and m.torchinfo_forward_backward_bytes),
+                self.match("torchinfo_forward_backward_bytes"),
+                f"2 x {fmt_int(t.torchinfo_output_elements)} outputs of layers with params"
+                f" x {self.dtype_note}", "bytes"),
+        ]  # fmt: skip
+        if t.not_counted:
+            rows.append(Row("not_counted", "not counted (no formula)",
+                            f"{sum(t.not_counted.values())} calls", None, None,
+                            "totals are partial: "
+                            + ", ".join(f"{op} x{n}" for op, n in t.not_counted.items()),
+                            "text"))  # fmt: skip
+        if self.op is not None:
+            rows += _headline_rows(self.op)
+        rows += _versus_standard_rows(self.report)
+        field = "r += (k_eff - 1) x j, j *= s, layer by layer"
+        if t.field.exact:
+            field += "; after upsampling (j /= s): the widest unit of the exact read pattern"
+        if t.field.whole:
+            field += "; global: each unit has seen the whole input"
+        rows.append(Row("receptive_field", "receptive field / jump",
+                        f"{_field(t.receptive_field, t.field.whole)} / {_hw(t.jump)}",
+                        None, None, field, "text"))  # fmt: skip
+        return rows
+
+
+# Figures of the catalogue shown with their formula and measured side (the rest: _Summary.plain).
+FIGURE_ROWS: dict[str, Callable[[_Summary], Row | None]] = {
+    "params": _Summary.params,
+    "trainable_params": _Summary.trainable_params,
+    "output_shape": _Summary.output_shape,
+    "macs": _Summary.macs,
+    "flops": _Summary.flops,
+    "bias_adds": _Summary.bias_adds,
+    "elementwise_ops": _Summary.elementwise_ops,
+    "torchinfo_mult_adds": _Summary.torchinfo_mult_adds,
+    "param_bytes": _Summary.param_bytes,
+    "input_bytes": _Summary.input_bytes,
+    "activation_bytes": _Summary.activation_bytes,
+}
 
 
 def module_path(layer: LayerFigures) -> str:
