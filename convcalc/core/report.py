@@ -69,8 +69,6 @@ class Measurement:
     # analytic figure predicts (torchinfo's over a module registered under two parents);
     # their checks say "not compared" with the reason, never a mismatch
     unpredictable: tuple[tuple[str, str], ...] = ()
-    # notices the measurement leaves for the user (a CPU fallback, a value-dependent path)
-    notices: tuple[str, ...] = ()
 
     def by_name(self) -> dict[str, LayerMeasurement]:
         """Per-layer measurements keyed by node name (checks pair by name, not position)."""
