@@ -154,7 +154,7 @@ def _count(name: str, unit: str, meaning: str, *path: str, **flags: Any) -> Figu
     return Figure(name, unit, meaning, path or (name,), **flags)
 
 
-# The figures of README "JSON contract", in the order the document gives them.
+# The figures of docs/reference/json.md, in the order the document gives them.
 CATALOGUE = Catalogue(
     (
         _count(

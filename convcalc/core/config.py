@@ -1,6 +1,6 @@
 """``convcalc check``'s configuration: budgets in pyproject.toml or convcalc.toml.
 
-The schema (README, "Budgets in CI")::
+The schema (docs/how-to/ci.md)::
 
     [tool.convcalc]                        # convcalc.toml: the same, without "tool.convcalc."
     baseline = "convcalc-baseline.json"    # optional: check --baseline's default file

@@ -1,4 +1,4 @@
-"""Reading figures out of JSON documents, and the document's JSON Schema (README "JSON contract").
+"""Reading figures out of JSON documents, and the document's JSON Schema (docs/reference/json.md).
 
 ``--value``, budgets, ``check`` and ``diff`` all read the same figures, and
 read them from the document rather than from report objects: any command that

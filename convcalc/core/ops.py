@@ -5,7 +5,7 @@ Each op here is a primitive like the others (shape rule, counts, formula,
 label, torchinfo rule, receptive-field rule), so a model read from torch is
 analysed by the same code as a built-in network.
 
-Conventions, stated once (README "Counting conventions"):
+Conventions, stated once (docs/explanation/counting.md):
 
 - MACs: weight and activation multiply-accumulates of matrix products:
   ``a @ b`` with ``a (.., m, k)`` and ``b (.., k, n)`` costs ``batch x m x k x n``;
