@@ -6,6 +6,7 @@ files of both widths are in tests/test_golden.py.
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
@@ -187,3 +188,19 @@ def test_a_new_figure_needs_no_change_here(monkeypatch: pytest.MonkeyPatch) -> N
     assert row.label == "MACs"
     assert f"total,macs_per_sample,{report.macs // 3}," in text.to_csv(report)
     assert f"| MACs | {units.count(report.macs // 3)} |" in text.to_markdown(report)
+
+
+def test_csv_has_each_per_layer_figure_and_its_layers_sum_to_the_total() -> None:
+    """Each per-layer figure of the catalogue is a CSV row per layer; the counts of the
+    layers sum to the total row."""
+    report = convcalc.analyze(convcalc.mobilenet(width=0.25, resolution=32))
+    lines = list(csv.DictReader(io.StringIO(text.to_csv(report))))
+    total = {line["figure"]: line["analytic"] for line in lines if line["scope"] == "total"}
+    for figure in CATALOGUE:
+        if not figure.layer:
+            continue
+        values = [line["analytic"] for line in lines
+                  if line["scope"] != "total" and line["figure"] == figure.name]  # fmt: skip
+        assert len(values) == len(layer_rows(report)), figure.name
+        if figure.kind == "count":
+            assert sum(int(v) for v in values) == int(total[figure.name]), figure.name

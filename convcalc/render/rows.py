@@ -270,10 +270,12 @@ def layer_rows(
             # A figure not compared (an op with no formula) is neither a match nor a miss.
             compared = [c for c in checks if c is not None and c.is_compared]
             ok = all(c.ok for c in compared) if compared else None
-        macs = sum(x.macs for x in members)
+        figures = layer_figures(members)
+        macs = figures["macs"]
         shared = [x.shares_weights_of for x in members if x.shares_weights_of]
         rows.append(
             {
+                **figures,
                 "index": index,
                 "name": name,
                 "type": _types(members),
@@ -282,18 +284,14 @@ def layer_rows(
                 "output": _hw(last.output_shape[2:])
                 if len(last.output_shape) in IMAGE_RANKS
                 else _hw(last.output_shape[1:]),
-                "output_shape": last.output_shape,
-                "params": sum(x.params for x in members),
-                "macs": macs,
                 "share": macs / total_macs if total_macs else 0.0,
-                "elementwise_ops": sum(x.elementwise_ops for x in members),
-                "torchinfo_mult_adds": sum(x.torchinfo_mult_adds for x in members),
                 "receptive_field": _field(last.receptive_field, last.field.whole),
                 "measured_output_shape": seen[-1].output_shape if seen else None,
                 "measured_mult_adds": sum(x.mult_adds for x in seen) if seen else None,
                 "match": ok,
                 "params_formula": " + ".join(x.params_formula for x in members if x.params),
                 "macs_formula": " + ".join(x.macs_formula for x in members if x.macs),
+                "layer_figures": tuple(figures),
                 "shared": ", ".join(shared)
                 if shared and not any(x.params for x in members)
                 else None,
@@ -302,6 +300,18 @@ def layer_rows(
     if top is not None:
         rows = sorted(rows, key=lambda row: -cast(int, row["macs"]))[:top]
     return rows
+
+
+def layer_figures(members: list[LayerFigures]) -> dict[str, Any]:
+    """A row's value of each per-layer figure of the catalogue (``layer=True``), read off
+    its nodes by the figure's name: a count is the sum over them, a shape the last one's."""
+    return {
+        f.name: getattr(members[-1], f.name)
+        if f.kind == "shape"
+        else sum(getattr(x, f.name) for x in members)
+        for f in CATALOGUE
+        if f.layer
+    }
 
 
 READABLE_ROWS = 60  # a per-layer table longer than this is folded by default (`model`)

@@ -89,32 +89,24 @@ def _csv_rows(
     if len(report.figures.layers) > 1:
         for layer in layer_rows(report, depth=depth, top=top):
             prefix = f"{scope}/{layer['name']}" if scope != "total" else layer["name"]
-            writer.writerow(
-                [
-                    prefix,
-                    "output_shape",
-                    _csv_value(layer["output_shape"]),
-                    _csv_value(layer["measured_output_shape"]),
-                    _csv_value(layer["match"]),
-                    "",
-                    "",
-                ]
-            )
-            writer.writerow(
-                [prefix, "params", layer["params"], "", "", layer["params_formula"], ""]
-            )
-            writer.writerow([prefix, "macs", layer["macs"], "", "", layer["macs_formula"], ""])
-            writer.writerow(
-                [
-                    prefix,
-                    "torchinfo_mult_adds",
-                    layer["torchinfo_mult_adds"],
-                    _csv_value(layer["measured_mult_adds"]),
-                    _csv_value(layer["match"]),
-                    "",
-                    "",
-                ]
-            )
+            measured = {
+                "output_shape": layer["measured_output_shape"],
+                "torchinfo_mult_adds": layer["measured_mult_adds"],
+            }
+            formulas = {"params": layer["params_formula"], "macs": layer["macs_formula"]}
+            for name in layer["layer_figures"]:
+                checked = name in measured
+                writer.writerow(
+                    [
+                        prefix,
+                        name,
+                        _csv_value(layer[name]),
+                        _csv_value(measured.get(name)),
+                        _csv_value(layer["match"]) if checked else "",
+                        formulas.get(name, ""),
+                        "",
+                    ]
+                )
 
 
 _MARK = {True: "✓", False: "✗", None: ""}
