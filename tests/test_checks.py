@@ -31,13 +31,13 @@ def test_build_checks_flags_each_disagreeing_figure() -> None:
     importlib.util.find_spec("matplotlib") is not None, reason="matplotlib is installed"
 )
 def test_plot_without_matplotlib_exits_3(tmp_path: Path) -> None:
-    """--plot needs the plot extra: without matplotlib, one line with the hint, exit 3."""
+    """--plot needs matplotlib: without matplotlib, one line with the hint, exit 3."""
     target = tmp_path / "sweep.png"
     result = runner.invoke(
         app, ["mobilenet", "--width", "0.5,1", "--no-verify", "--plot", str(target)]
     )
     assert result.exit_code == 3
-    assert "pip install 'convcalc[plot]'" in result.stderr
+    assert "pip install matplotlib" in result.stderr
     assert not target.exists()
 
 

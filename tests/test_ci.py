@@ -345,8 +345,10 @@ def test_diff_two_mobilenet_widths(tmp_path: Path) -> None:
 
 def test_diff_same_document_and_shrinking(tmp_path: Path) -> None:
     """No change: says so, exit 0. A smaller model never fails."""
-    old = write_document(tmp_path / "old.json", "mobilenet", "--version", "2")
-    small = write_document(tmp_path / "small.json", "mobilenet", "--version", "2", "--width", ".5")
+    old = write_document(tmp_path / "old.json", "mobilenet", "--generation", "2")
+    small = write_document(
+        tmp_path / "small.json", "mobilenet", "--generation", "2", "--width", ".5"
+    )
     same = invoke("diff", str(old), str(old))
     assert same.exit_code == 0
     assert "no figure changed" in same.stdout
@@ -398,7 +400,7 @@ BATCH_SAMPLE = [
     "compare --cin 6 --cout 10 -i 9",
     "se --channels 32 -i 7 --bias",
     "cbam --channels 16 --reduction 4 -i 9",
-    "mobilenet --version 2 --width 0.35 --resolution 96",
+    "mobilenet --generation 2 --width 0.35 --resolution 96",
     "mobilenet --width 0.5,1 --resolution 128 --no-verify",
     "conv --cin 4 --cout 8 -g 3",
     "conv --cin 4 --cout 8 --max-params 100 -i 8",

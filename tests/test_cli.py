@@ -511,7 +511,7 @@ INVALID = [
     (["separable", "--cin", "4", "--cout", "8", "-p", "same", "-s", "1x2"], "needs stride 1"),
     (["conv", "--cin", "4", "--cout", "8", "-k", "global", "-p", "1"], "takes no padding"),
     # unknown formats, devices, dtypes
-    (["conv", "--cin", "4", "--cout", "8", "--format", "xml"], "'--format'"),
+    (["conv", "--cin", "4", "--cout", "8", "--format", "xml"], "format='xml'"),
     (["conv", "--cin", "4", "--cout", "8", "--device", "gpu"], "device='gpu'"),
     (["conv", "--cin", "4", "--cout", "8", "--dtype", "int8"], "dtype='int8'"),
     # malformed budgets
@@ -554,7 +554,7 @@ def test_exit_2_spec_example_message_exactly() -> None:
             ["conv", "--cin", "4", "--cout", "8", "--groups", "3"],
             "groups=3 must divide cin=4 and cout=8",
         ),
-        (["conv", "--cin", "4", "--cout", "8", "--format", "xml"], "'--format'"),
+        (["conv", "--cin", "4", "--cout", "8", "--format", "xml"], "format='xml'"),
         (["conv", "--cin", "4", "--cout", "8", "--max-params", "1.5X"], "max-params='1.5X'"),
         (["conv", "--cin", "abc", "--cout", "8"], "cin='abc' is not an integer"),
         (

@@ -48,8 +48,8 @@ RUNS: dict[str, list[list[str]]] = {
     "cbam": [["cbam", "--channels", "16", "-i", "7"]],
     "mobilenet": [
         ["mobilenet", "--resolution", "32", "--classes", "10"],
-        ["mobilenet", "--version", "2", "--width", "0.5,1", "--resolution", "32,64"],
-        ["mobilenet", "--version", "3", "--resolution", "32"],
+        ["mobilenet", "--generation", "2", "--width", "0.5,1", "--resolution", "32,64"],
+        ["mobilenet", "--generation", "3", "--resolution", "32"],
     ],
     "pool": [["pool", "--channels", "4", "-k", "2", "-s", "2", "-i", "8"]],
     "resnet": [["resnet", "--resolution", "32", "--classes", "10"]],

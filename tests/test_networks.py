@@ -151,7 +151,7 @@ def test_sweep_json_has_one_object_per_point() -> None:
         ["mobilenet", "--width", "nan"],
         ["mobilenet", "--resolution", "0"],
         ["mobilenet", "--resolution", "12.5"],
-        ["mobilenet", "--version", "4"],
+        ["mobilenet", "--generation", "4"],
         ["mobilenet", "--classes", "0"],
         ["mobilenet", "--width", "0.5,1", "--plot", "out.pdf"],
         ["se", "--channels", "8", "--reduction", "16"],

@@ -114,3 +114,103 @@ def test_pool_on_the_command_line() -> None:
     assert document["match"] is True
     assert "must be at most half" in error_line(invoke("pool", "--channels", "4", "-k", "2",
                                                        "-p", "2"), 2)  # fmt: skip
+
+
+# ---------------------------------------------------------------- issue 17: windows torch refuses
+
+
+def _torch_pool_size(mode: str, dims: int, size: int, kernel: int, stride: int, padding: int,
+                     dilation: int, ceil_mode: bool) -> int | None:  # fmt: skip
+    """torch's output size on one axis, or None where torch refuses the pool."""
+    x = torch.zeros((1, 1) + (size,) * dims)
+    try:
+        if mode == "max":
+            pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[dims - 1]
+            return int(pool(x, kernel, stride, padding, dilation, ceil_mode=ceil_mode).shape[-1])
+        pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[dims - 1]
+        return int(pool(x, kernel, stride, padding, ceil_mode=ceil_mode).shape[-1])
+    except RuntimeError:
+        return None
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_convcalc_refuses_exactly_the_pools_torch_refuses(mode: str, dims: int) -> None:
+    """Every small pool (input 1-6, kernel 1-8, stride 1-3, padding up to half the
+    kernel, dilation 1-2 for max, floor and ceil): convcalc accepts it exactly when
+    torch does, with torch's output size. torch takes a window larger than the padded
+    input under ceil_mode while one window still starts inside it (input 5, kernel 6,
+    stride 2: one output); it refuses one that leaves no output (input 2, kernel 3,
+    stride 1: convcalc said 0 and torchinfo ended in a traceback)."""
+    checked = refused = larger = 0
+    for size in range(1, 7):
+        for kernel in range(1, 9):
+            for stride, padding, dilation, ceil_mode in (
+                (s, p, d, c) for s in (1, 2, 3) for p in range(kernel // 2 + 1)
+                for d in ((1, 2) if mode == "max" else (1,)) for c in (False, True)
+            ):  # fmt: skip
+                expected = _torch_pool_size(mode, dims, size, kernel, stride, padding,
+                                            dilation, ceil_mode)  # fmt: skip
+                try:
+                    design = convcalc.pool(1, mode, kernel=kernel, stride=stride,
+                                           padding=padding, dilation=dilation,
+                                           ceil_mode=ceil_mode, input=(size,) * dims)  # fmt: skip
+                    got: int | None = convcalc.analyze(design).output_shape[-1]
+                except InvalidSpecError:
+                    got = None
+                assert got == expected, (size, kernel, stride, padding, dilation, ceil_mode)
+                checked += 1
+                refused += expected is None
+                larger += expected is not None and dilation * (kernel - 1) + 1 > size + 2 * padding
+    assert checked >= 864  # input 1-6 x kernel 1-8 x its strides, paddings, dilations, modes
+    assert refused > 0  # both sides of the rule were met
+    assert larger > 0 or (mode, dims) == ("avg", 3)  # avg_pool3d needs input >= kernel
+
+
+def test_a_window_torch_refuses_is_one_error_line() -> None:
+    """Issue 17's two findings: a verified run ended in torchinfo's traceback, an
+    analytic one printed 1x1x-1x-1; each is exit 2, one line, nothing on stdout."""
+    verified = invoke("pool", "--channels", "1", "-k", "3", "-s", "1", "--ceil-mode", "-i", "2")
+    line = error_line(verified, 2)
+    assert "leaves no output on input 2" in line
+    assert "torch needs at least 1" in line
+    analytic = invoke("pool", "--channels", "1", "-k", "12", "-s", "2", "-p", "1", "--ceil-mode",
+                      "-i", "6", "--no-verify", "--value", "output_shape")  # fmt: skip
+    assert "= -1, and torch needs at least 1" in error_line(analytic, 2)
+    assert analytic.stdout == ""
+    floor = invoke("pool", "--channels", "1", "-k", "3", "-s", "1", "-i", "2", "--no-verify")
+    assert "larger than the padded input 2" in error_line(floor, 2)
+
+
+def test_a_window_larger_than_the_input_that_torch_takes_verifies() -> None:
+    """input 5, kernel 6, stride 2, ceil_mode: torch gives one output; so does convcalc,
+    and every verified figure agrees."""
+    for mode in ("max", "avg"):
+        report = convcalc.verify(convcalc.pool(2, mode, kernel=6, stride=2, ceil_mode=True,
+                                               input=5), "cpu")  # fmt: skip
+        assert report.output_shape == (1, 2, 1, 1)
+        assert report.match is True, report.failed_checks
+
+
+@pytest.mark.parametrize(
+    ("window", "named"),
+    [
+        (["-k", "3"], "-k/--kernel"),
+        (["--stride", "2"], "-s/--stride"),
+        (["-p", "1"], "-p/--padding"),
+        (["-d", "2"], "-d/--dilation"),
+        (["--ceil-mode"], "--ceil-mode"),
+        (["--no-count-include-pad"], "--count-include-pad/--no-count-include-pad"),
+        (["-k", "2", "--ceil-mode"], "-k/--kernel, --ceil-mode"),
+    ],
+)
+def test_adaptive_pooling_refuses_window_options(window: list[str], named: str) -> None:
+    """``--output`` sizes its own windows: a window option beside it was silently
+    ignored; now it is exit 2 naming each one given (even at its default value)."""
+    result = invoke("pool", "--channels", "4", "--output", "1", *window, "--no-verify")
+    assert error_line(result, 2) == (
+        f"error: --output (adaptive pooling) sizes its own windows: drop {named}"
+    )
+    plain = invoke("pool", "--channels", "4", "--output", "1", "--mode", "avg", "--no-verify",
+                   "--value", "output_shape")  # fmt: skip
+    assert plain.stdout == "1x4x1x1\n"

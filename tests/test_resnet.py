@@ -140,7 +140,7 @@ def test_cli_fold_groups_by_stage() -> None:
         "layer4",
     ]
     result = cli(
-        "mobilenet", "--version", "3", "--depth", "2", "--no-verify", "--format", "markdown"
+        "mobilenet", "--generation", "3", "--fold", "2", "--no-verify", "--format", "markdown"
     )
     assert result.returncode == 0, result.stderr
     names = _row_names(result.stdout)
@@ -152,7 +152,7 @@ def test_cli_fold_groups_by_stage() -> None:
     ("args", "points"),
     [
         (["resnet", "--width", "0.5,1", "--resolution", "160,224"], 4),
-        (["mobilenet", "--version", "3", "--size", "small", "--width", "0.5,1"], 2),
+        (["mobilenet", "--generation", "3", "--size", "small", "--width", "0.5,1"], 2),
     ],
 )
 def test_cli_sweeps(args: list[str], points: int) -> None:
@@ -177,9 +177,9 @@ def test_cli_sweeps(args: list[str], points: int) -> None:
         ["resnet", "--width-per-group", "1", "--width", "0.25"],
         ["resnet", "--variant", "v2"],
         ["resnet", "--fold", "0"],
-        ["mobilenet", "--version", "3", "--size", "medium"],
-        ["mobilenet", "--version", "2", "--size", "small"],
-        ["mobilenet", "--version", "4"],
+        ["mobilenet", "--generation", "3", "--size", "medium"],
+        ["mobilenet", "--generation", "2", "--size", "small"],
+        ["mobilenet", "--generation", "4"],
     ],
 )
 def test_invalid_inputs_exit_2_with_one_line(args: list[str]) -> None:

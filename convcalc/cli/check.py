@@ -20,6 +20,7 @@ import typer
 
 from convcalc import __version__
 from convcalc.cli.diff import change_text, growth_message, read_document, show
+from convcalc.cli.options import formats
 from convcalc.cli.output import notify
 from convcalc.core.budgets import Verdict
 from convcalc.core.budgets import judge as judge_budgets
@@ -238,9 +239,7 @@ def check(
     ] = None,
     output: Annotated[
         OutputFormat,
-        typer.Option(
-            "--format", help="Output: table, json, csv or markdown.", case_sensitive=False
-        ),
+        typer.Option("--format", click_type=formats(), help="Output format."),
     ] = OutputFormat.table,
 ) -> None:
     """Run every budget entry of pyproject.toml (or convcalc.toml); exit 1 naming each excess."""

@@ -1,15 +1,26 @@
-"""The examples at the foot of every command's ``--help``, and what verification costs.
+"""The foot of every command's ``--help``: its examples, then what verification costs,
+written from the options the command has (``epilog``), so no footer names an option
+its command refuses. ``tests/test_usability.py`` runs every example.
 
 Click rewraps help paragraphs; a paragraph that starts with ``\\b`` keeps its lines.
 """
 
 from __future__ import annotations
 
-COST = (
-    "Verification imports torch and torchinfo: about a second and 250 MB of memory "
-    "before the first figure. --no-verify computes every figure by arithmetic alone "
-    "(about 0.1 s, no torch); --cross-check adds FlopCounterMode (1-2 s more)."
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+# Measured: a verified ``conv`` peaks at 650 MB resident (torch's CUDA build), 20 MB
+# with --no-verify.
+VERIFY = (
+    "Verification imports torch and torchinfo: a second or two and about 650 MB of "
+    "memory before the first figure."
 )
+# The options whose cost the footer states, in the command's own words (model's
+# --no-verify still builds the model with torch, and its help says so).
+COSTLY = ("--no-verify", "--cross-check")
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "conv": (
@@ -39,14 +50,15 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "conventions": (
         "convcalc conventions",
+        "convcalc conventions --format json",
         "convcalc model torchvision:resnet18 --convention fvcore --value macs",
-        "convcalc mobilenet --version 2 --convention ptflops",
+        "convcalc mobilenet --generation 2 --convention ptflops",
     ),
     "cbam": ("convcalc cbam --channels 64 --reduction 16 --spatial-kernel 7 -i 56",),
     "mobilenet": (
         "convcalc mobilenet --width 0.75",
-        "convcalc mobilenet --version 2 --width 0.5,1.0 --resolution 160,224",
-        "convcalc mobilenet --version 3 --size small",
+        "convcalc mobilenet --generation 2 --width 0.5,1.0 --resolution 160,224",
+        "convcalc mobilenet --generation 3 --size small",
         "convcalc mobilenet --max-params 3M --max-macs 350M   # exit 1 over budget",
     ),
     "resnet": (
@@ -67,7 +79,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "diff": (
         "convcalc mobilenet --format json > old.json",
         "convcalc mobilenet --width 1.05 --format json > new.json",
-        "convcalc diff old.json new.json --tolerance 1%",
+        "convcalc diff old.json new.json --tolerance 1%   # exit 1: the model grew 9.5%",
     ),
     "batch": (
         "convcalc batch specs.txt > results.jsonl",
@@ -75,11 +87,42 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# What commands that run others' command lines say instead: each line costs what it
+# costs alone, and torch is imported once for all.
+RUNS_OTHERS = (
+    "Each command line costs what it costs alone; torch is imported once, for all of them."
+)
 
-def epilog(command: str) -> str:
-    """The ``--help`` foot of one command: its examples, then the cost of verification."""
+
+def options_of(callback: Callable[..., Any]) -> dict[str, str]:
+    """Every option string a command's function declares (``-k``, ``--kernel``,
+    ``--bias``, ``--no-bias``) and its help, read from its signature as typer reads it."""
+    import typer.models
+
+    found: dict[str, str] = {}
+    for parameter in inspect.signature(callback, eval_str=True).parameters.values():
+        for info in typing.get_args(parameter.annotation)[1:]:
+            if isinstance(info, typer.models.OptionInfo):
+                declared = [info.default] if isinstance(info.default, str) else []
+                for text in [*declared, *(info.param_decls or ())]:
+                    if text.startswith("-"):
+                        found |= dict.fromkeys(text.split("/"), info.help or "")
+    return found
+
+
+def epilog(command: str, callback: Callable[..., Any] | None = None) -> str:
+    """The ``--help`` foot of one command: its examples, then what verification costs,
+    said only of the options ``callback`` (the command's function) declares, in their
+    own help's words."""
     lines = "\n".join(f"  {example}" for example in EXAMPLES[command])
-    return f"\b\nExamples:\n{lines}\n\n{COST}"
+    text = f"\b\nExamples:\n{lines}"
+    options = options_of(callback) if callback is not None else {}
+    said = [f"{option}: {options[option]}" for option in COSTLY if option in options]
+    if said:
+        text += "\n\n" + " ".join([VERIFY, *said])
+    elif command in ("check", "batch"):
+        text += "\n\n" + RUNS_OTHERS
+    return text
 
 
 ROOT_EPILOG = (
@@ -87,6 +130,9 @@ ROOT_EPILOG = (
     "  convcalc conv --cin 4 --cout 8 --groups 2\n"
     "  convcalc mobilenet --width 0.75 --value params\n"
     "  convcalc check\n\n"
-    f"{COST} Every command takes --help; exit codes: 0 ok, 1 a check or budget failed, "
-    "2 invalid spec, 3 environment (no CUDA, no torch), 130 interrupted."
+    f"{VERIFY} --no-verify computes every figure by arithmetic alone (about 0.1 s, no torch; "
+    "model still builds its model with torch); --cross-check adds FlopCounterMode (1-2 s "
+    "more). Every command takes --help; "
+    "exit codes: 0 ok, 1 a check or budget failed, 2 invalid spec, 3 environment "
+    "(no CUDA, no torch), 130 interrupted."
 )

@@ -10,26 +10,110 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+import typer.main
+import typer.models
 
 from convcalc.api import DEVICES
+from convcalc.core.catalogue import CATALOGUE
 from convcalc.core.documents import figure_name
 from convcalc.core.figures import DTYPE_BYTES
 from convcalc.core.parse import (
     check_dims,
+    normal_word,
     parse_budget,
     parse_int,
     parse_kernel,
     parse_padding,
     parse_pair,
     parse_sizes,
+    word,
 )
 from convcalc.errors import InvalidSpecError
 from convcalc.render import OutputFormat
+
+if TYPE_CHECKING:
+    from typer._click.types import ParamType
+else:  # typer vendors click in recent releases and used click itself before: its base class
+    ParamType = next(
+        c
+        for c in type(
+            typer.main.get_click_type(annotation=str, parameter_info=typer.models.OptionInfo())
+        ).__mro__
+        if c.__name__ == "ParamType"
+    )
+
+
+class Word(ParamType):
+    """A word-valued option's type: every one reads its value by one rule
+    (``core.parse.word``: case and surrounding spaces never matter), and its help
+    lists the words it takes, from the code that takes them.
+
+    ``choices`` may be a function, called only when they are needed (help, or a
+    value to check), so a registry's import costs nothing on a plain run.
+    ``check=False`` only normalises the word; the library refuses an unknown one
+    in its own words (``--convention``, ``--value``).
+    """
+
+    name = "word"
+
+    def __init__(
+        self, choices: Sequence[str] | Callable[[], Sequence[str]], *, check: bool = True
+    ) -> None:
+        self._choices = choices
+        self.check = check
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The words this option takes, as they are spelled."""
+        found = self._choices() if callable(self._choices) else self._choices
+        return tuple(found)
+
+    def get_metavar(self, param: Any, ctx: Any = None) -> str:
+        """``[table|json|csv|markdown]``: the words, in the help and in usage errors."""
+        return f"[{'|'.join(self.choices)}]"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        """The word as the command gets it: normalised, and (``check``) one of the choices."""
+        if value is None:
+            return None
+        if isinstance(value, Enum):  # a default, as declared
+            value = value.value
+        if not self.check:
+            return normal_word(str(value))
+        option = param.opts[0].lstrip("-") if param is not None and param.opts else "value"
+        return word(str(value), option, self.choices)
+
+    def shell_complete(self, ctx: Any, param: Any, incomplete: str) -> list[Any]:
+        """The words that start with what was typed (shell completion)."""
+        try:
+            from typer._click.shell_completion import CompletionItem
+        except ImportError:  # a typer that uses click itself
+            return []
+        start = normal_word(incomplete)
+        return [CompletionItem(c) for c in self.choices if c.startswith(start)]
+
+
+def words(option: Any) -> tuple[str, ...] | None:
+    """The words a click parameter takes when it is word-valued (a ``Word``), else None."""
+    kind = getattr(option, "type", None)
+    return kind.choices if isinstance(kind, Word) else None
+
+
+def formats(*accepted: OutputFormat) -> Word:
+    """A ``--format`` option's type: the formats the command writes (all by default)."""
+    return Word(tuple(f.value for f in accepted or tuple(OutputFormat)))
+
+
+def _convention_names() -> tuple[str, ...]:
+    from convcalc.core.conventions import CONVENTIONS
+
+    return tuple(CONVENTIONS)
 
 
 def integer(option: str) -> dict[str, Any]:
@@ -129,8 +213,8 @@ COMMON_OPTIONS = (
             str,
             typer.Option(
                 "--dtype",
-                help="Element type for memory figures and verification: "
-                "float32, float16, bfloat16, float64.",
+                click_type=Word(tuple(DTYPE_BYTES)),
+                help="Element type for memory figures and verification.",
             ),
         ],
         "float32",
@@ -141,6 +225,7 @@ COMMON_OPTIONS = (
             str,
             typer.Option(
                 "--device",
+                click_type=Word(DEVICES),
                 help="Where to verify: auto (CUDA if present, else CPU), cpu, cuda or meta. "
                 "Large specs move to meta on their own, with a notice.",
             ),
@@ -151,9 +236,7 @@ COMMON_OPTIONS = (
         "output",
         Annotated[
             OutputFormat,
-            typer.Option(
-                "--format", help="Output: table, json, csv or markdown.", case_sensitive=False
-            ),
+            typer.Option("--format", click_type=formats(), help="Output format."),
         ],
         OutputFormat.table,
     ),
@@ -168,7 +251,10 @@ COMMON_OPTIONS = (
         "no_verify",
         Annotated[
             bool,
-            typer.Option("--no-verify", help="Analytic figures only; never imports torch (fast)."),
+            typer.Option(
+                "--no-verify",
+                help="Analytic figures only, by arithmetic: never imports torch (fast).",
+            ),
         ],
         False,
     ),
@@ -184,41 +270,14 @@ COMMON_OPTIONS = (
         ],
         False,
     ),
-    _option(
-        "max_params",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--max-params",
-                help="Fail (exit 1) above this many params: 1.5M, 600K, 2G, 1e6 or an integer.",
-            ),
-        ],
-        None,
-    ),
-    _option(
-        "max_macs",
-        Annotated[
-            str | None, typer.Option("--max-macs", help="Fail (exit 1) above this many MACs.")
-        ],
-        None,
-    ),
-    _option(
-        "max_flops",
-        Annotated[
-            str | None, typer.Option("--max-flops", help="Fail (exit 1) above this many FLOPs.")
-        ],
-        None,
-    ),
-    _option(
-        "max_activation_bytes",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--max-activation-bytes",
-                help="Fail (exit 1) above this many activation bytes (every output once).",
-            ),
-        ],
-        None,
+    # --max-params, --max-macs, ...: one per budget figure of the catalogue.
+    *(
+        _option(
+            f.parameter,
+            Annotated[str | None, typer.Option("--" + f.option, help=f.budget_help)],
+            None,
+        )
+        for f in CATALOGUE.budgets
     ),
     _option(
         "value",
@@ -227,6 +286,7 @@ COMMON_OPTIONS = (
             typer.Option(
                 "--value",
                 metavar="FIGURE",
+                click_type=Word(CATALOGUE.values, check=False),
                 help="Print only this analytic figure, a bare number (one line per sweep "
                 "point or variant): params, macs, flops, activation_bytes, output_shape, ...",
             ),
@@ -239,10 +299,9 @@ COMMON_OPTIONS = (
             str,
             typer.Option(
                 "--convention",
-                metavar="NAME",
-                help="Also count as this tool does, layer by layer, beside the paper figure: "
-                "paper, flopcounter, torchinfo, hardware, fvcore, ptflops (convcalc "
-                "conventions lists what each counts).",
+                click_type=Word(_convention_names, check=False),
+                help="Also count as this tool does, layer by layer, beside the paper figure "
+                "(convcalc conventions lists what each counts).",
             ),
         ],
         "paper",
@@ -272,10 +331,7 @@ class Common:
     exact: bool = False
     verify: bool = True
     cross_check: bool = False
-    max_params: int | None = None
-    max_macs: int | None = None
-    max_flops: int | None = None
-    max_activation_bytes: int | None = None
+    budgets: tuple[tuple[str, int], ...] = ()  # (figure, limit) for each --max-NAME given
     value: str | None = None
     convention: str = "paper"
     backward: bool = False
@@ -283,13 +339,7 @@ class Common:
     @property
     def limits(self) -> dict[str, int]:
         """The budgets set, by figure."""
-        limits = {
-            "params": self.max_params,
-            "macs": self.max_macs,
-            "flops": self.max_flops,
-            "activation_bytes": self.max_activation_bytes,
-        }
-        return {figure: limit for figure, limit in limits.items() if limit is not None}
+        return dict(self.budgets)
 
     @classmethod
     def parse(
@@ -300,23 +350,20 @@ class Common:
         exact: bool,
         no_verify: bool,
         cross_check: bool,
-        max_params: str | None,
-        max_macs: str | None,
-        max_flops: str | None,
-        max_activation_bytes: str | None = None,
         value: str | None = None,
         convention: str = "paper",
         backward: bool = False,
+        **budgets: str | None,  # max_params=..., one per budget figure of the catalogue
     ) -> Common:
         """Validate the raw option values (exit 2 on a bad one); words are case-insensitive."""
-        dtype, device = dtype.strip().lower(), device.strip().lower()
+        dtype, device = normal_word(dtype), normal_word(device)
         if dtype not in DTYPE_BYTES:
             raise InvalidSpecError(f"dtype={dtype!r} is not one of {', '.join(DTYPE_BYTES)}")
         if device not in DEVICES:
             raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
         if no_verify and cross_check:
             raise InvalidSpecError("--cross-check needs verification; drop --no-verify")
-        convention = convention.strip().lower()
+        convention = normal_word(convention)
         if convention != "paper":  # the default costs no import on the fast path
             from convcalc.core.conventions import convention as known_convention
 
@@ -328,12 +375,11 @@ class Common:
             exact=exact,
             verify=not no_verify,
             cross_check=cross_check,
-            max_params=None if max_params is None else parse_budget(max_params, "max-params"),
-            max_macs=None if max_macs is None else parse_budget(max_macs, "max-macs"),
-            max_flops=None if max_flops is None else parse_budget(max_flops, "max-flops"),
-            max_activation_bytes=None
-            if max_activation_bytes is None
-            else parse_budget(max_activation_bytes, "max-activation-bytes"),
+            budgets=tuple(
+                (f.name, parse_budget(raw, f.option))
+                for f in CATALOGUE.budgets
+                if (raw := budgets.pop(f.parameter, None)) is not None
+            ),
             value=None if value is None else figure_name(value),
             convention=convention,
             backward=backward,
@@ -360,13 +406,23 @@ def parse_shape(raw: dict[str, Any]) -> dict[str, Any]:
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
-def with_options(*, shape: bool = False, block: bool = False) -> Callable[[Command], Command]:
+def with_options(
+    *, shape: bool = False, block: bool = False, no_verify_help: str | None = None
+) -> Callable[[Command], Command]:
     """Append the common options (and the shape or block options) to a command's signature.
 
     The command declares ``common: Common`` (and ``shape: dict[str, Any]`` or
     ``block: dict[str, Any]``) in place of them and receives them gathered and
-    validated, as the library's keyword arguments.
+    validated, as the library's keyword arguments. ``no_verify_help`` says what
+    ``--no-verify`` does where it differs (``model`` still imports torch).
     """
+    common_options: tuple[inspect.Parameter, ...] = COMMON_OPTIONS
+    if no_verify_help is not None:
+        flag = Annotated[bool, typer.Option("--no-verify", help=no_verify_help)]
+        common_options = tuple(
+            _option("no_verify", flag, False) if p.name == "no_verify" else p
+            for p in COMMON_OPTIONS
+        )
 
     def decorate(command: Command) -> Command:
         own = [
@@ -387,7 +443,7 @@ def with_options(*, shape: bool = False, block: bool = False) -> Callable[[Comma
                 values["block"] = raw
             return command(common=common, **values)  # the command's plan
 
-        wrapper.__signature__ = inspect.Signature([*added, *own, *COMMON_OPTIONS])  # type: ignore[attr-defined]
+        wrapper.__signature__ = inspect.Signature([*added, *own, *common_options])  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

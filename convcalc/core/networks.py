@@ -100,7 +100,7 @@ class MobileNetSpec:
     def __post_init__(self) -> None:
         if self.version not in (1, 2):
             raise InvalidSpecError(
-                f"version={self.version} is not a MobileNet version (use 1 or 2)"
+                f"version={self.version} is not a MobileNet version (use 1, 2 or 3)"
             )
         check_scaling(
             self.width,

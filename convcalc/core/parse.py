@@ -3,17 +3,20 @@
 Pure functions that raise InvalidSpecError with the option's name and the rule,
 so the CLI can print one line and exit 2.
 
-One leniency rule, for every option (README, "Writing values"): numbers are
+One leniency rule, for every option (docs/reference/options.md, "Writing values"): numbers are
 written in ASCII digits (``0-9``; a sign, a decimal point or an exponent where
 the option takes them), without underscores, thousands separators or other
 scripts' digits, and at most ``MAX_DIGITS`` digits long; words (``same``,
 ``global``, ``json``, ``cpu``, ``float16``, ``macs``, the ``x`` of ``3x1``, the
-``M`` of ``1.5M``) are case-insensitive; spaces around a value are ignored.
+``M`` of ``1.5M``) are case-insensitive; spaces around a value are ignored. Every
+word-valued option reads its value through ``word`` (``normal_word``), so the rule
+is one function, not a ``.strip().lower()`` per option.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 
 from convcalc.errors import InvalidSpecError
@@ -58,6 +61,27 @@ def _int(text: str, option: str, forms: str = "an integer") -> int:
             f"{option} has {digits:,} digits; at most {MAX_DIGITS:,} are accepted"
         )
     return int(text)
+
+
+def normal_word(text: str) -> str:
+    """A word as every option compares it: spaces around it dropped, lower case
+    (``" JSON "`` -> ``json``)."""
+    return text.strip().lower()
+
+
+def word(text: str, option: str, choices: Iterable[str]) -> str:
+    """A word-valued option (``--mode MAX``, ``--format Json``): one of ``choices``,
+    whatever its case and the spaces around it.
+
+    A hyphen may stand for an underscore (``activation-bytes``): the choice is
+    returned as spelled in ``choices``.
+    """
+    known = tuple(choices)
+    key = normal_word(text)
+    for candidate in (key, key.replace("-", "_")):
+        if candidate in known:
+            return candidate
+    raise InvalidSpecError(f"{option}={text.strip()!r} is not one of {', '.join(known)}")
 
 
 def parse_int(text: str | int, option: str) -> int:
@@ -124,16 +148,16 @@ def parse_sizes(text: str, option: str, dims: int = 2, *, allow_zero: bool = Fal
 
 def parse_kernel(text: str, dims: int = 2) -> Sizes | str:
     """A kernel: ``3``, ``3x1`` (``3x3x3`` in 3-D) or ``global`` (kernel = input size)."""
-    if text.strip().lower() == "global":
+    if normal_word(text) == "global":
         return "global"
     return parse_sizes(text, "kernel", dims)
 
 
 def parse_padding(text: str, dims: int = 2) -> Sizes | str:
     """A padding: ``1``, ``1x0``, ``same`` or ``valid`` (as ``nn.Conv2d`` takes it)."""
-    word = text.strip().lower()
-    if word in ("same", "valid"):
-        return word
+    padding = normal_word(text)
+    if padding in ("same", "valid"):
+        return padding
     return parse_sizes(text, "padding", dims, allow_zero=True)
 
 

@@ -447,3 +447,18 @@ def _own_size(source: str, name: str, model: nn.Module) -> tuple[tuple[int, ...]
         return (3, VIDEO_FRAMES, height, width), origin + f", {VIDEO_FRAMES} frames"
     return (3, height, width), origin
 
+
+@contextmanager
+def warnings_as_notice(notify: Notify) -> Iterator[None]:
+    """The model's own warnings while it is built and run, caught: none reaches stderr
+    as a raw warning. When the block succeeds, they become one notice (the first, and
+    how many others); when it fails, its error says it all and they are dropped."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    said = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    if said:
+        more = f" (and {len(said) - 1} other warning{'s' if len(said) > 2 else ''})"
+        notify(f"notice: the model warned: {said[0]}{more if len(said) > 1 else ''}")

@@ -14,7 +14,8 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401 - only whether it imports
     except ImportError:
         raise EnvironmentUnavailableError(
-            "--plot needs matplotlib: pip install 'convcalc[plot]'"
+            "--plot needs matplotlib: pip install matplotlib (or, in convcalc's checkout, "
+            "pip install -e '.[plot]')"
         ) from None
 
 

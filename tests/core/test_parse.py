@@ -6,12 +6,14 @@ import pytest
 
 from convcalc.core.parse import (
     non_negative,
+    normal_word,
     parse_budget,
     parse_kernel,
     parse_list,
     parse_padding,
     parse_pair,
     positive,
+    word,
 )
 from convcalc.errors import InvalidSpecError
 
@@ -160,3 +162,24 @@ def test_positive_and_non_negative() -> None:
         positive(0, "cin")
     with pytest.raises(InvalidSpecError, match=r"padding=-1 must be zero or more"):
         non_negative(-1, "padding")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("max", "max"), ("MAX", "max"), ("  Avg ", "avg"), ("\tmax\n", "max"),
+     ("activation-bytes", "activation_bytes"), ("V1.5", "v1.5")],
+)  # fmt: skip
+def test_word_ignores_case_and_surrounding_spaces(text: str, expected: str) -> None:
+    """The one rule for every word-valued option: case and spaces around never matter;
+    a hyphen may stand for an underscore."""
+    choices = ("max", "avg", "activation_bytes", "v1", "v1.5")
+    assert word(text, "mode", choices) == expected
+    assert normal_word(text) == text.strip().lower()
+
+
+@pytest.mark.parametrize("text", ["", " ", "mean", "m ax", "maxx", "max,avg", "v1 .5"])
+def test_word_refuses_others_naming_the_choices(text: str) -> None:
+    """Anything else (an empty word too) is refused, naming the option and its words."""
+    with pytest.raises(InvalidSpecError) as caught:
+        word(text, "mode", ("max", "avg", "v1.5"))
+    assert str(caught.value) == f"mode={text.strip()!r} is not one of max, avg, v1.5"

@@ -128,7 +128,7 @@ def test_long_tables_fold_to_a_screen_and_say_so() -> None:
     ("command", "alias"),
     [
         (["model", "mypkg/net.py:build", "-i", "32"], True),
-        (["mobilenet", "--version", "2"], True),
+        (["mobilenet", "--generation", "2"], True),
         (["resnet", "--depth", "18"], False),  # its --depth is the network's depth
     ],
 )

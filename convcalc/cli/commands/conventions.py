@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 
+from convcalc.cli.options import formats
 from convcalc.render import OutputFormat
 
 
 def conventions(
     output: Annotated[
         OutputFormat,
-        typer.Option("--format", help="table, json or markdown (csv: as markdown)."),
+        typer.Option("--format", click_type=formats(), help="Output format (csv: as markdown)."),
     ] = OutputFormat.table,
 ) -> None:
     """What each --convention counts: conv and linear weights, bias, norms, pools,

@@ -11,9 +11,11 @@ from typing import Annotated, Any
 import typer
 
 import convcalc
-from convcalc.cli.options import Batch, Common, Groups, Input, integer, with_options
+from convcalc.cli.options import Batch, Common, Groups, Input, Word, integer, with_options
 from convcalc.cli.run import Plan, plan
+from convcalc.core.ops import POOL_MODES
 from convcalc.core.parse import check_dims, parse_sizes
+from convcalc.errors import InvalidSpecError
 
 Transposed = Annotated[
     bool,
@@ -120,11 +122,14 @@ def compare(
 
 @with_options()
 def pool(
+    ctx: typer.Context,
     common: Common,
     channels: Annotated[
         int, typer.Option("--channels", "--cin", help="Channels C.", **integer("channels"))
     ],
-    mode: Annotated[str, typer.Option("--mode", help="max or avg.")] = "max",
+    mode: Annotated[
+        str, typer.Option("--mode", click_type=Word(POOL_MODES), help="Max or average.")
+    ] = "max",
     kernel: Annotated[str, typer.Option("-k", "--kernel", help="Window: 2, HxW.")] = "2",
     stride: Annotated[
         str | None, typer.Option("-s", "--stride", help="Stride (default: the kernel).")
@@ -159,10 +164,17 @@ def pool(
 ) -> Plan:
     """Max or average pooling (ceil_mode, count_include_pad, padding, dilation), or
     adaptive pooling to --output: output size, work and receptive field."""
+    if output_size is not None:  # adaptive pooling has no window to set
+        window = ("kernel", "stride", "padding", "dilation", "ceil_mode", "count_include_pad")
+        given = [_spelling(ctx, name) for name in window if _given(ctx, name)]
+        if given:
+            raise InvalidSpecError(
+                f"--output (adaptive pooling) sizes its own windows: drop {', '.join(given)}"
+            )
     check_dims(dims)  # before the sizes are read per axis
     design = convcalc.pool(
         channels,
-        mode.strip().lower(),
+        mode,
         kernel=parse_sizes(kernel, "kernel", dims),
         stride=None if stride is None else parse_sizes(stride, "stride", dims),
         padding=parse_sizes(padding, "padding", dims, allow_zero=True),
@@ -175,3 +187,15 @@ def pool(
         dims=dims,
     )
     return plan(design, common)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` was given (not its default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _spelling(ctx: typer.Context, name: str) -> str:
+    """An option as the user may have spelled it: ``-k/--kernel``, ``--ceil-mode``."""
+    option = next(p for p in ctx.command.params if p.name == name)
+    return "/".join([*option.opts, *option.secondary_opts])

@@ -6,15 +6,24 @@ from typing import Annotated, Any
 
 import typer
 
-from convcalc.cli.fold import FoldOrDepth, Top, check_fold
-from convcalc.cli.options import Common, integer, with_options
+from convcalc.cli.fold import DepthAlias, Fold, Top, check_fold, fold_level
+from convcalc.cli.options import Common, Word, integer, with_options
 from convcalc.cli.run import Plan, plan
 from convcalc.core.parse import parse_pair
 from convcalc.errors import InvalidSpecError
 from convcalc.pipeline import ModelTarget
 
 
-@with_options()
+def _input_dtypes() -> tuple[str, ...]:
+    from convcalc.measure.profile import INPUT_DTYPES  # torch: asked only for a given dtype
+
+    return INPUT_DTYPES
+
+
+@with_options(
+    no_verify_help="Skip torchinfo: convcalc's own figures from one traced forward pass. "
+    "Still imports torch, since the model is torch code (but never downloads weights)."
+)
 def model(
     common: Common,
     target: Annotated[
@@ -37,6 +46,7 @@ def model(
         typer.Option(
             "-i",
             "--input",
+            metavar="SIZE",
             help="Input size: 64 or HxW (64x48); default the model's own (timm's and "
             "torchvision's default size), else 224.",
             show_default=False,
@@ -46,7 +56,6 @@ def model(
         int | None, typer.Option("--cin", help="Input channels [default: 3].", **integer("cin"))
     ] = None,
     batch: Annotated[
-            metavar="SIZE",
         int | None,
         typer.Option("-b", "--batch", help="Batch size N [default: 1].", **integer("batch")),
     ] = None,
@@ -75,12 +84,15 @@ def model(
         str | None,
         typer.Option(
             "--input-dtype",
+            metavar="DTYPE",
+            click_type=Word(_input_dtypes),
             help="The inputs' dtype where --input-shape names none, when not --dtype: "
             "long for token ids (8 bytes each; on a real device, ids below the first "
             "nn.Embedding's vocabulary).",
         ),
     ] = None,
-    fold: FoldOrDepth = None,
+    fold: Fold = None,
+    depth: DepthAlias = None,
     top: Top = None,
     allow_partial: Annotated[
         bool,
@@ -116,6 +128,7 @@ def model(
         options["inputs"] = inputs
     elif sized:  # otherwise the model's own input (a zoo's size), else 1x3x224x224
         shape = (batch or 1, 3 if cin is None else cin, *parse_pair(input_size or "224", "input"))
+    fold = fold_level(fold, depth, "model")
     check_fold(fold, top)
     subject = ModelTarget(target, shape, args=parse_args(arg or []), input_dtype=input_dtype,
                           options=options)  # fmt: skip

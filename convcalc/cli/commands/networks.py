@@ -7,29 +7,54 @@ from typing import Annotated, Any
 import typer
 
 import convcalc
-from convcalc.cli.fold import Fold, FoldOrDepth, Top, check_fold
-from convcalc.cli.options import Batch, Common, integer, with_options
+from convcalc.cli.fold import DepthAlias, Fold, Top, check_fold, deprecated_alias, fold_level
+from convcalc.cli.options import Batch, Common, Word, integer, with_options
 from convcalc.cli.run import Plan, check_plot, plan
+from convcalc.core.mobilenet_v3 import MOBILENET_V3
 from convcalc.core.parse import parse_resolutions, parse_widths
+from convcalc.core.resnet import ATTENTIONS, VARIANTS
+from convcalc.errors import InvalidSpecError
+
+GENERATIONS = (1, 2, 3)
 
 # A sweep's plot, on every network command.
 Plot = Annotated[
     str | None,
     typer.Option(
-        "--plot", help="Draw MACs against params to FILE.png or FILE.svg (needs the plot extra)."
+        "--plot", help="Draw MACs against params to FILE.png or FILE.svg (needs matplotlib)."
     ),
 ]
+
+
+def _check_generation(generation: int) -> int:
+    if generation not in GENERATIONS:
+        raise InvalidSpecError(
+            f"generation={generation} is not a MobileNet generation: use 1, 2 or 3"
+        )
+    return generation
 
 
 @with_options()
 def mobilenet(
     common: Common,
-    version: Annotated[
-        int,
-        typer.Option("--version", help="MobileNet version: 1, 2 or 3.", **integer("version")),
-    ] = 1,
+    generation: Annotated[
+        int | None,
+        typer.Option(
+            "--generation",
+            help="Which MobileNet: 1, 2 or 3 (V1, V2, V3; default 1).",
+            **integer("generation"),
+        ),
+    ] = None,
+    version: Annotated[  # the first spelling of --generation: convcalc --version is the program's
+        int | None, typer.Option("--version", hidden=True, **integer("version"))
+    ] = None,
     size: Annotated[
-        str | None, typer.Option("--size", help="MobileNet V3's size: large (default) or small.")
+        str | None,
+        typer.Option(
+            "--size",
+            click_type=Word(tuple(MOBILENET_V3)),
+            help="MobileNet V3's size (default large).",
+        ),
     ] = None,
     width: Annotated[
         str,
@@ -54,11 +79,16 @@ def mobilenet(
     ] = 1000,
     batch: Batch = 1,
     plot: Plot = None,
-    fold: FoldOrDepth = None,
+    fold: Fold = None,
+    depth: DepthAlias = None,
     top: Top = None,
 ) -> Plan:
     """MobileNet V1, V2 or V3 with width and resolution multipliers: per layer, or a sweep."""
+    given = deprecated_alias(generation, version, "--generation", "--version", "mobilenet",
+                             _check_generation)  # fmt: skip
+    version = _check_generation(1 if given is None else given)
     widths, resolutions = parse_widths(width), parse_resolutions(resolution)
+    fold = fold_level(fold, depth, "mobilenet")
     check_fold(fold, top)
     check_plot(plot)
     if len(widths) == 1 and len(resolutions) == 1 and plot is None:
@@ -82,6 +112,7 @@ def resnet(
         str,
         typer.Option(
             "--variant",
+            click_type=Word(VARIANTS),
             help="v1.5 (torchvision: a bottleneck strides its 3x3) or v1 (the paper: its "
             "first 1x1).",
         ),
@@ -103,7 +134,9 @@ def resnet(
     attention: Annotated[
         str | None,
         typer.Option(
-            "--attention", help="se or cbam after each block's last BN, before the addition."
+            "--attention",
+            click_type=Word(ATTENTIONS),
+            help="Attention after each block's last BN, before the addition.",
         ),
     ] = None,
     reduction: Annotated[
