@@ -51,6 +51,18 @@ def meta_copy(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model, memo)
 
 
+def _moved(model: nn.Module, device: str, dtype: str) -> nn.Module:
+    """``model.to(device, dtype)``, skipped when every tensor is there already: a library
+    first imported inside a meta build keeps class-level tensors on meta (ultralytics'
+    Detect.anchors), which its own ``_apply`` then fails to move."""
+    want = getattr(torch, dtype)
+    tensors = [*model.parameters(), *model.buffers()]
+    if all(t.device.type == device and (t.dtype == want or not t.is_floating_point())
+           for t in tensors):  # fmt: skip
+        return model
+    return model.to(device=device, dtype=want)
+
+
 def _device_of(model: nn.Module) -> str | None:
     tensor = next(iter([*model.parameters(), *model.buffers()]), None)
     return None if tensor is None else tensor.device.type
@@ -211,7 +223,7 @@ def profile_model(
     if _device_of(model) not in (None, target) and target == "meta":
         model, owned = meta_copy(model), True
     if owned:
-        model = model.to(device=target, dtype=getattr(torch, dtype))
+        model = _moved(model, target, dtype)
     args, kwargs = given.make(target, model)
     said = list(notes)
     try:
@@ -220,7 +232,7 @@ def profile_model(
         model, owned = _real_model(original, built, rebuild, failure)
         target = _device_of(model) or "cpu"
         if owned:
-            model = model.to(device=target, dtype=getattr(torch, dtype))
+            model = _moved(model, target, dtype)
         args, kwargs = given.make(target, model)
         said.append(
             f"the forward pass cannot run on the meta device ({failure.call}); "

@@ -209,8 +209,9 @@ def build_model(
             model = factory(**kwargs)
         device = "meta"
     except Exception as meta_error:  # the constructor may need real tensors: try the CPU
-        if download_attempted():
-            raise _failed(where, kwargs, meta_error) from meta_error
+        # Even after a refused connection: a library that checks whether it is online
+        # (ultralytics) takes the refusal for "offline" and goes on; one that really
+        # downloads is refused again at once, and _failed names the host.
         try:
             model = factory(**kwargs)
         except Exception as exc:
@@ -246,32 +247,58 @@ class NetworkClosedError(RuntimeError):
     so no library's retry loop (urllib3, httpx, the hub) takes it for a flaky network."""
 
 
+class OfflineLookupError(socket.gaierror):
+    """A host name looked up inside the user's code: the answer of a machine with no
+    network, so a library that checks whether it is online (ultralytics resolves
+    one.one.one.one on import) takes it for "offline" and goes on."""
+
+
 class _Attempts:
-    """Where the guarded code tried to connect, first attempt first."""
+    """Where the guarded code tried to connect, and which names it looked up."""
 
     def __init__(self) -> None:
         self.hosts: list[str] = []
+        self.lookups: list[str] = []
 
 
 _ATTEMPTS = _Attempts()
 _INET = (socket.AF_INET, socket.AF_INET6)
 
 
-def download_attempted() -> str | None:
-    """The first host the guarded code tried to reach since ``guarded`` began, if any."""
-    return _ATTEMPTS.hosts[0] if _ATTEMPTS.hosts else None
+def download_attempted(exc: BaseException | None = None) -> str | None:
+    """The first host the guarded code tried to connect to since ``guarded`` began; or,
+    when ``exc`` came of a refused look-up (it is in its chain), the name looked up."""
+    if _ATTEMPTS.hosts:
+        return _ATTEMPTS.hosts[0]
+    if exc is not None and _ATTEMPTS.lookups and _caused_by(exc, OfflineLookupError):
+        return _ATTEMPTS.lookups[0]
+    return None
 
 
-def _refuse(host: Any) -> None:
-    text = str(host[0] if isinstance(host, tuple) and host else host)
-    _ATTEMPTS.hosts.append(text)
-    raise NetworkClosedError(f"convcalc closes the network while it builds a model ({text})")
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _host(address: Any) -> str:
+    return str(address[0] if isinstance(address, tuple) and address else address)
+
+
+def _refuse(address: Any) -> None:
+    _ATTEMPTS.hosts.append(_host(address))
+    raise NetworkClosedError(f"convcalc closes the network while it builds a model ({address})")
 
 
 @contextmanager
 def _network_closed() -> Iterator[None]:
-    """Connections to any internet host refused at once (local sockets still work);
-    socket's own functions restored after, whatever happens."""
+    """Connections to any internet host refused at once, names never resolved (local
+    sockets still work); socket's own functions restored after, whatever happens."""
     own = (socket.socket.connect, socket.socket.connect_ex, socket.create_connection,
            socket.getaddrinfo)  # fmt: skip
 
@@ -289,9 +316,11 @@ def _network_closed() -> Iterator[None]:
         _refuse(address)
 
     def getaddrinfo(host: Any, *_args: Any, **_kwargs: Any) -> Any:
-        _refuse(host)
+        _ATTEMPTS.lookups.append(_host(host))
+        raise OfflineLookupError(socket.EAI_NONAME, f"convcalc resolves no name ({host})")
 
     _ATTEMPTS.hosts.clear()
+    _ATTEMPTS.lookups.clear()
     socket.socket.connect = connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     socket.create_connection = create_connection
@@ -336,7 +365,7 @@ def guarded() -> Iterator[None]:
 def _failed(where: str, kwargs: dict[str, Any], exc: BaseException) -> InvalidSpecError:
     """The user's factory raised: its own words, or the download hint when it tried to
     download (whatever the library made of the refused connection)."""
-    host = download_attempted()
+    host = download_attempted(exc)
     if host is not None:
         return InvalidSpecError(f"{where}({_kwargs(kwargs)}) tried to download from {host}; "
                                 f"{DOWNLOAD_HINT}")  # fmt: skip

@@ -20,6 +20,7 @@ from convcalc.measure.target import zoo_inputs
 from tests.test_cli import error_line, invoke, run
 
 USER_FILE = '''
+import socket
 import sys
 import urllib.request
 
@@ -116,6 +117,32 @@ def hub():
 
 def not_inputs():
     return 42
+
+
+class Anchored(nn.Module):
+    """A detection head's habit: class-level tensors, made when the module is first
+    imported (here: when the factory first runs, which is under convcalc's meta build),
+    and an ``.item()`` in the constructor, which meta cannot run."""
+
+    anchors = None
+
+    def __init__(self):
+        super().__init__()
+        if Anchored.anchors is None:
+            Anchored.anchors = torch.zeros(2)
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.stride = int(torch.ones(()).item())
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def checks_online():
+    try:  # ultralytics asks on import whether it is online, and goes on offline
+        socket.getaddrinfo("one.one.one.one", 0)
+    except OSError:
+        pass
+    return Anchored()
 '''
 
 
@@ -379,6 +406,16 @@ def test_a_download_fails_at_once_with_a_hint(user_file: Path, factory: str) -> 
     assert "--arg pretrained=False" in line
     assert "--arg encoder_weights=None" in line
     assert (socket.socket.connect, socket.create_connection, socket.getaddrinfo) == own
+
+
+def test_an_online_check_is_offline_not_a_download(user_file: Path) -> None:
+    """A library that only asks whether it is online (a name look-up, OSError caught)
+    finds itself offline and builds; built on the CPU after meta failed, with its
+    class-level tensors made under the meta build, the model still runs and verifies."""
+    result = invoke("model", f"{user_file}:checks_online", "-i", "16", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["match"] is True
+    assert "built on the CPU instead" in result.stderr
 
 
 def test_a_download_in_a_real_process_is_one_line(user_file: Path) -> None:
