@@ -4,6 +4,7 @@ rule, the work stated, 1-D to 3-D and adaptive; the command line."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import torch
@@ -125,10 +126,10 @@ def _torch_pool_size(mode: str, dims: int, size: int, kernel: int, stride: int, 
     x = torch.zeros((1, 1) + (size,) * dims)
     try:
         if mode == "max":
-            pool = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[dims - 1]
-            return int(pool(x, kernel, stride, padding, dilation, ceil_mode=ceil_mode).shape[-1])
-        pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[dims - 1]
-        return int(pool(x, kernel, stride, padding, ceil_mode=ceil_mode).shape[-1])
+            largest: Any = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[dims - 1]
+            return int(largest(x, kernel, stride, padding, dilation, ceil_mode=ceil_mode).shape[-1])
+        mean: Any = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[dims - 1]
+        return int(mean(x, kernel, stride, padding, ceil_mode=ceil_mode).shape[-1])
     except RuntimeError:
         return None
 

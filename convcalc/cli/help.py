@@ -100,7 +100,11 @@ def options_of(callback: Callable[..., Any]) -> dict[str, str]:
     import typer.models
 
     found: dict[str, str] = {}
-    for parameter in inspect.signature(callback, eval_str=True).parameters.values():
+    # with_options gives its commands a signature of real annotations: read it as is.
+    signature = getattr(callback, "__signature__", None) or inspect.signature(
+        callback, eval_str=True
+    )
+    for parameter in signature.parameters.values():
         for info in typing.get_args(parameter.annotation)[1:]:
             if isinstance(info, typer.models.OptionInfo):
                 declared = [info.default] if isinstance(info.default, str) else []
@@ -110,13 +114,23 @@ def options_of(callback: Callable[..., Any]) -> dict[str, str]:
     return found
 
 
+def _costly(callback: Callable[..., Any]) -> dict[str, str]:
+    """``options_of``, where the command may declare a COSTLY option: a plain function
+    (check, diff) whose annotations never name one is not evaluated (start-up time)."""
+    if not hasattr(callback, "__signature__"):
+        written = " ".join(map(str, getattr(callback, "__annotations__", {}).values()))
+        if not any(option in written for option in COSTLY):
+            return {}
+    return options_of(callback)
+
+
 def epilog(command: str, callback: Callable[..., Any] | None = None) -> str:
     """The ``--help`` foot of one command: its examples, then what verification costs,
     said only of the options ``callback`` (the command's function) declares, in their
     own help's words."""
     lines = "\n".join(f"  {example}" for example in EXAMPLES[command])
     text = f"\b\nExamples:\n{lines}"
-    options = options_of(callback) if callback is not None else {}
+    options = _costly(callback) if callback is not None else {}
     said = [f"{option}: {options[option]}" for option in COSTLY if option in options]
     if said:
         text += "\n\n" + " ".join([VERIFY, *said])
