@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from convcalc.core.primitives import Primitive, Shape, fmt_int, numel, per_axis
+from convcalc.core.primitives import Linear, Primitive, Shape, fmt_int, numel, per_axis
 from convcalc.core.shapes import (
     Field,
     Sizes,
@@ -902,3 +902,22 @@ class Fold(Primitive):
 
     def field(self, sources: tuple[Field, ...], inputs: tuple[Shape, ...]) -> Field:
         return merged_field(sources)
+
+
+@dataclass(frozen=True)
+class ConvNamedLinear(Linear):
+    """A linear map run in a module whose class name holds "Conv" (GPT-2's Conv1D: addmm
+    on a weight of (in, out)): the same figures; torchinfo counts it by its convolution
+    rule on the module's output, ``params x prod(out[:1] + out[2:])``."""
+
+    torchinfo_positions: int = 1  # prod(out[:1] + out[2:]) of the module's output
+
+    def torchinfo_mult_adds(self, out: Shape) -> int:
+        return self.params * self.torchinfo_positions
+
+    def torchinfo_formula(self, out: Shape) -> str:
+        return (
+            f"{fmt_int(self.params)} x {self.torchinfo_positions} = "
+            f'{fmt_int(self.torchinfo_mult_adds(out))}: a "Conv" class, by the module\'s '
+            "output's N x prod(out[2:])"
+        )

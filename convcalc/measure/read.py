@@ -11,6 +11,7 @@ parameter no op read (an auxiliary head in eval) is listed as not run.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -512,6 +513,7 @@ class _Graph:
         self.owner: dict[str, str] = {}  # parameter -> the node that counts it
         # leaf module call -> (its torch.nn class, whether it is of that class exactly)
         self.classes = {call: (kind, exact) for call, kind, exact in trace.leaf_calls}
+        self.call_output: dict[str, tuple[int, ...]] = {}  # leaf call -> its last output
 
     def unique(self, base: str) -> str:
         self.names[base] += 1
@@ -577,6 +579,9 @@ def read_trace(trace: Trace) -> Network:
     graph = _Graph(trace)
     for event in trace.events:
         _read_event(graph, event)
+        if event.call and event.outputs:
+            graph.call_output[event.call] = event.outputs[0].shape
+    _conv_named_linears(graph)
     for name in [name for name in trace.parameters if name not in graph.owner]:
         module = name.rpartition(".")[0]
         graph.add(name, O.Parameter(trace.parameters[name]), (INPUT,),
@@ -589,6 +594,23 @@ def read_trace(trace: Trace) -> Network:
     frozen = sum(math.prod(trace.parameters[name]) for name in trace.frozen)
     return Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls,
                    frozen_params=frozen)  # fmt: skip
+
+
+def _conv_named_linears(graph: _Graph) -> None:
+    """A linear map run in a leaf module whose class name holds "Conv" (GPT-2's Conv1D:
+    addmm on its weight) is counted by torchinfo's convolution rule, on the module's
+    output: its weight and bias x prod(out[:1] + out[2:])."""
+    for index, node in enumerate(graph.nodes):
+        op = node.op
+        if type(op) is not P.Linear or not node.unit:
+            continue
+        qualified = graph.trace.qualified.get(node.unit.partition("@")[0], "")
+        out = graph.call_output.get(node.unit)
+        if "Conv" not in qualified.rpartition(".")[2] or not out:
+            continue
+        positions = math.prod(out[:1] + out[2:])
+        named = O.ConvNamedLinear(op.in_features, op.out_features, op.bias, positions)
+        graph.nodes[index] = dataclasses.replace(node, op=named)
 
 
 # Arguments kept as given (Node.given), by function: (position, name, default).

@@ -46,6 +46,20 @@ def test_gpt2_conv1d_addmm_is_counted() -> None:
     assert sum(x.params for x in conv1d) == 768 * 3 * 768 + 3 * 768  # weight (in, out)
 
 
+def test_gpt2_conv1d_verifies_against_torchinfo_s_conv_rule() -> None:
+    """torchinfo counts Conv1D (a class named "Conv") as a convolution on the module's
+    output, params x N x out features: predicted per call, so every check agrees."""
+    transformers = pytest.importorskip("transformers")
+    transformers.logging.set_verbosity_error()
+    config = transformers.GPT2Config(n_layer=2, n_embd=32, n_head=4, vocab_size=50,
+                                     n_positions=16)  # fmt: skip
+    report = convcalc.profile(transformers.GPT2Model(config), (2, 16), input_dtype="long",
+                              cross_check=True)  # fmt: skip
+    assert report.match is True, report.failed_checks
+    conv1d = [x for x in report.layers if x.group == "h.0.mlp.c_fc" and x.params]
+    assert conv1d[0].torchinfo_mult_adds == (32 * 128 + 128) * 2 * 128
+
+
 class Products(nn.Module):
     """addmm with a parameter weight and with an activation, baddbmm and addbmm."""
 
