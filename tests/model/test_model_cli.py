@@ -116,9 +116,12 @@ def test_long_tables_fold_to_a_screen_and_say_so() -> None:
     folded = invoke("model", "torchvision:resnet18")
     assert folded.exit_code == 0, folded.stderr
     notice = folded.stderr.strip()
-    assert notice.startswith("notice: 69 layers folded into modules 3 levels deep")
+    assert notice.startswith("notice: 69 layers folded into modules 2 levels deep")
     rows = int(folded.stdout.split("levels deep (")[1].split(" rows")[0])
     assert 11 < rows <= 60  # deeper than depth 1's 11 rows, within a screen
+    # The deepest that fits: at depth 3 each block's ReLU, called twice, is two rows.
+    deeper = invoke("model", "torchvision:resnet18", "--fold", "3")
+    assert int(deeper.stdout.split("levels deep (")[1].split(" rows")[0]) > 60
     every = invoke("model", "torchvision:resnet18", "--fold", "99")
     assert "folded" not in every.stderr
     assert "per module, 99 levels deep" in every.stdout
