@@ -18,7 +18,9 @@ tool (review the diff). The site itself builds with ``mkdocs build --strict``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import re
 import shlex
@@ -50,7 +52,21 @@ FENCE = re.compile(
 TITLE = re.compile(r'title="(?P<name>[\w.-]+)"')
 REDIRECT = ">"
 
-runner = CliRunner()
+
+class TerminalRunner(CliRunner):
+    """A runner whose stdout and stderr are line-buffered, as on a terminal: the lines
+    interleave in the order a user sees them (a document, then its budget's error)."""
+
+    @contextlib.contextmanager
+    def isolation(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        with super().isolation(*args, **kwargs) as streams:
+            for stream in (sys.stdout, sys.stderr):
+                if isinstance(stream, io.TextIOWrapper):
+                    stream.reconfigure(line_buffering=True)
+            yield streams
+
+
+runner = TerminalRunner()
 
 
 @dataclass(frozen=True)
