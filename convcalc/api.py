@@ -33,13 +33,9 @@ from convcalc.core.designs import (
 from convcalc.core.figures import DTYPE_BYTES
 from convcalc.core.graph import Network, Node
 from convcalc.core.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_group
-from convcalc.core.mobilenet_v3 import MobileNetV3Spec
-from convcalc.core.networks import MobileNetSpec, cbam_block, se_block
-from convcalc.core.ops import POOL_MODES, AdaptivePool2d, Pool2d
 from convcalc.core.parse import check_dims
 from convcalc.core.registry import network_entry
 from convcalc.core.report import CompareReport, Report, SweepReport
-from convcalc.core.resnet import ResNetSpec
 from convcalc.core.shapes import Pair, Sizes
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.render import display  # noqa: F401  (registers how a notebook shows a report)
@@ -47,10 +43,15 @@ from convcalc.render import display  # noqa: F401  (registers how a notebook sho
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # in typing from 3.11; only for the checker here
 
+    from convcalc.core.networks import MobileNetSpec
+
+# The blocks', networks' and ops' modules load in the constructors that use them, so
+# that a command's start-up pays only for what it builds (SPEC "Performance").
+
 DEVICES = ("auto", "cpu", "cuda", "meta")
 
 Size = int | tuple[int, ...]
-# The registry, full: this module has loaded every built-in network (they register on load).
+# The registry: every built-in network by name, its module loaded when it is first used.
 NETWORKS = registry.NETWORKS
 Notify = Callable[[str], None]
 AnyReport = Report | CompareReport | SweepReport
@@ -250,6 +251,8 @@ def se(
     batch: int = 1,
 ) -> Design:
     """Squeeze-and-Excitation: pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate."""
+    from convcalc.core.networks import se_block
+
     size = _pair(input, "input")
     network = se_block(_integer(channels, "channels"), _integer(reduction, "reduction"), size,
                        _integer(batch, "batch"), bool(bias))  # fmt: skip
@@ -279,6 +282,8 @@ def pool(
     ``count_include_pad`` average pooling's; ``ceil_mode`` rounds the output size up
     while the last window still starts inside the input or its left padding.
     """
+    from convcalc.core.ops import POOL_MODES, AdaptivePool2d, Pool2d
+
     if mode not in POOL_MODES:
         raise InvalidSpecError(f"mode={mode!r} is not max or avg")
     given = stride if stride is not None else kernel
@@ -333,6 +338,8 @@ def cbam(
     batch: int = 1,
 ) -> Design:
     """CBAM: channel gate (shared MLP on avg- and max-pooled), then spatial gate (k x k conv)."""
+    from convcalc.core.networks import cbam_block
+
     size = _pair(input, "input")
     network = cbam_block(
         _integer(channels, "channels"),
@@ -360,6 +367,8 @@ def mobilenet(
     """MobileNet V1, V2 or V3 (``size`` large or small) with a width multiplier (alpha)
     and an input side."""
     if version == 3 and not isinstance(version, bool):
+        from convcalc.core.mobilenet_v3 import MobileNetV3Spec
+
         v3 = MobileNetV3Spec(size or "large", _width(width), _integer(resolution, "resolution"),
                              _integer(classes, "classes"), _integer(batch, "batch"))  # fmt: skip
         return network_design(f"mobilenet_v3_{v3.size}", v3)
@@ -384,6 +393,8 @@ def resnet(
 ) -> Design:
     """ResNet-18..152 (v1 or v1.5), ResNeXt (``groups``, ``width_per_group``), Wide ResNet
     (``width_per_group=128``), SE- or CBAM-ResNet (``attention``, ``reduction``)."""
+    from convcalc.core.resnet import ResNetSpec
+
     spec = ResNetSpec(
         depth=_integer(depth, "depth"),
         variant=str(variant),
@@ -434,6 +445,8 @@ def _width(value: Any) -> float:
 def _mobilenet_spec(
     version: int, width: float, resolution: int, classes: int, batch: int
 ) -> MobileNetSpec:
+    from convcalc.core.networks import MobileNetSpec
+
     return MobileNetSpec(
         version=_integer(version, "version"),
         width=_width(width),

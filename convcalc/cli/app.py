@@ -5,9 +5,12 @@ inside the same error mapping: the library pipeline computes, ``cli.output``
 renders, and the result's failure is exit 1.
 
 The commands live in ``cli.commands`` (one module per family) and in
-``cli.check``, ``cli.diff`` and ``cli.batch``; this module registers them.
-Errors of every kind end in one ``error: ...`` line and an exit code
-(``OneLineErrors``).
+``cli.check``, ``cli.diff`` and ``cli.batch``; this module knows each one's name
+and home (``COMMANDS``) and imports a command's module only when the command is
+named: a line that names one loads that one (``_click_command``); help,
+completion, an unknown name and anything that reads ``app.registered_commands``
+load them all. Errors of every kind end in one ``error: ...`` line and an exit
+code (``OneLineErrors``).
 """
 
 from __future__ import annotations
@@ -19,14 +22,11 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperGroup
+from typer.models import CommandInfo
 
 from convcalc import __version__
-from convcalc.cli.batch import batch
-from convcalc.cli.check import check
-from convcalc.cli.commands import blocks, conventions, layers, model, networks
-from convcalc.cli.diff import diff
+from convcalc.cli.commands import COMMANDS, command
 from convcalc.cli.help import ROOT_EPILOG, epilog
-from convcalc.cli.run import Plan, execute
 from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
 from convcalc.cli.usage import CLICK_ERROR, USAGE_ERROR, usage_message
 from convcalc.errors import ConvCalcError
@@ -54,7 +54,9 @@ class OneLineErrors(TyperGroup):
                     standalone_mode=False,
                     **extra,
                 )
-                if isinstance(result, Plan):  # a figure command parsed: run it, show it
+                if _is_plan(result):  # a figure command parsed: run it, show it
+                    from convcalc.cli.run import execute
+
                     execute(result)
                     result = None
                 check_interrupt()  # an interrupt something swallowed on the way
@@ -85,6 +87,12 @@ class OneLineErrors(TyperGroup):
         return result
 
 
+def _is_plan(result: Any) -> bool:
+    """A figure command's plan (``cli.run`` is loaded by every command that returns one)."""
+    run = sys.modules.get("convcalc.cli.run")
+    return run is not None and isinstance(result, run.Plan)
+
+
 def _help(text: str) -> NoReturn:
     try:
         with guarded_stdout():
@@ -99,7 +107,32 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-app = typer.Typer(
+def _command_info(name: str) -> CommandInfo:
+    """One command, as ``app.command`` registers it: its module imported now."""
+    callback = command(name)
+    return CommandInfo(name=name, callback=callback, epilog=epilog(name, callback))
+
+
+class LazyTyper(typer.Typer):
+    """A Typer app whose commands are imported on first read of ``registered_commands``:
+    importing the app costs none of them."""
+
+    _commands: list[CommandInfo] | None = None
+
+    @property
+    def registered_commands(self) -> list[CommandInfo]:
+        """Every command, in help order (each module imported on the first read)."""
+        if self._commands is None:
+            self._commands = [_command_info(name) for name in COMMANDS]
+        return self._commands
+
+    @registered_commands.setter
+    def registered_commands(self, commands: list[CommandInfo]) -> None:
+        # typer's __init__ starts the list empty: that means "not read yet" here.
+        self._commands = commands or None
+
+
+app = LazyTyper(
     cls=OneLineErrors,
     help="convcalc: exact parameters, shapes and MACs of convolution layers, "
     "analytic beside torchinfo's measured figures.",
@@ -125,27 +158,19 @@ def main() -> None:
 
 
 def _click_command(argv: list[str]) -> Any:
-    """The click command for this command line. Typer builds one click command per
-    registered command (all of them: 17 ms of the 169 ms a ``--no-verify`` run took):
-    a line that names a command gets only that one; help, completion and anything
-    else, the whole group."""
+    """The click command for this command line. A line that names a command imports
+    that command's module alone and builds only its click command (typer builds one
+    per registered command); help, completion and anything else get the whole group."""
     import copy
 
     import typer.main
 
     asked = argv[0] if argv else ""
-    named = [c for c in app.registered_commands if _command_name(c) == asked]
-    if not named:
+    if asked not in COMMANDS:
         return typer.main.get_command(app)
     single = copy.copy(app)  # the same group, callback and settings; the app stays whole
-    single.registered_commands = named
+    single.registered_commands = [_command_info(asked)]
     return typer.main.get_command(single)
-
-
-def _command_name(command: Any) -> str:
-    """A registered command's name as typer spells it (``conventions``, ``model``)."""
-    name = command.name or command.callback.__name__
-    return str(name).lower().replace("_", "-")
 
 
 def _version(value: bool) -> None:
@@ -164,20 +189,3 @@ def _root(
     ] = False,
 ) -> None:
     """convcalc: exact parameters, shapes and MACs of convolution layers and compact CNNs."""
-
-
-# Registration order is the order of the commands in --help.
-app.command(epilog=epilog("conv", layers.conv))(layers.conv)
-app.command(epilog=epilog("separable", layers.separable))(layers.separable)
-app.command(epilog=epilog("spatial", layers.spatial))(layers.spatial)
-app.command(epilog=epilog("compare", layers.compare))(layers.compare)
-app.command(epilog=epilog("se", blocks.se))(blocks.se)
-app.command(epilog=epilog("cbam", blocks.cbam))(blocks.cbam)
-app.command(epilog=epilog("mobilenet", networks.mobilenet))(networks.mobilenet)
-app.command(epilog=epilog("model", model.model))(model.model)
-app.command(epilog=epilog("pool", layers.pool))(layers.pool)
-app.command(epilog=epilog("conventions", conventions.conventions))(conventions.conventions)
-app.command("check", epilog=epilog("check", check))(check)
-app.command("diff", epilog=epilog("diff", diff))(diff)
-app.command("batch", epilog=epilog("batch", batch))(batch)
-app.command(epilog=epilog("resnet", networks.resnet))(networks.resnet)

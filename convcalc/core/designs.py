@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcalc.core.figures import analyze as analyze_network
 from convcalc.core.graph import Network
@@ -23,9 +23,11 @@ from convcalc.core.layers import (
     spatial_network,
     standard_network,
 )
-from convcalc.core.networks import MobileNetSpec
 from convcalc.core.registry import network_entry
 from convcalc.core.report import Baseline, CompareReport, RatioTheory, Report, SweepReport
+
+if TYPE_CHECKING:  # a network's module loads when it is built (core.registry), not here
+    from convcalc.core.networks import MobileNetSpec
 
 
 @dataclass(frozen=True)
@@ -161,4 +163,6 @@ def mobilenet_spec(
     version: int, width: float, resolution: int, classes: int, batch: int
 ) -> MobileNetSpec:
     """A MobileNet spec, validated."""
+    from convcalc.core.networks import MobileNetSpec
+
     return MobileNetSpec(version, width, resolution, classes, batch)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from convcalc.core.graph import Network, Node, validate_input
-from convcalc.core.ops import Interpolate
 from convcalc.core.primitives import Conv, Padding, sizes_text
 from convcalc.core.shapes import Sizes
 from convcalc.errors import InvalidSpecError
@@ -221,6 +220,8 @@ RESIZE_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 def _upsample_then_conv(spec: ConvSpec, mode: str) -> Network:
+    from convcalc.core.ops import Interpolate  # the op table loads only where it is used
+
     size = spec.conv().out_shape((spec.input_shape,))[2:]
     ones = (1,) * spec.dims
     conv = Conv(spec.cin, spec.cout, spec.resolved_kernel, ones, "same", spec.dilation,

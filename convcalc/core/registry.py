@@ -3,11 +3,17 @@
 A network is one data table, one builder over the blocks, and one
 registration: the CLI, the sweeps and the tests walk ``NETWORKS``, so a new
 entry is reachable and tested with no other change.
+
+The registry knows each built-in network's name and the module that registers
+it (``HOMES``) without importing it: a network's module loads when that network
+is asked for, and all of them when ``NETWORKS`` is walked. A command that needs
+one layer pays for no network's tables (start-up, SPEC "Performance").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
@@ -38,7 +44,43 @@ class NetworkEntry(Generic[SpecT]):
         return replace(spec, **self.reference)  # type: ignore[type-var]
 
 
-NETWORKS: dict[str, NetworkEntry[Any]] = {}
+# Each built-in network's name -> the module whose import registers it. A new
+# network module adds its names here (tests/test_startup.py checks the two agree).
+HOMES: dict[str, str] = {
+    "mobilenet_v1": "convcalc.core.networks",
+    "mobilenet_v2": "convcalc.core.networks",
+    "mobilenet_v3_large": "convcalc.core.mobilenet_v3",
+    "mobilenet_v3_small": "convcalc.core.mobilenet_v3",
+    "resnet": "convcalc.core.resnet",
+}
+
+_ENTRIES: dict[str, NetworkEntry[Any]] = {}
+
+
+class _Networks(Mapping[str, "NetworkEntry[Any]"]):
+    """Every registered network by name; a built-in one's module loads on first use."""
+
+    def __getitem__(self, name: str) -> NetworkEntry[Any]:
+        if name not in _ENTRIES and name in HOMES:
+            importlib.import_module(HOMES[name])
+        return _ENTRIES[name]
+
+    def __iter__(self) -> Iterator[str]:
+        for home in dict.fromkeys(HOMES.values()):
+            importlib.import_module(home)
+        return iter(dict(_ENTRIES))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _ENTRIES or name in HOMES
+
+    def __repr__(self) -> str:
+        return f"NETWORKS({', '.join(self)})"
+
+
+NETWORKS: Mapping[str, NetworkEntry[Any]] = _Networks()
 
 
 def register_network(
@@ -56,9 +98,9 @@ def register_network(
     """
 
     def decorate(build: Callable[[SpecT], Network]) -> Callable[[SpecT], Network]:
-        if name in NETWORKS:
+        if name in _ENTRIES:
             raise ValueError(f"network {name!r} is registered twice")
-        NETWORKS[name] = NetworkEntry(
+        _ENTRIES[name] = NetworkEntry(
             name, command, title, spec_type, build, reference or {}, defaults or {}
         )
         return build
@@ -77,7 +119,8 @@ def check_scaling(width: float, sizes: tuple[tuple[str, int], ...]) -> None:
 
 
 def network_entry(name: str) -> NetworkEntry[Any]:
-    """The entry registered as ``name``; InvalidSpecError naming the known ones otherwise."""
+    """The entry registered as ``name`` (its module loaded if need be); InvalidSpecError
+    naming the known ones otherwise."""
     try:
         return NETWORKS[name]
     except KeyError:

@@ -13,9 +13,16 @@ import typer
 import convcalc
 from convcalc.cli.options import Batch, Common, Groups, Input, Word, integer, with_options
 from convcalc.cli.run import Plan, plan
-from convcalc.core.ops import POOL_MODES
 from convcalc.core.parse import check_dims, parse_sizes
 from convcalc.errors import InvalidSpecError
+
+
+def _pool_modes() -> tuple[str, ...]:
+    """The pool modes, from the op that takes them (core.ops loads only for pool)."""
+    from convcalc.core.ops import POOL_MODES
+
+    return POOL_MODES
+
 
 Transposed = Annotated[
     bool,
@@ -128,7 +135,7 @@ def pool(
         int, typer.Option("--channels", "--cin", help="Channels C.", **integer("channels"))
     ],
     mode: Annotated[
-        str, typer.Option("--mode", click_type=Word(POOL_MODES), help="Max or average.")
+        str, typer.Option("--mode", click_type=Word(_pool_modes), help="Max or average.")
     ] = "max",
     kernel: Annotated[str, typer.Option("-k", "--kernel", help="Window: 2, HxW.")] = "2",
     stride: Annotated[

@@ -10,12 +10,31 @@ import convcalc
 from convcalc.cli.fold import DepthAlias, Fold, Top, check_fold, deprecated_alias, fold_level
 from convcalc.cli.options import Batch, Common, Word, integer, with_options
 from convcalc.cli.run import Plan, check_plot, plan
-from convcalc.core.mobilenet_v3 import MOBILENET_V3
 from convcalc.core.parse import parse_resolutions, parse_widths
-from convcalc.core.resnet import ATTENTIONS, VARIANTS
 from convcalc.errors import InvalidSpecError
 
 GENERATIONS = (1, 2, 3)
+
+
+# The words of each network's options, read from its module when they are needed
+# (help, or a value given): a network's tables load with that network only.
+def _sizes() -> tuple[str, ...]:
+    from convcalc.core.mobilenet_v3 import MOBILENET_V3
+
+    return tuple(MOBILENET_V3)
+
+
+def _variants() -> tuple[str, ...]:
+    from convcalc.core.resnet import VARIANTS
+
+    return tuple(VARIANTS)
+
+
+def _attentions() -> tuple[str, ...]:
+    from convcalc.core.resnet import ATTENTIONS
+
+    return tuple(ATTENTIONS)
+
 
 # A sweep's plot, on every network command.
 Plot = Annotated[
@@ -52,7 +71,7 @@ def mobilenet(
         str | None,
         typer.Option(
             "--size",
-            click_type=Word(tuple(MOBILENET_V3)),
+            click_type=Word(_sizes),
             help="MobileNet V3's size (default large).",
         ),
     ] = None,
@@ -112,7 +131,7 @@ def resnet(
         str,
         typer.Option(
             "--variant",
-            click_type=Word(VARIANTS),
+            click_type=Word(_variants),
             help="v1.5 (torchvision: a bottleneck strides its 3x3) or v1 (the paper: its "
             "first 1x1).",
         ),
@@ -135,7 +154,7 @@ def resnet(
         str | None,
         typer.Option(
             "--attention",
-            click_type=Word(ATTENTIONS),
+            click_type=Word(_attentions),
             help="Attention after each block's last BN, before the addition.",
         ),
     ] = None,

@@ -1,0 +1,192 @@
+"""What a command line loads: only what the named command needs (issue 17, start-up).
+
+These tests assert which modules a run imports, never how long it takes (the
+timing target lives in ``benchmarks/run.py --only startup``): a ``--no-verify``
+run imports no torch, a JSON, CSV or ``--value`` run no rich, and of the CLI's
+command modules only the named command's own; a network's module loads when
+that network is built, and help still sees every command and network.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Every command's module, as cli.commands.COMMANDS names it (checked below).
+COMMAND_MODULES = {
+    "conv": "convcalc.cli.commands.layers",
+    "separable": "convcalc.cli.commands.layers",
+    "spatial": "convcalc.cli.commands.layers",
+    "compare": "convcalc.cli.commands.layers",
+    "pool": "convcalc.cli.commands.layers",
+    "se": "convcalc.cli.commands.blocks",
+    "cbam": "convcalc.cli.commands.blocks",
+    "mobilenet": "convcalc.cli.commands.networks",
+    "resnet": "convcalc.cli.commands.networks",
+    "model": "convcalc.cli.commands.model",
+    "conventions": "convcalc.cli.commands.conventions",
+    "check": "convcalc.cli.check",
+    "diff": "convcalc.cli.diff",
+    "batch": "convcalc.cli.batch",
+}
+NETWORK_MODULES = ("convcalc.core.networks", "convcalc.core.mobilenet_v3", "convcalc.core.resnet")
+
+# A --no-verify JSON run of every command that computes figures without torch.
+ANALYTIC_RUNS = {
+    "conv": ["conv", "--cin", "4", "--cout", "8"],
+    "separable": ["separable", "--cin", "4", "--cout", "8"],
+    "spatial": ["spatial", "--cin", "4", "--cout", "8"],
+    "compare": ["compare", "--cin", "4", "--cout", "8"],
+    "pool": ["pool", "--channels", "4", "-k", "3"],
+    "se": ["se", "--channels", "64"],
+    "cbam": ["cbam", "--channels", "64"],
+    "mobilenet": ["mobilenet"],
+    "resnet": ["resnet", "--depth", "18"],
+}
+
+RUN = """
+import json, sys
+sys.argv = ["convcalc", *{argv!r}]
+from convcalc.cli.app import main
+code = 0
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code or 0
+sys.stdout.flush()
+sys.stderr.write("\\n" + json.dumps({{"exit": code, "modules": sorted(sys.modules)}}) + "\\n")
+"""
+
+
+def loaded(argv: list[str]) -> tuple[int, set[str]]:
+    """``convcalc ARGV`` run in a fresh interpreter: its exit status and every module it loaded."""
+    process = subprocess.run(
+        [sys.executable, "-c", RUN.format(argv=argv)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    report: dict[str, Any] = json.loads(process.stderr.strip().splitlines()[-1])
+    return report["exit"], set(report["modules"])
+
+
+def packages(modules: set[str], *names: str) -> set[str]:
+    """The modules of ``modules`` that belong to any of the packages ``names``."""
+    return {m for m in modules if m.split(".")[0] in names}
+
+
+def command_modules(modules: set[str]) -> set[str]:
+    """The CLI's command modules among ``modules``."""
+    return modules & set(COMMAND_MODULES.values())
+
+
+def test_the_table_of_command_modules_is_the_apps() -> None:
+    """This file's table of command modules is the app's own registry (cli.commands)."""
+    from convcalc.cli.commands import COMMANDS
+
+    assert {name: module for name, (module, _) in COMMANDS.items()} == COMMAND_MODULES
+
+
+@pytest.mark.parametrize("name", sorted(ANALYTIC_RUNS))
+def test_a_no_verify_json_run_loads_only_its_command(name: str) -> None:
+    """A --no-verify --format json run imports no torch and no rich, and of the command
+    modules only its own (a lazy command registry)."""
+    code, modules = loaded([*ANALYTIC_RUNS[name], "--no-verify", "--format", "json"])
+    assert code == 0
+    assert packages(modules, "torch", "torchinfo", "rich") == set()
+    assert command_modules(modules) == {COMMAND_MODULES[name]}
+
+
+@pytest.mark.parametrize("output", [["--format", "csv"], ["--format", "markdown"],
+                                    ["--value", "macs"]])  # fmt: skip
+def test_the_other_plain_formats_load_no_rich(output: list[str]) -> None:
+    """CSV, Markdown and --value are written as plain text: rich is never imported."""
+    code, modules = loaded([*ANALYTIC_RUNS["conv"], "--no-verify", *output])
+    assert code == 0
+    assert packages(modules, "torch", "rich") == set()
+
+
+def test_a_layer_loads_no_network_and_no_op_table() -> None:
+    """conv loads no network module (registered lazily) and not core.ops' op table."""
+    _, modules = loaded([*ANALYTIC_RUNS["conv"], "--no-verify", "--format", "json"])
+    assert modules.isdisjoint(NETWORK_MODULES)
+    assert "convcalc.core.ops" not in modules
+    assert "convcalc.api" in modules  # control: the library did run
+
+
+def test_a_network_loads_its_own_module_only() -> None:
+    """resnet builds its network from the registry, which loads core.resnet alone."""
+    _, modules = loaded([*ANALYTIC_RUNS["resnet"], "--no-verify", "--format", "json"])
+    assert set(NETWORK_MODULES) & modules == {"convcalc.core.resnet"}
+
+
+def test_a_table_does_load_rich() -> None:
+    """Control for the tests above: the default table is drawn by rich."""
+    code, modules = loaded([*ANALYTIC_RUNS["conv"], "--no-verify"])
+    assert code == 0
+    assert "rich.table" in modules
+    assert "torch" not in modules
+
+
+def test_help_loads_every_command() -> None:
+    """convcalc --help lists every command: all their modules are loaded."""
+    code, modules = loaded(["--help"])
+    assert code == 0
+    assert command_modules(modules) == set(COMMAND_MODULES.values())
+
+
+def test_an_unknown_command_is_one_error_line() -> None:
+    """An unknown name loads the whole group to say so, in one error line (exit 2)."""
+    process = subprocess.run(
+        [sys.executable, "-m", "convcalc", "cnov", "--cin", "4"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert process.returncode == 2
+    assert process.stderr.count("\n") == 1
+    assert process.stderr.startswith("error: ")
+
+
+def test_the_registry_knows_every_network_without_importing_it() -> None:
+    """core.registry names each built-in network and its module (HOMES) before any loads;
+    walking NETWORKS loads them all, and each is registered by the module HOMES names."""
+    code = (
+        "import json, sys\n"
+        "from convcalc.core import registry\n"
+        "before = sorted(m for m in sys.modules if m in " + repr(NETWORK_MODULES) + ")\n"
+        "known = 'resnet' in registry.NETWORKS\n"
+        "entries = {n: e.build.__module__ for n, e in registry.NETWORKS.items()}\n"
+        "print(json.dumps({'before': before, 'known': known, 'entries': entries,\n"
+        "                  'homes': registry.HOMES}))\n"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    found = json.loads(process.stdout)
+    assert found["before"] == []
+    assert found["known"] is True
+    assert found["entries"] == found["homes"]
+
+
+def test_an_unknown_network_names_the_known_ones() -> None:
+    """network_entry of a name no module registers: one error naming every network."""
+    from convcalc.core.registry import HOMES, network_entry
+    from convcalc.errors import InvalidSpecError
+
+    with pytest.raises(InvalidSpecError, match="unknown network 'lenet'") as caught:
+        network_entry("lenet")
+    assert all(name in str(caught.value) for name in HOMES)
