@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from convcalc.api import DEVICES, AnyReport, analyze, profile, verify
 from convcalc.core.budgets import Verdict, annotate, judge, partial_values
+from convcalc.core.catalogue import CATALOGUE
 from convcalc.core.designs import Comparison, Design, Sweep
 from convcalc.core.documents import BUDGET_FIGURES, figure, points, text
 from convcalc.core.figures import DTYPE_BYTES
@@ -101,6 +102,11 @@ class Request:
     # A budget or a value on a total of work that is partial (an op with no formula) is
     # refused (exit 1, naming what was not counted) unless this allows it.
     allow_partial: bool = False
+    # The roofline's device (core/roofline.py): a name of the table or a saved spec, a
+    # JSON file, "peak=989T,bandwidth=3.35T", or a Hardware or Roof; None: bytes moved and
+    # intensity only. ``fused``: element-wise ops fused into the op before them.
+    hardware: Any = None
+    fused: bool = False
 
 
 @dataclass(frozen=True)
@@ -186,7 +192,12 @@ class Result:
             )
         if self.conventions and name in ("macs", "flops"):
             return [str(c.value(name)) for c in self.conventions]
-        return [text(figure(item, name)) for _, item in points(self.report.to_dict())]
+        found = [figure(item, name) for _, item in points(self.report.to_dict())]
+        needs = CATALOGUE[name].needs if name in CATALOGUE else ""
+        if needs and any(value is None for value in found):
+            raise InvalidSpecError(f"{name} is a figure of a device: give {needs} NAME "
+                                   "(convcalc hardware lists them)")  # fmt: skip
+        return [text(value) for value in found]
 
 
 def run(
@@ -218,6 +229,7 @@ def run(
             say(f"notice: {note}")
         if request.verify:
             report = _verify(report, request, say, progress)
+    report = _with_roofline(report, request)
     conventions = _conventions(report, request.convention)
     backward = _backward(report) if request.backward else ()
     verdicts = (
@@ -230,6 +242,44 @@ def run(
         fold = _readable_fold(report, request, say)
     return Result(request, report, conventions, backward, verdicts, tuple(notices),
                   fold, request.top)  # fmt: skip
+
+
+def roof(request: Request) -> Any:
+    """The request's device as a ``core.roofline.Roof`` for its dtype (None: none asked)."""
+    hardware = request.hardware
+    if hardware is None:
+        return None
+    from convcalc.core.roofline import Hardware, Roof, parse_hardware
+
+    if isinstance(hardware, Roof):
+        return hardware
+    if isinstance(hardware, Hardware):
+        return hardware.roof(request.dtype)
+    if isinstance(hardware, str):
+        return parse_hardware(hardware, request.dtype)
+    raise InvalidSpecError(
+        f"hardware must be a name, a spec text, a Hardware or a Roof, not a "
+        f"{type(hardware).__name__}"
+    )
+
+
+def _with_roofline(report: AnyReport, request: Request) -> AnyReport:
+    """Every point drawn on the request's device and fusion (untouched when neither)."""
+    if request.hardware is None and not request.fused:
+        return report
+    from dataclasses import replace
+
+    from convcalc.core.roofline import Options
+
+    options = Options(roof(request), request.fused)
+
+    def drawn(point: Report) -> Report:
+        return replace(point, figures=replace(point.figures, roofline_options=options))
+
+    if isinstance(report, Report):
+        return drawn(report)
+    whole: Any = report
+    return replace(whole, reports=tuple(drawn(r) for r in report.reports))  # type: ignore[no-any-return]
 
 
 def _check(request: Request) -> None:
@@ -253,6 +303,7 @@ def _check(request: Request) -> None:
         from convcalc.core.conventions import convention
 
         convention(request.convention)
+    roof(request)  # a bad device spec before any work
     if not isinstance(request.subject, Subject):
         raise InvalidSpecError(
             "a request computes a design, comparison or sweep (convcalc.conv, .compare, "

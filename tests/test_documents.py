@@ -163,11 +163,11 @@ def test_catalogue_refuses_what_cannot_be() -> None:
 
 
 BYTES_MOVED = Figure(
-    "bytes_moved", "bytes", "Bytes read and written by every layer.", ("memory", "bytes_moved"),
-    label="bytes moved", layer=True, per_sample=True, budget=True, growth=True, layer_diff=True,
+    "dram_bytes", "bytes", "Bytes read and written by every layer.", ("memory", "dram_bytes"),
+    label="DRAM bytes", layer=True, per_sample=True, budget=True, growth=True, layer_diff=True,
 )  # fmt: skip
 INTENSITY = Figure(
-    "arithmetic_intensity", "FLOPs per byte", "FLOPs / bytes moved.", ("arithmetic_intensity",),
+    "dram_intensity", "FLOPs per byte", "FLOPs / bytes moved.", ("dram_intensity",),
     kind="number",
 )  # fmt: skip
 
@@ -175,32 +175,32 @@ INTENSITY = Figure(
 def with_new_figures(document: dict[str, Any], moved: int, intensity: float) -> dict[str, Any]:
     """A copy of a report with the two new figures written where the catalogue places them."""
     new = copy.deepcopy(document)
-    new["analytic"]["memory"]["bytes_moved"] = moved
-    new["analytic"]["per_sample"]["bytes_moved"] = moved
-    new["analytic"]["arithmetic_intensity"] = intensity
+    new["analytic"]["memory"]["dram_bytes"] = moved
+    new["analytic"]["per_sample"]["dram_bytes"] = moved
+    new["analytic"]["dram_intensity"] = intensity
     for layer in new["layers"]:
-        layer["bytes_moved"] = moved
+        layer["dram_bytes"] = moved
     return new
 
 
 def test_a_new_figure_is_one_entry(tmp_path: Path) -> None:
-    """Registering bytes moved and arithmetic intensity in a copy of the catalogue puts them in
-    the schema, --value names, budgets, the config's keys and diff, with nothing else changed."""
+    """Registering two new figures (DRAM bytes, their intensity) in a copy of the catalogue puts
+    them in the schema, --value names, budgets, the config's keys and diff, nothing else."""
     grown = CATALOGUE.with_figure(BYTES_MOVED).with_figure(INTENSITY)
-    assert "bytes_moved" not in CATALOGUE  # a copy: the real one is untouched
+    assert "dram_bytes" not in CATALOGUE  # a copy: the real one is untouched
     # the schema types them where they sit
     schema = json_schema(grown)["$defs"]
     memory = schema["analytic"]["properties"]["memory"]["properties"]
-    assert memory["bytes_moved"]["type"] == "integer"
-    assert schema["analytic"]["properties"]["arithmetic_intensity"]["type"] == "number"
-    assert schema["layer"]["properties"]["bytes_moved"]["type"] == "integer"
-    assert "bytes_moved" in schema["analytic"]["properties"]["per_sample"]["properties"]
-    assert schema["verdict"]["properties"]["figure"]["enum"][-1] == "bytes_moved"
+    assert memory["dram_bytes"]["type"] == "integer"
+    assert schema["analytic"]["properties"]["dram_intensity"]["type"] == "number"
+    assert schema["layer"]["properties"]["dram_bytes"]["type"] == "integer"
+    assert "dram_bytes" in schema["analytic"]["properties"]["per_sample"]["properties"]
+    assert schema["verdict"]["properties"]["figure"]["enum"][-1] == "dram_bytes"
     # --value
-    assert figure_name("Bytes-Moved", catalogue=grown) == "bytes_moved"
-    assert figure_name("arithmetic_intensity", catalogue=grown) == "arithmetic_intensity"
+    assert figure_name("Dram-Bytes", catalogue=grown) == "dram_bytes"
+    assert figure_name("dram_intensity", catalogue=grown) == "dram_intensity"
     with pytest.raises(InvalidSpecError, match="not a figure"):
-        figure_name("bytes_moved")
+        figure_name("dram_bytes")
     # budgets and the config's keys
     document = json.loads(invoke("conv", "--cin", "4", "--cout", "8", "-i", "8", "--no-verify",
                                  "--format", "json").stdout)  # fmt: skip
@@ -209,21 +209,21 @@ def test_a_new_figure_is_one_entry(tmp_path: Path) -> None:
     assert valid(with_new_figures(document, -1, 1.5), grown) is not None
     assert valid(with_new_figures(document, 1000, math.nan), grown) is not None
     assert valid(with_new_figures(document, -1, math.nan)) is None  # not figures without them
-    (verdict,) = judge(old, {"bytes_moved": 999}, grown)
-    assert (verdict.option, verdict.ok, verdict.headroom) == ("max-bytes-moved", False, -1)
+    (verdict,) = judge(old, {"dram_bytes": 999}, grown)
+    assert (verdict.option, verdict.ok, verdict.headroom) == ("max-dram-bytes", False, -1)
     config = tmp_path / "convcalc.toml"
-    config.write_text('[budgets.a]\ncommand = "conv --cin 4 --cout 8"\nmax-bytes-moved = "1K"\n')
-    assert core_config.load(config, grown).entries[0].limits == {"bytes_moved": 1000}
-    with pytest.raises(InvalidSpecError, match="unknown key 'max-bytes-moved'"):
+    config.write_text('[budgets.a]\ncommand = "conv --cin 4 --cout 8"\nmax-dram-bytes = "1K"\n')
+    assert core_config.load(config, grown).entries[0].limits == {"dram_bytes": 1000}
+    with pytest.raises(InvalidSpecError, match="unknown key 'max-dram-bytes'"):
         core_config.load(config)
     # diff: the whole-model figure grows (exit 1 material), each layer shows its change
     new = with_new_figures(document, 1200, 2.0)
     changes = core_diff.compare(old, new, grown)
     model = {c.figure: c for c in changes if not c.layer}
-    assert model["bytes_moved"].grew(core_diff.parse_tolerance("10%"), grown)
-    assert not model["bytes_moved"].grew(core_diff.parse_tolerance("30%"), grown)
-    assert model["arithmetic_intensity"].new == 2.0
-    assert any(c.layer and c.figure == "bytes_moved" for c in changes)
+    assert model["dram_bytes"].grew(core_diff.parse_tolerance("10%"), grown)
+    assert not model["dram_bytes"].grew(core_diff.parse_tolerance("30%"), grown)
+    assert model["dram_intensity"].new == 2.0
+    assert any(c.layer and c.figure == "dram_bytes" for c in changes)
     assert core_diff.compare(old, new) == []  # the real catalogue knows neither
 
 

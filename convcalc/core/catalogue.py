@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from convcalc.errors import InvalidSpecError
 
-Kind = Literal["count", "shape", "number"]
+Kind = Literal["count", "shape", "number", "text"]
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,9 @@ class Figure:
     unit: str  # what one of it is: "MACs", "bytes", "params"; "" for a shape
     meaning: str  # one sentence, the JSON Schema's description
     path: tuple[str, ...]  # where it sits under ``analytic`` (``memory.param_bytes``)
-    kind: Kind = "count"  # count: an exact integer >= 0; shape: a list of sizes; number
+    # count: an exact integer >= 0; shape: a list of sizes; number: finite; text: a word of
+    # ``choices`` (a verdict)
+    kind: Kind = "count"
     label: str = ""  # in words, plural: "activation bytes" (default: the unit)
     layer: bool = False  # also under the same name in each ``layers`` entry
     per_sample: bool = False  # also under ``analytic.per_sample`` (the count for one sample)
@@ -42,6 +44,10 @@ class Figure:
     # The --convention names whose total is the sum of the figures naming them
     # (paper: macs; hardware: flops + bias_adds + elementwise_ops).
     conventions: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()  # the values a text figure takes
+    # The document has it only when the run asks (the roofline's device figures need a
+    # --hardware): --value refuses it with this hint where the document has none.
+    needs: str = ""
 
     @property
     def key(self) -> str:
@@ -210,6 +216,44 @@ CATALOGUE = Catalogue(
         Figure(
             "output_shape", "", "The output's shape, batch first.", ("output_shape",),
             kind="shape", layer=True, required=True,
+        ),
+        # The roofline (core/roofline.py states the rules).
+        _count(
+            "bytes_moved", "bytes", "Bytes a layer moves: its weights and each input read "
+            "once, its output written once, at each tensor's dtype size (--fused: element-wise "
+            "ops fused into the op before them move no bytes of their own); summed over the "
+            "layers.",
+            "roofline", "bytes_moved", label="bytes moved", layer=True, budget=True,
+            growth=True, layer_diff=True,
+        ),
+        Figure(
+            "arithmetic_intensity", "FLOPs per byte", "FLOPs (2 x MACs) / bytes moved.",
+            ("roofline", "arithmetic_intensity"), kind="number", label="arithmetic intensity",
+            layer=True,
+        ),
+        Figure(
+            "ridge_point", "FLOPs per byte", "The device's peak / its memory bandwidth: a "
+            "layer of lower intensity is memory-bound (--hardware).",
+            ("roofline", "ridge_point"), kind="number", label="ridge point",
+            needs="--hardware",
+        ),
+        Figure(
+            "bound", "", "memory or compute: what bounds a layer's time on the device (the "
+            "whole: memory when memory-bound layers take at least half the time; --hardware).",
+            ("roofline", "bound"), kind="text", label="bound", layer=True,
+            choices=("memory", "compute", "fused"), needs="--hardware",
+        ),
+        Figure(
+            "time_bound", "seconds", "A lower bound on the time: max(FLOPs / peak, bytes / "
+            "bandwidth) per layer, summed over the layers (--hardware).",
+            ("roofline", "time_bound"), kind="number", label="time bound", layer=True,
+            needs="--hardware",
+        ),
+        Figure(
+            "memory_bound_share", "", "The share of the time bound spent in memory-bound "
+            "layers, 0 to 1 (--hardware).",
+            ("roofline", "memory_bound_share"), kind="number", label="memory-bound share",
+            needs="--hardware",
         ),
     )
 )  # fmt: skip

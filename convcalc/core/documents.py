@@ -87,6 +87,8 @@ def _figure_schema(figure: Figure) -> dict[str, Any]:
     if figure.kind == "shape":
         items = {"type": "integer", "minimum": 0}
         return {"type": "array", "items": items, "description": description}
+    if figure.kind == "text":
+        return {"enum": list(figure.choices), "description": description}
     return {"type": "number", "description": description}
 
 

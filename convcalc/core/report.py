@@ -446,6 +446,8 @@ class Report:
             "formulas": {"params": layer.params_formula, "macs": layer.macs_formula},
             "shares_weights_of": layer.shares_weights_of,
             "measured": measured,
+            # bytes moved, intensity; on a device the time bound and the bound (core/roofline)
+            **self.figures.roofline.layer(layer.index).to_dict(),
         }
 
 
@@ -483,6 +485,7 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
         "jump": jumps_json(totals.jump),
         "receptive_field_global": totals.field.whole,
         "output_shapes": [list(shape) for shape in totals.output_shapes],
+        "roofline": figures.roofline.to_dict(),  # bytes moved, intensity, the device's bound
         "not_counted": dict(totals.not_counted),  # op -> calls with no formula
         "partial": totals.partial,  # True: some work is in not_counted, not in the totals
         "per_sample": {

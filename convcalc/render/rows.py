@@ -186,6 +186,66 @@ class _Summary:
         return Row("activation_bytes", "activation memory", self.fig.activation_bytes, None, None,
                    f"{elements} output elements x {self.dtype_note}", "bytes")  # fmt: skip
 
+    # The roofline (core/roofline): shown where the run asked for a device or fusion; the
+    # JSON document always has bytes moved and intensity.
+    def _roofline(self) -> Any:
+        options = self.fig.roofline_options
+        return self.fig.roofline if options is not None and options.shown else None
+
+    def _single(self) -> Any:
+        roofline = self._roofline()
+        return roofline.layer(0) if roofline is not None and self.op is not None else None
+
+    def bytes_moved(self) -> Row | None:
+        roofline = self._roofline()
+        if roofline is None:
+            return None
+        return Row("bytes_moved", "bytes moved", roofline.bytes_moved,
+                   formula=roofline.bytes_formula(self._single()), kind="bytes")  # fmt: skip
+
+    def arithmetic_intensity(self) -> Row | None:
+        roofline = self._roofline()
+        if roofline is None:
+            return None
+        value = roofline.intensity
+        return Row("arithmetic_intensity", "intensity (FLOPs/B)",
+                   "-" if value is None else f"{value:,.4g}",
+                   formula=roofline.intensity_formula(roofline.flops, roofline.bytes_moved),
+                   kind="text")  # fmt: skip
+
+    def ridge_point(self) -> Row | None:
+        roofline = self._roofline()
+        if roofline is None or roofline.ridge is None:
+            return None
+        return Row("ridge_point", "ridge point (FLOPs/B)", f"{roofline.ridge:,.4g}",
+                   formula=roofline.ridge_formula(), kind="text")  # fmt: skip
+
+    def bound(self) -> Row | None:
+        roofline = self._roofline()
+        if roofline is None or roofline.bound is None:
+            return None
+        single = self._single()
+        formula = roofline.bound_formula(single) if single is not None else ""
+        return Row("bound", "bound", f"{roofline.bound}-bound",
+                   formula=formula or roofline.bound_formula(), kind="text")  # fmt: skip
+
+    def time_bound(self) -> Row | None:
+        roofline = self._roofline()
+        if roofline is None or roofline.time is None:
+            return None
+        from convcalc.core.roofline import seconds
+
+        return Row("time_bound", "time, lower bound", seconds(roofline.time),
+                   formula=roofline.time_formula(self._single()), kind="text")  # fmt: skip
+
+    def memory_bound_share(self) -> Row | None:
+        roofline = self._roofline()
+        if roofline is None or roofline.memory_share is None or self.op is not None:
+            return None
+        return Row("memory_bound_share", "memory-bound share",
+                   f"{roofline.memory_share:.1%}", formula=roofline.share_formula(),
+                   kind="text")  # fmt: skip
+
     def extras(self) -> list[Row]:
         """The rows of what is not a figure of the document's contract."""
         t, m = self.totals, self.m
@@ -230,6 +290,12 @@ FIGURE_ROWS: dict[str, Callable[[_Summary], Row | None]] = {
     "param_bytes": _Summary.param_bytes,
     "input_bytes": _Summary.input_bytes,
     "activation_bytes": _Summary.activation_bytes,
+    "bytes_moved": _Summary.bytes_moved,
+    "arithmetic_intensity": _Summary.arithmetic_intensity,
+    "ridge_point": _Summary.ridge_point,
+    "bound": _Summary.bound,
+    "time_bound": _Summary.time_bound,
+    "memory_bound_share": _Summary.memory_bound_share,
 }
 
 
@@ -270,7 +336,7 @@ def layer_rows(
             # A figure not compared (an op with no formula) is neither a match nor a miss.
             compared = [c for c in checks if c is not None and c.is_compared]
             ok = all(c.ok for c in compared) if compared else None
-        figures = layer_figures(members)
+        figures = layer_figures(members, report.figures)
         macs = figures["macs"]
         shared = [x.shares_weights_of for x in members if x.shares_weights_of]
         rows.append(
@@ -302,16 +368,28 @@ def layer_rows(
     return rows
 
 
-def layer_figures(members: list[LayerFigures]) -> dict[str, Any]:
+def layer_figures(
+    members: list[LayerFigures], figures: NetworkFigures | None = None
+) -> dict[str, Any]:
     """A row's value of each per-layer figure of the catalogue (``layer=True``), read off
-    its nodes by the figure's name: a count is the sum over them, a shape the last one's."""
-    return {
-        f.name: getattr(members[-1], f.name)
-        if f.kind == "shape"
-        else sum(getattr(x, f.name) for x in members)
-        for f in CATALOGUE
-        if f.layer
-    }
+    its nodes by the figure's name: a count is the sum over them, a shape the last one's.
+    The roofline's figures (core/roofline: bytes and time summed, the intensity of the
+    sums) come only where the run asked for a device or fusion."""
+    roofline = None
+    if figures is not None and figures.roofline_options is not None:
+        roofline = figures.roofline.row(x.index for x in members)
+    result = {}
+    for f in CATALOGUE:
+        if not f.layer:
+            continue
+        if f.path[0] == "roofline":
+            if roofline is not None and f.name in roofline:
+                result[f.name] = roofline[f.name]
+        elif f.kind == "shape":
+            result[f.name] = getattr(members[-1], f.name)
+        else:
+            result[f.name] = sum(getattr(x, f.name) for x in members)
+    return result
 
 
 READABLE_ROWS = 60  # a per-layer table longer than this is folded by default (`model`)
