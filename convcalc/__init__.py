@@ -19,7 +19,7 @@ _HOMES = {
     "convcalc.api": (
         "analyze", "cbam", "compare", "conv", "mobilenet", "pool", "profile", "resnet", "se",
         "separable", "spatial", "sweep", "verify",
-        # The registry fills as the network modules load: api loads every built-in one.
+        # The registry: every built-in network by name, each module loaded on first use.
         "NETWORKS",
     ),
     "convcalc.core.designs": ("Comparison", "Design", "Sweep"),

@@ -148,11 +148,22 @@ app = LazyTyper(
 def main() -> None:
     """Console-script entry point.
 
-    At exit, ``gc.freeze`` spares the interpreter's final collection over
-    torch's objects: 0.3-0.65 s of a verified run (benchmarks/NOTES.md).
+    The named command's module is imported and its click command built with the
+    cyclic collector off (imports make no garbage, and the collections they trigger
+    cost milliseconds of start-up); the command runs with it on. At exit,
+    ``gc.freeze`` spares the interpreter's final collection over torch's objects:
+    0.3-0.65 s of a verified run (benchmarks/NOTES.md).
     """
     try:
-        _click_command(sys.argv[1:])()
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            command = _click_command(sys.argv[1:])
+        finally:
+            if collecting:
+                gc.freeze()  # the modules and tables live on: no collection walks them again
+                gc.enable()
+        command()
     finally:
         gc.freeze()
 

@@ -285,7 +285,7 @@ def check(
     grown = [c for r in results for c in r.changes if c.grew(allowed)]
     title = f"convcalc check: {len(results)} entries from {config.path}"
     if output is OutputFormat.json:
-        from convcalc.render.text import to_json
+        from convcalc.render.jsontext import to_json
 
         ok = not problems and not grown
         sys.stdout.write(to_json(_document(results, config, ok)))

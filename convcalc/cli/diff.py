@@ -110,7 +110,7 @@ def render_changes(
 ) -> None:
     """Write the changes: a table (or JSON, CSV, Markdown) on stdout."""
     if output is OutputFormat.json:
-        from convcalc.render.text import to_json
+        from convcalc.render.jsontext import to_json
 
         document = {
             "schema": 1,

@@ -86,7 +86,7 @@ def blocks(result: Result, common: Common) -> list[Any]:
     if common.value is not None:
         return ["".join(line + "\n" for line in result.values(common.value))]
     if common.output is OutputFormat.json:
-        from convcalc.render.text import to_json
+        from convcalc.render.jsontext import to_json
 
         return [to_json(result.to_dict())]
     report = result.report

@@ -48,7 +48,7 @@ def render(
     ``depth`` and ``top`` shape a single report's per-layer rows (JSON keeps every node).
     """
     if output is OutputFormat.json:
-        from convcalc.render.text import to_json
+        from convcalc.render.jsontext import to_json
 
         return to_json(report.to_dict())
     module, function, takes_exact = RENDERERS[(output, type(report).__name__)]

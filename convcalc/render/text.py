@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from convcalc.core.report import CompareReport, Report
 from convcalc.render import units
-from convcalc.render.rows import COMPARE_HEADER, compare_cells, layer_rows, summary_rows
+from convcalc.render.jsontext import to_json as _to_json
+from convcalc.render.rows import (
+    COMPARE_HEADER,
+    ROOFLINE_HEADER,
+    compare_cells,
+    layer_rows,
+    roofline_cells,
+    summary_rows,
+)
 
-
-def to_json(document: Any) -> str:
-    """One JSON document, exact integers, stable key order.
-
-    Indented for reading unless it is large (a sweep's is megabytes, and
-    indenting it costs several times the compact dump); both parse the same.
-    """
-    compact = json.dumps(document, separators=(",", ":"))
-    if len(compact) > 200_000:
-        return compact + "\n"
-    return json.dumps(document, indent=2) + "\n"
+to_json = _to_json  # its home is render/jsontext.py, which a JSON run loads alone
 
 
 def _csv_value(value: Any) -> Any:
@@ -162,6 +159,9 @@ def to_markdown(
                 ],
             )
         )
+    roofline = roofline_cells(report, exact, depth=depth, top=top)
+    if roofline is not None:
+        out.append(f"{roofline[0]}\n\n" + _md_table(ROOFLINE_HEADER, roofline[1]))
     out.append(
         _md_table(
             ["quantity", "analytic", "measured", "match", "formula"],

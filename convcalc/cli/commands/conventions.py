@@ -22,7 +22,7 @@ def conventions(
     from convcalc.render.conventions import conventions_document, conventions_table
 
     if output is OutputFormat.json:
-        from convcalc.render.text import to_json
+        from convcalc.render.jsontext import to_json
 
         sys.stdout.write(to_json(conventions_document()))
         return
