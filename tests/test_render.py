@@ -167,14 +167,28 @@ def test_the_conventions_keep_their_table_where_it_fits() -> None:
     assert all(name in header for name in CONVENTIONS)
 
 
+def drawn_mobilenet() -> Report:
+    """A small MobileNet with its roofline drawn on a device, fused (every figure shown)."""
+    from convcalc.pipeline import Request, run
+
+    request = Request(convcalc.mobilenet(width=0.25, resolution=32), verify=False,
+                      hardware="h100-sxm", fused=True)  # fmt: skip
+    report = run(request).report
+    assert isinstance(report, Report)
+    return report
+
+
 def test_summary_rows_follow_the_catalogue() -> None:
     """The summary shows each figure of the catalogue once, in its order (elementwise
-    ops too where there are any), before what only a table shows."""
-    report = convcalc.analyze(convcalc.mobilenet(width=0.25, resolution=32))
+    ops too where there are any; the roofline's where a device or --fused was asked
+    for), before what only a table shows."""
+    report = drawn_mobilenet()
     names = [row.figure for row in summary_rows(report)]
     figures = [name for name in names if name in CATALOGUE]
     assert figures == list(CATALOGUE.names)
     assert names[: len(figures)] == figures
+    plain = [row.figure for row in summary_rows(convcalc.analyze(convcalc.mobilenet()))]
+    assert "bytes_moved" not in plain and "time_bound" not in plain
 
 
 def test_a_new_figure_needs_no_change_here(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -193,7 +207,7 @@ def test_a_new_figure_needs_no_change_here(monkeypatch: pytest.MonkeyPatch) -> N
 def test_csv_has_each_per_layer_figure_and_its_layers_sum_to_the_total() -> None:
     """Each per-layer figure of the catalogue is a CSV row per layer; the counts of the
     layers sum to the total row."""
-    report = convcalc.analyze(convcalc.mobilenet(width=0.25, resolution=32))
+    report = drawn_mobilenet()
     lines = list(csv.DictReader(io.StringIO(text.to_csv(report))))
     total = {line["figure"]: line["analytic"] for line in lines if line["scope"] == "total"}
     for figure in CATALOGUE:

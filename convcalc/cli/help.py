@@ -54,6 +54,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "convcalc model torchvision:resnet18 --convention fvcore --value macs",
         "convcalc mobilenet --generation 2 --convention ptflops",
     ),
+    "hardware": (
+        "convcalc hardware",
+        "convcalc hardware --format json",
+        "convcalc conv --cin 32 --cout 32 -g 32 -p 1 -i 112 --dtype bfloat16 --hardware h100-sxm",
+        "convcalc mobilenet --generation 2 --hardware a100-80gb --fused --no-verify",
+    ),
     "cbam": ("convcalc cbam --channels 64 --reduction 16 --spatial-kernel 7 -i 56",),
     "mobilenet": (
         "convcalc mobilenet --width 0.75",

@@ -318,6 +318,34 @@ COMMON_OPTIONS = (
         ],
         False,
     ),
+    _option(
+        "hardware",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--hardware",
+                metavar="DEVICE",
+                help="The roofline on a device: bytes moved, intensity, ridge point, memory- or "
+                "compute-bound and the lower-bound time per layer. A name (convcalc hardware "
+                "lists them: h100-sxm, a100-80gb, l4, t4...), a saved spec or a JSON file, or "
+                "peak=989T,bandwidth=3.35T; NAME,peak=fp32 picks another of its peaks (--dtype "
+                "picks by default: float32 takes tf32 where there is one).",
+            ),
+        ],
+        None,
+    ),
+    _option(
+        "fused",
+        Annotated[
+            bool,
+            typer.Option(
+                "--fused",
+                help="Roofline: take element-wise ops (BN, activations, residual adds, gates) "
+                "as fused into the op before them, so their own reads and writes disappear.",
+            ),
+        ],
+        False,
+    ),
 )
 
 
@@ -335,6 +363,8 @@ class Common:
     value: str | None = None
     convention: str = "paper"
     backward: bool = False
+    hardware: str | None = None  # --hardware as given (the pipeline reads it: core/roofline)
+    fused: bool = False
 
     @property
     def limits(self) -> dict[str, int]:
@@ -353,6 +383,8 @@ class Common:
         value: str | None = None,
         convention: str = "paper",
         backward: bool = False,
+        hardware: str | None = None,
+        fused: bool = False,
         **budgets: str | None,  # max_params=..., one per budget figure of the catalogue
     ) -> Common:
         """Validate the raw option values (exit 2 on a bad one); words are case-insensitive."""
@@ -383,7 +415,17 @@ class Common:
             value=None if value is None else figure_name(value),
             convention=convention,
             backward=backward,
+            hardware=None if hardware is None else _hardware(hardware, dtype),
+            fused=fused,
         )
+
+
+def _hardware(text: str, dtype: str) -> str:
+    """--hardware checked before any work (its spec read by core.roofline), kept as given."""
+    from convcalc.core.roofline import parse_hardware
+
+    parse_hardware(text, dtype)
+    return text
 
 
 def parse_shape(raw: dict[str, Any]) -> dict[str, Any]:

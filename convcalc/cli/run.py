@@ -54,6 +54,8 @@ def plan(
         top=top,
         readable=readable,
         allow_partial=allow_partial,
+        hardware=common.hardware,
+        fused=common.fused,
     )
     return Plan(request, common, plot)
 

@@ -48,6 +48,14 @@ class Figure:
     # The document has it only when the run asks (the roofline's device figures need a
     # --hardware): --value refuses it with this hint where the document has none.
     needs: str = ""
+    # A measurement (--measure-time), read from each point's ``timing`` object (and each
+    # ``layers`` entry) rather than ``analytic``: a figure of this machine, not a formula.
+    measured: bool = False
+
+    @property
+    def section(self) -> str:
+        """The point's object that holds it: ``analytic``, or ``timing`` for a measurement."""
+        return "timing" if self.measured else "analytic"
 
     @property
     def key(self) -> str:
@@ -254,6 +262,30 @@ CATALOGUE = Catalogue(
             "layers, 0 to 1 (--hardware).",
             ("roofline", "memory_bound_share"), kind="number", label="memory-bound share",
             needs="--hardware",
+        ),
+        # Measured (core/timing.py): the device's real time beside the bound.
+        Figure(
+            "measured_time", "seconds", "The median time of the whole forward pass on the "
+            "device, warmed up (per layer: its module call's, timed inside the pass; "
+            "--measure-time).",
+            ("measured_time",), kind="number", label="measured time", layer=True,
+            needs="--measure-time", measured=True,
+        ),
+        Figure(
+            "time_ratio", "", "Measured time / the time bound: 1 is the roof; below 1 is a "
+            "failure (the spec or the count is wrong; --measure-time with --hardware).",
+            ("time_ratio",), kind="number", label="measured / bound", layer=True,
+            needs="--measure-time and --hardware", measured=True,
+        ),
+        Figure(
+            "achieved_flops", "FLOP/s", "FLOPs (2 x MACs) / measured time (--measure-time).",
+            ("achieved_flops",), kind="number", label="achieved FLOP/s", layer=True,
+            needs="--measure-time", measured=True,
+        ),
+        Figure(
+            "achieved_bandwidth", "bytes/s", "Bytes moved / measured time (--measure-time).",
+            ("achieved_bandwidth",), kind="number", label="achieved bytes/s", layer=True,
+            needs="--measure-time", measured=True,
         ),
     )
 )  # fmt: skip

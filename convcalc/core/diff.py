@@ -167,7 +167,7 @@ def _compare_points(
             )
         pairs += 1
         for f in catalogue:
-            before, after = f.read(a.get("analytic")), f.read(b.get("analytic"))
+            before, after = f.read(a.get(f.section)), f.read(b.get(f.section))
             if before != after:
                 changes.append(Change(scope, f.name, before, after))
         changes += _compare_layers(scope, _list(a.get("layers")), _list(b.get("layers")), catalogue)

@@ -38,7 +38,8 @@ def figure_name(text: str, option: str = "value", catalogue: Catalogue = CATALOG
 
 def figure(document: Mapping[str, Any], name: str, catalogue: Catalogue = CATALOGUE) -> Any:
     """One analytic figure of one report's document (None when it has none)."""
-    return catalogue[name].read(document.get("analytic"))
+    found = catalogue[name]
+    return found.read(document.get(found.section))
 
 
 def points(document: Any) -> Iterator[tuple[str, Any]]:
@@ -123,12 +124,13 @@ def json_schema(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
     from convcalc.core.report import SCHEMA_VERSION
 
     analytic = _object()
+    timing = _object()  # --measure-time's figures
     per_sample = _object()
     layer: dict[str, Any] = _object(["name"])
     layer["properties"]["name"] = {"type": "string", "description": "The layer's unique name."}
     for f in catalogue:
         leaf = _figure_schema(f)
-        _place(analytic, f.path, leaf)
+        _place(timing if f.measured else analytic, f.path, leaf)
         if f.required:
             _required(analytic, f.path)
         if f.per_sample:
@@ -180,6 +182,9 @@ def json_schema(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
                 "properties": {"device": {"type": "string"}},
             },
             "match": {"type": ["boolean", "null"]},
+            "timing": timing | {
+                "description": "--measure-time: the device's median times beside the bound."
+            },
             "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}},
             "budgets": {"type": "array", "items": {"$ref": "#/$defs/verdict"}},
             "variant": {"type": "string", "description": "A compare variant's name."},

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from convcalc.core.graph import INPUT, Network
 from convcalc.core.primitives import Shape, numel
 from convcalc.core.shapes import Field, Jumps, Sizes, input_field
-
-if TYPE_CHECKING:
-    from convcalc.core.roofline import Roofline
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 # Any input's bytes per element: a read model's token ids, masks and indices too.
@@ -126,15 +122,8 @@ class NetworkFigures:
     totals: Totals
     dtype: str = "float32"
     # core.roofline.Options: the device and fusion the roofline is drawn for (None: no
-    # device, unfused). Set by the pipeline; ``roofline`` computes it once.
+    # device, unfused). Set by the pipeline; core.roofline.roofline_of draws it once.
     roofline_options: Any = None
-
-    @cached_property
-    def roofline(self) -> Roofline:
-        """Bytes moved, arithmetic intensity and (on a device) the time bound per layer."""
-        from convcalc.core.roofline import roofline
-
-        return roofline(self)
 
     def torch_calls(self) -> dict[str, list[LayerFigures]]:
         """The nodes of each module call torchinfo reports, in order (functional ops outside

@@ -14,6 +14,7 @@ from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures, Totals, per_sample
 from convcalc.core.primitives import Shape, fmt_int
+from convcalc.core.roofline import roofline_of
 from convcalc.core.shapes import jumps_json
 
 # How a notebook (``_repr_markdown_``) and Rich (``__rich__``) show a report: by
@@ -447,7 +448,7 @@ class Report:
             "shares_weights_of": layer.shares_weights_of,
             "measured": measured,
             # bytes moved, intensity; on a device the time bound and the bound (core/roofline)
-            **self.figures.roofline.layer(layer.index).to_dict(),
+            **roofline_of(self.figures).layer(layer.index).to_dict(),
         }
 
 
@@ -485,7 +486,7 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
         "jump": jumps_json(totals.jump),
         "receptive_field_global": totals.field.whole,
         "output_shapes": [list(shape) for shape in totals.output_shapes],
-        "roofline": figures.roofline.to_dict(),  # bytes moved, intensity, the device's bound
+        "roofline": roofline_of(figures).to_dict(),  # bytes moved, intensity, the device's bound
         "not_counted": dict(totals.not_counted),  # op -> calls with no formula
         "partial": totals.partial,  # True: some work is in not_counted, not in the totals
         "per_sample": {

@@ -675,18 +675,17 @@ class Roofline:
 
     def bytes_formula(self, layer: LayerBound | None = None) -> str:
         """Bytes moved with the numbers in (a layer's, or the total's)."""
-        size = f"{self.dtype_bytes} B ({self.dtype})"
-        if layer is None:
-            traffic = Traffic(self.weight_bytes, self.read_bytes, self.written_bytes)
-            rule = "weights and inputs read once, outputs written once, per layer"
-        else:
-            traffic = layer.traffic
-            rule = "weights and inputs read once, the output written once"
+        traffic = (
+            Traffic(self.weight_bytes, self.read_bytes, self.written_bytes)
+            if layer is None
+            else layer.traffic
+        )
+        per = " per layer" if layer is None else ""
         fused = "; element-wise ops fused into the op before them" if self.options.fused else ""
         return (
-            f"{fmt_int(traffic.weights)} weights + {fmt_int(traffic.inputs)} read + "
-            f"{fmt_int(traffic.output)} written = {fmt_int(traffic.total)} B "
-            f"({rule}, at {size}{fused})"
+            f"weights {fmt_int(traffic.weights)} + inputs {fmt_int(traffic.inputs)} + outputs "
+            f"{fmt_int(traffic.output)} = {fmt_int(traffic.total)} B: each read or written "
+            f"once{per}, {self.dtype_bytes} B ({self.dtype}) each{fused}"
         )
 
     def intensity_formula(self, flops: int, moved: int) -> str:
@@ -818,6 +817,16 @@ def roofline(figures: NetworkFigures, options: Options | None = None) -> Rooflin
         )
     return Roofline(options, tuple(layers), figures.totals.flops, figures.dtype,
                     figures.dtype_bytes)  # fmt: skip
+
+
+def roofline_of(figures: NetworkFigures) -> Roofline:
+    """The roofline of a network's figures under their own ``roofline_options``, drawn
+    once and kept on the (frozen) figures object as a cache."""
+    cached = figures.__dict__.get("_roofline")
+    if not isinstance(cached, Roofline):
+        cached = roofline(figures)
+        object.__setattr__(figures, "_roofline", cached)  # a cache, not a field
+    return cached
 
 
 def _fuse(figures: NetworkFigures, own: list[Traffic], heads: list[int]) -> list[Traffic]:

@@ -15,9 +15,10 @@ from convcalc.core.catalogue import CATALOGUE, Figure
 from convcalc.core.figures import ELEMENT_BYTES, LayerFigures, NetworkFigures, Totals
 from convcalc.core.primitives import Primitive, fmt_int
 from convcalc.core.report import CompareReport, Report, analytic_dict
+from convcalc.core.roofline import roofline_of
 from convcalc.render import units
 
-Kind = Literal["count", "bytes", "shape", "text"]
+Kind = Literal["count", "bytes", "shape", "text", "number", "seconds", "share"]
 NOT_COUNTED = "not counted by torchinfo"
 MAX_TERMS = 6  # longer sums are summarised: the per-layer table has the terms
 
@@ -46,6 +47,14 @@ class Row:
             return units.size(int(value), exact)
         if self.kind == "shape":
             return units.shape(value)
+        if self.kind == "number":
+            return f"{value:,.4g}"
+        if self.kind == "seconds":
+            from convcalc.core.roofline import seconds
+
+            return seconds(value)
+        if self.kind == "share":
+            return f"{value:.1%}"
         return str(value)
 
 
@@ -190,7 +199,7 @@ class _Summary:
     # JSON document always has bytes moved and intensity.
     def _roofline(self) -> Any:
         options = self.fig.roofline_options
-        return self.fig.roofline if options is not None and options.shown else None
+        return roofline_of(self.fig) if options is not None and options.shown else None
 
     def _single(self) -> Any:
         roofline = self._roofline()
@@ -207,18 +216,16 @@ class _Summary:
         roofline = self._roofline()
         if roofline is None:
             return None
-        value = roofline.intensity
-        return Row("arithmetic_intensity", "intensity (FLOPs/B)",
-                   "-" if value is None else f"{value:,.4g}",
+        return Row("arithmetic_intensity", "intensity (FLOPs/B)", roofline.intensity,
                    formula=roofline.intensity_formula(roofline.flops, roofline.bytes_moved),
-                   kind="text")  # fmt: skip
+                   kind="number")  # fmt: skip
 
     def ridge_point(self) -> Row | None:
         roofline = self._roofline()
         if roofline is None or roofline.ridge is None:
             return None
-        return Row("ridge_point", "ridge point (FLOPs/B)", f"{roofline.ridge:,.4g}",
-                   formula=roofline.ridge_formula(), kind="text")  # fmt: skip
+        return Row("ridge_point", "ridge point (FLOPs/B)", roofline.ridge,
+                   formula=roofline.ridge_formula(), kind="number")  # fmt: skip
 
     def bound(self) -> Row | None:
         roofline = self._roofline()
@@ -226,25 +233,26 @@ class _Summary:
             return None
         single = self._single()
         formula = roofline.bound_formula(single) if single is not None else ""
-        return Row("bound", "bound", f"{roofline.bound}-bound",
-                   formula=formula or roofline.bound_formula(), kind="text")  # fmt: skip
+        if not formula:
+            share = roofline.memory_share or 0.0
+            formula = f"{share:.1%} of the bound in memory-bound layers " + (
+                ">= 50%" if roofline.bound == "memory" else "< 50%"
+            )
+        return Row("bound", "bound", roofline.bound, formula=formula, kind="text")
 
     def time_bound(self) -> Row | None:
         roofline = self._roofline()
         if roofline is None or roofline.time is None:
             return None
-        from convcalc.core.roofline import seconds
-
-        return Row("time_bound", "time, lower bound", seconds(roofline.time),
-                   formula=roofline.time_formula(self._single()), kind="text")  # fmt: skip
+        return Row("time_bound", "time, lower bound", roofline.time,
+                   formula=roofline.time_formula(self._single()), kind="seconds")  # fmt: skip
 
     def memory_bound_share(self) -> Row | None:
         roofline = self._roofline()
         if roofline is None or roofline.memory_share is None or self.op is not None:
             return None
-        return Row("memory_bound_share", "memory-bound share",
-                   f"{roofline.memory_share:.1%}", formula=roofline.share_formula(),
-                   kind="text")  # fmt: skip
+        return Row("memory_bound_share", "memory-bound share", roofline.memory_share,
+                   formula=roofline.share_formula(), kind="share")  # fmt: skip
 
     def extras(self) -> list[Row]:
         """The rows of what is not a figure of the document's contract."""
@@ -377,7 +385,7 @@ def layer_figures(
     sums) come only where the run asked for a device or fusion."""
     roofline = None
     if figures is not None and figures.roofline_options is not None:
-        roofline = figures.roofline.row(x.index for x in members)
+        roofline = roofline_of(figures).row(x.index for x in members)
     result = {}
     for f in CATALOGUE:
         if not f.layer:
@@ -390,6 +398,40 @@ def layer_figures(
         else:
             result[f.name] = sum(getattr(x, f.name) for x in members)
     return result
+
+
+ROOFLINE_HEADER = ("#", "layer", "FLOPs", "bytes moved", "FLOPs/B", "bound", "time bound",
+                   "share of time")  # fmt: skip
+
+
+def roofline_cells(
+    report: Report, exact: bool = False, *, depth: int | None = None, top: int | None = None
+) -> tuple[str, list[list[str]]] | None:
+    """The per-layer roofline table (a title and cells under ``ROOFLINE_HEADER``), where
+    the run asked for a device or --fused and there are several layers; else None."""
+    options = report.figures.roofline_options
+    if options is None or not options.shown or len(report.figures.layers) < 2:
+        return None
+    from convcalc.core.roofline import seconds
+
+    roofline = roofline_of(report.figures)
+    total = roofline.time or 0.0
+    cells = []
+    for row in layer_rows(report, depth=depth, top=top):
+        intensity = row.get("arithmetic_intensity")
+        time = row.get("time_bound")
+        cells.append([
+            str(row["index"]), row["name"], units.count(row["flops"], exact),
+            units.size(row["bytes_moved"], exact),
+            "-" if intensity is None else f"{intensity:,.3g}",
+            row.get("bound") or "-",
+            "-" if time is None else seconds(time),
+            "-" if time is None or not total else f"{time / total:.1%}",
+        ])  # fmt: skip
+    roof = options.roof
+    on = f" on {roof.name}, {roof.peak_text()}" if roof is not None else ""
+    fused = ", element-wise ops fused" if options.fused else ""
+    return f"{report.command}: roofline per layer{on}{fused}", cells
 
 
 READABLE_ROWS = 60  # a per-layer table longer than this is folded by default (`model`)

@@ -11,8 +11,10 @@ from convcalc.render import units
 from convcalc.render.fit import Fit
 from convcalc.render.rows import (
     COMPARE_HEADER,
+    ROOFLINE_HEADER,
     compare_cells,
     layer_rows,
+    roofline_cells,
     rows_title,
     summary_rows,
 )
@@ -40,6 +42,14 @@ def report_table(
                 whole=["share of MACs"],
             )
         )
+    roofline = roofline_cells(report, exact, depth=depth, top=top)
+    if roofline is not None:
+        grid = Table(title=roofline[0], title_justify="default")
+        for name in ROOFLINE_HEADER:
+            grid.add_column(name, justify="left" if name in ("layer", "bound") else "right")
+        for cells in roofline[1]:
+            grid.add_row(*cells)
+        parts.append(Fit(grid, ("share of time", "FLOPs")))
     parts.append(Fit(summary_table(report, exact), SUMMARY_DROPS, below="formula"))
     return Group(*parts)
 

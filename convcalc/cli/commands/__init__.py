@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "model": ("convcalc.cli.commands.model", "model"),
     "pool": (_LAYERS, "pool"),
     "conventions": ("convcalc.cli.commands.conventions", "conventions"),
+    "hardware": ("convcalc.cli.commands.hardware", "hardware"),
     "check": ("convcalc.cli.check", "check"),
     "diff": ("convcalc.cli.diff", "diff"),
     "batch": ("convcalc.cli.batch", "batch"),

@@ -1,0 +1,113 @@
+"""The hardware command: the devices ``--hardware`` knows (the shipped table and the specs
+saved on this machine), each with its peaks, bandwidth, ridge point and source."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from convcalc.cli.options import Word, formats
+from convcalc.render import OutputFormat
+
+# What ``convcalc hardware ACTION`` does; none: list.
+ACTIONS = ("list",)
+HEADER = ("name", "device", "fp32", "tf32", "bf16", "fp16", "int8", "bandwidth", "ridge (16-bit)",
+          "source")  # fmt: skip
+SHORT = ("name", "fp32", "tf32", "bf16/fp16", "int8", "bandwidth", "ridge")
+
+
+def hardware(
+    action: Annotated[
+        str,
+        typer.Argument(
+            click_type=Word(ACTIONS), help="list (the default): the devices --hardware knows."
+        ),
+    ] = "list",
+    output: Annotated[
+        OutputFormat, typer.Option("--format", click_type=formats(), help="Output format.")
+    ] = OutputFormat.table,
+) -> None:
+    """The devices --hardware NAME knows: dense peaks per dtype (FLOP/s), memory
+    bandwidth, the ridge point and each row's datasheet; specs saved on this machine
+    after them. Any other device: --hardware peak=989T,bandwidth=3.35T."""
+    from convcalc.core.roofline import hardware_dir, saved, table
+
+    if action == "list":  # the only action the Word type lets through
+        rows = [(row, "table") for row in table()] + [(row, "saved") for row in saved()]
+        sys.stdout.write(render(rows, output, str(hardware_dir())))
+
+
+def render(rows: list[tuple[Any, str]], output: OutputFormat, folder: str) -> str:
+    """The listing in one format (a string; the table format through Rich)."""
+    from convcalc.core.report import SCHEMA_VERSION
+    from convcalc.core.roofline import describe
+
+    if output is OutputFormat.json:
+        document = {
+            "schema": SCHEMA_VERSION,
+            "command": "hardware",
+            "saved_in": folder,
+            "hardware": [describe(row) | {"origin": origin} for row, origin in rows],
+        }
+        return json.dumps(document, indent=2) + "\n"
+    cells = [_cells(row) for row, _ in rows]
+    if output is OutputFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([*HEADER, "date", "url"])
+        for row, _ in rows:
+            writer.writerow([*_cells(row, exact=True), row.source.get("date", ""),
+                             row.source.get("url", "")])  # fmt: skip
+        return buffer.getvalue()
+    note = (
+        "Dense peaks in FLOP/s (OP/s for int8): sparse peaks are never used. Ridge = the "
+        "16-bit peak / bandwidth. float32 runs take the tf32 peak where there is one "
+        f"(--hardware NAME,peak=fp32 for the other). Saved specs: {folder}"
+    )
+    if output is OutputFormat.markdown:
+        lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
+        return "\n".join(lines) + f"\n\n{note}\n"
+    from rich.table import Table
+
+    from convcalc.cli.output import console
+
+    grid = Table(title="devices for --hardware (dense peaks, FLOP/s)")
+    for name in SHORT:
+        grid.add_column(name, justify="left" if name == "name" else "right", no_wrap=True)
+    for row in cells:
+        sixteen = row[4] if row[4] == row[5] else f"{row[4]}/{row[5]}"
+        grid.add_row(row[0], row[2], row[3], sixteen, *row[6:9])
+    out = console()
+    with out.capture() as captured:
+        out.print(grid)
+    sources = [f"{row[0]}: {row[1]}; {row[9]}" for row in cells]
+    text = "\n".join(line.rstrip() for line in captured.get().splitlines())
+    return text + "\n\n" + "\n".join([*sources, "", note]) + "\n"
+
+
+def _cells(row: Any, exact: bool = False) -> list[str]:
+    from convcalc.core.roofline import rate
+
+    def peak(kind: str) -> str:
+        value = row.peaks.get(kind)
+        if value is None:
+            return "-"
+        return f"{value:.0f}" if exact else rate(value, "")
+
+    sixteen = row.peaks.get("bf16") or row.peaks.get("fp16")
+    ridge = f"{sixteen / row.bandwidth:.4g}" if sixteen else "-"
+    source = " ".join(p for p in (row.source.get("document", ""), row.source.get("date", "")) if p)
+    return [
+        row.name,
+        row.title,
+        *(peak(kind) for kind in ("fp32", "tf32", "bf16", "fp16", "int8")),
+        f"{row.bandwidth:.0f}" if exact else rate(row.bandwidth, "B/s"),
+        ridge,
+        source,
+    ]
