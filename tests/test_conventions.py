@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -146,7 +147,7 @@ def test_each_convention_is_the_tool_s_own_total(
     assert count(report.figures, tool).total == printed
 
 
-MODULE_HOOK_TOOLS = ("ptflops-pytorch", "torchscan", "torchscan-macs")
+MODULE_HOOK_TOOLS = ("ptflops-pytorch", "torchscan", "torchscan-macs", "thop")
 
 
 def _timm_vit(fused: bool) -> nn.Module:
@@ -175,9 +176,10 @@ def _timm_vit(fused: bool) -> nn.Module:
 def test_module_hook_tools_on_attention_and_functional_code(make: Any) -> None:
     """The tools whose counts depend on how a call was made: ptflops' default backend
     (exact torch.nn classes hooked, F.relu & co. replaced, so nn.ReLU counts twice;
-    x.add(y) counted, x + y not) and torchscan's module formulas (MultiheadAttention's,
+    x.add(y) counted, x + y not), torchscan's module formulas (MultiheadAttention's,
     a dropout with p > 0, MaxPool2d(2)'s int kernel; timm's ViT Attention, hooked whole
-    by ptflops). Run as users run them: with
+    by ptflops) and thop's (softmax modules, MultiheadAttention, and the matmul, einsum
+    and sdpa products no counting module runs). Run as users run them: with
     gradients on, where nn.MultiheadAttention takes its Python path."""
     model, shape = make()
     model = model.eval()
@@ -187,6 +189,53 @@ def test_module_hook_tools_on_attention_and_functional_code(make: Any) -> None:
         warnings.simplefilter("ignore")
         printed = {tool: TOOLS[tool](model, x) for tool in MODULE_HOOK_TOOLS}
     assert {tool: count(report.figures, tool).total for tool in MODULE_HOOK_TOOLS} == printed
+
+
+class _ThopRules(nn.Module):
+    """Every rule ultralytics-thop has beyond convolutions and norms: each softmax module
+    (an axis given, implicit, Softmax2d's), PReLU, RMSNorm, an affine InstanceNorm, an
+    embedding, a 2-layer bidirectional LSTM, a GRU cell, a bilinear map; functional
+    products outside any counting module (a @ b, torch.bmm, einsum, F.linear on a computed
+    weight, sdpa) and those it leaves out (torch.mm, baddbmm, a softmax call)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.soft, self.log, self.min = nn.Softmax(-1), nn.LogSoftmax(dim=2), nn.Softmin(1)
+        self.soft2d, self.implicit, self.prelu = nn.Softmax2d(), nn.Softmax(), nn.PReLU()
+        self.rms, self.instance = nn.RMSNorm(7), nn.InstanceNorm2d(3, affine=True)
+        self.embed, self.cell = nn.Embedding(10, 6), nn.GRUCell(10, 4)
+        self.lstm = nn.LSTM(6, 5, num_layers=2, bidirectional=True)
+        self.bilinear, self.proj = nn.Bilinear(6, 6, 3), nn.Linear(7, 7)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.soft(x) + self.log(x) + self.min(x) + self.soft2d(x) + self.implicit(x)
+        y = self.prelu(y) + self.rms(y) + self.instance(y)
+        t = self.embed(torch.zeros(2, 4, dtype=torch.long, device=x.device))
+        out, _ = self.lstm(t)
+        cell = self.cell(out.reshape(4, 20)[:, :10])
+        q = self.proj(y).flatten(0, 1)  # (6, 5, 7)
+        scores = (q @ q.transpose(1, 2)).softmax(-1)
+        mixed = torch.bmm(scores, q) + torch.einsum("bij,bjk->bik", scores, q)
+        mixed = F.linear(mixed, q[0, :, :].t().matmul(q[0, :, :]))
+        mixed = mixed + torch.baddbmm(mixed, scores, q) + F.scaled_dot_product_attention(q, q, q)
+        flat = torch.mm(mixed[0], mixed[1].t())
+        total: torch.Tensor = y.sum() + cell.sum() + self.bilinear(t, t).sum() + mixed.sum()
+        return total + flat.sum()
+
+
+def test_thop_convention_is_thop_s_total_on_each_of_its_rules() -> None:
+    """ultralytics-thop counts functional products no counting module runs (YOLO11's
+    C2PSA attention: get_flops was 0.23% over the module-only convention) and rules for
+    softmax, PReLU, RMS and instance norm, recurrent layers and bilinear maps: the
+    convention is its total exactly."""
+    model, x = _ThopRules().eval(), torch.zeros(2, 3, 5, 7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's note on the implicit softmax axis
+        report = convcalc.profile(model, x, verify=False)
+        printed = _thop(model, x)
+    counted = count(report.figures, "thop")
+    assert counted.total == printed
+    assert counted.total > count(report.figures, "paper").total  # softmax & co. are in it
 
 
 @st.composite

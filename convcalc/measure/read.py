@@ -619,6 +619,7 @@ GIVEN = {
        for d in (1, 2, 3)},
     "dropout": ((1, "p", 0.5),),
     **{f"conv{d}d": ((4, "padding", 0),) for d in (1, 2, 3)},
+    **{name: ((1, "dim", None),) for name in ("softmax", "log_softmax", "softmin")},
 }  # fmt: skip
 
 
