@@ -5,6 +5,7 @@ Run from the repository root, with the project's virtual environment (peers need
 
     .venv/bin/python benchmarks/run.py            # full run: 5 runs, peers as the budget allows
     .venv/bin/python benchmarks/run.py --quick    # smoke test: 3 runs, peers once
+    .venv/bin/python benchmarks/run.py --only startup   # start-up alone: 21 rounds, ~40 s
 
 It prints a table and writes ``benchmarks/results/latest.json``. Every command
 runs in a fresh process, so import cost counts. Rounds interleave the commands
@@ -22,6 +23,12 @@ minutes on the 2-core machine this was written on, more than the budget holds.)
 Peers run in the same rounds as convcalc but, when ``--budget`` cannot hold
 ``--runs`` peer rounds, in fewer (at least ``min(3, runs)``, spread evenly over
 the rounds); the table shows each row's run count.
+
+Start-up: every command that computes figures without torch is also timed as
+``--no-verify --format json`` against ``import typer, rich`` (``STARTUP``), each
+with its median, quartiles and range; ``--only startup`` times those and the
+two light floors alone, in more rounds (start-up differences are milliseconds,
+and a shared machine's noise is tens of them).
 
 Standard library only: the peers run in subprocesses (``benchmarks/peers.py``).
 """
@@ -52,7 +59,7 @@ ROOT = HERE.parent
 PYTHON = sys.executable
 
 # Targets (SPEC.md, "Performance"); each is checked and printed PASS/FAIL.
-ANALYTIC_VS_TYPER_RICH = 2.0  # --no-verify within 2x of `import typer, rich`
+ANALYTIC_VS_TYPER_RICH = 1.25  # --no-verify --format json within 1.25x of `import typer, rich`
 VERIFIED_VS_TORCH = 1.25  # a verified single layer within 1.25x of `import torch, torchinfo`
 BIG_VS_SMALL = 2.0  # the 64x256x1024x1024 conv within 2x of the small verified conv
 BIG_RSS_BYTES = 600 * 10**6  # ... and under 600 MB peak RSS (written for the CPU torch build)
@@ -77,6 +84,22 @@ PEER_LABELS = {
     "flopcounter": "torch FlopCounterMode",
     "flopcounter-meta": "torch FlopCounterMode on meta",
 }
+# The start-up runs: each command that computes figures without torch, analytic, as JSON
+# (model builds its model with torch even with --no-verify). The seed conv is the target's.
+STARTUP: dict[str, list[str]] = {
+    "conv": ["conv", "--cin", "4", "--cout", "8", "--groups", "2"],
+    "separable": ["separable", "--cin", "32", "--cout", "64", "-p", "1", "-i", "112"],
+    "spatial": ["spatial", "--cin", "64", "--cout", "64", "-k", "7", "-p", "3", "-i", "56"],
+    "compare": ["compare", "--cin", "32", "--cout", "64", "-p", "same", "-i", "56"],
+    "pool": ["pool", "--channels", "64", "-k", "3", "-s", "2", "-p", "1", "-i", "112"],
+    "se": ["se", "--channels", "64", "-i", "56"],
+    "cbam": ["cbam", "--channels", "64", "-i", "56"],
+    "mobilenet": ["mobilenet"],
+    "resnet": ["resnet", "--depth", "50"],
+}
+STARTUP_FLAGS = ["--no-verify", "--format", "json"]
+STARTUP_RUNS = 21  # rounds of --only startup (unless --runs says otherwise)
+
 MEMORY_WORDS = ("can't allocate memory", "cannot allocate memory", "memoryerror", "out of memory")
 
 
@@ -442,18 +465,37 @@ def analytic_reference(case: Case, timeout: float, mem_cap: int) -> None:
 # ---------------------------------------------------------------- plan and rounds
 
 
-def build(cases: list[Case], peer_tools: Sequence[str]) -> list[Command]:
-    """Every command, in round order: floors, then each case's convcalc and peer commands."""
+def startup_commands() -> list[Command]:
+    """The start-up runs (``STARTUP``), each against ``import typer, rich``."""
+    cc = convcalc_argv()
+    return [
+        Command(f"startup/{name}", f"{name} --no-verify --format json",
+                [*cc, *args, *STARTUP_FLAGS], "ours", "typer_rich")
+        for name, args in STARTUP.items()
+    ]  # fmt: skip
+
+
+def build(
+    cases: list[Case],
+    peer_tools: Sequence[str],
+    startup: Sequence[Command] = (),
+    floors: Sequence[str] = tuple(FLOORS),
+) -> list[Command]:
+    """Every command, in round order: floors, the start-up runs, then each case's convcalc
+    and peer commands."""
     commands = [
-        Command(key, label, [PYTHON, "-c", code], "floor") for key, (label, code) in FLOORS.items()
+        Command(key, label, [PYTHON, "-c", code], "floor")
+        for key, (label, code) in FLOORS.items()
+        if key in floors
     ]
+    commands += startup
     cc = convcalc_argv()
     for case in cases:
         if case.analytic_too:
             case.ours.append(
                 Command(
                     f"{case.key}/ours-analytic",
-                    "convcalc --no-verify",
+                    "convcalc --no-verify (table)",
                     [*cc, *case.args, "--no-verify"],
                     "ours",
                     "typer_rich",
@@ -680,6 +722,10 @@ def report(
             else [c.label, c.failure, "", "", ""]
         )
     out.append(table(rows, ""))
+    startup = [c for c in commands if c.key.startswith("startup/")]
+    if startup:
+        out.append("")
+        out.extend(startup_table(startup, floors["typer_rich"]))
     doc_cases = []
     for case in cases:
         ref = case.reference
@@ -776,7 +822,7 @@ def report(
                 "rows": doc_rows,
             }
         )
-    verdicts = targets(floors, cases)
+    verdicts = targets(floors, cases, startup)
     out.append("")
     out.append("targets")
     for v in verdicts:
@@ -795,10 +841,56 @@ def report(
             }
             for k, c in floors.items()
         },
+        "startup": [
+            {
+                "key": c.key,
+                "argv": c.argv,
+                "samples_s": c.samples,
+                "median_s": c.median,
+                "quartiles_s": quartiles(c),
+                "peak_rss_bytes": c.peak_bytes,
+                "failure": c.failure or None,
+                "ratio_to_floor": ratio(c.median, floors["typer_rich"].median),
+            }
+            for c in startup
+        ],
         "cases": doc_cases,
         "targets": verdicts,
     }
     return "\n".join(out), document
+
+
+def quartiles(c: Command) -> list[float] | None:
+    """The first and third quartiles of a command's samples (None under 2 samples)."""
+    if len(c.samples) < 2 or c.failure:
+        return None
+    q = statistics.quantiles(c.samples, n=4)
+    return [q[0], q[2]]
+
+
+def startup_table(startup: list[Command], floor: Command) -> list[str]:
+    """The start-up runs beside ``import typer, rich``: median, quartiles, range, ratio."""
+    lines = [f"start-up: --no-verify --format json, against {floor.label} (target "
+             f"{ANALYTIC_VS_TYPER_RICH:g}x)"]  # fmt: skip
+    rows = [["command", "median s", "p25-p75 s", "min-max s", "x floor", "peak MB", "runs"]]
+    for c in [floor, *startup]:
+        if c.failure:
+            rows.append([c.label, c.failure, "", "", "", "", ""])
+            continue
+        q = quartiles(c)
+        rows.append(
+            [
+                c.label,
+                fmt(c.median, ".3f"),
+                "-" if q is None else f"{q[0]:.3f}-{q[1]:.3f}",
+                spread_text(c),
+                fmt(ratio(c.median, floor.median), ".2f", "x"),
+                mb(c.peak_bytes),
+                str(len(c.samples)),
+            ]
+        )
+    lines.append(table(rows))
+    return lines
 
 
 def spread_text(c: Command) -> str:
@@ -809,7 +901,9 @@ def mb(size: int | None) -> str:
     return "-" if size is None else f"{size / 1e6:.0f}"
 
 
-def targets(floors: dict[str, Command], cases: list[Case]) -> list[dict[str, str]]:
+def targets(
+    floors: dict[str, Command], cases: list[Case], startup: Sequence[Command] = ()
+) -> list[dict[str, str]]:
     """Every target of SPEC.md's Performance section, PASS or FAIL, with its numbers."""
     by = {case.key: case for case in cases}
     verdicts: list[dict[str, str]] = []
@@ -826,18 +920,20 @@ def targets(floors: dict[str, Command], cases: list[Case]) -> list[dict[str, str
     def why(*commands: Command) -> str:
         return "; ".join(f"{c.key} {c.failure}" for c in commands if c.failure) or "no samples"
 
-    if "seed" in by:
-        analytic, verified = by["seed"].ours
-        tr, torch_floor = floors["typer_rich"], floors["torch"]
-        r = ratio(analytic.median, tr.median)
+    for command in startup:  # the analytic path: every command's --no-verify JSON run
+        tr = floors["typer_rich"]
+        r = ratio(command.median, tr.median)
         check(
-            f"analytic path within {ANALYTIC_VS_TYPER_RICH:g}x of import typer, rich",
+            f"{command.label} within {ANALYTIC_VS_TYPER_RICH:g}x of import typer, rich",
             r,
             ANALYTIC_VS_TYPER_RICH,
-            f"{fmt(analytic.median, '.3f')} s / {fmt(tr.median, '.3f')} s = {fmt(r, '.2f')}x"
+            f"{fmt(command.median, '.3f')} s / {fmt(tr.median, '.3f')} s = {fmt(r, '.2f')}x"
             if r
-            else why(analytic, tr),
+            else why(command, tr),
         )
+    if "seed" in by:
+        verified = by["seed"].ours[-1]
+        torch_floor = floors["torch"]
         r = ratio(verified.median, torch_floor.median)
         check(
             f"verified single layer within {VERIFIED_VS_TORCH:g}x of import torch, torchinfo",
@@ -940,7 +1036,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Time convcalc against its import floors and its peers (see the docstring)."
     )
-    parser.add_argument("--runs", type=int, default=5, help="measured rounds (default 5)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=None,
+        help=f"measured rounds (default 5; {STARTUP_RUNS} with --only startup)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="smoke test: 3 rounds, peers measured once"
     )
@@ -979,8 +1080,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=HERE / "results" / "latest.json",
         help="where to write the JSON (default benchmarks/results/latest.json)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("startup",),
+        default=None,
+        help="startup: only the start-up runs (every analytic command's --no-verify JSON run) "
+        "and the python and typer/rich floors; no cases, no peers",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="each run on stderr")
     args = parser.parse_args(argv)
+    if args.runs is None:
+        args.runs = STARTUP_RUNS if args.only == "startup" else 5
     if args.quick:
         args.runs = 3
         args.peer_runs = 1 if args.peer_runs is None else args.peer_runs
@@ -992,6 +1102,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     wanted = [c.strip() for c in args.cases.split(",") if c.strip()]
+    if args.only == "startup":
+        wanted, args.peers = [], "none"
     cases = [c for c in make_cases() if c.key in wanted]
     unknown = set(wanted) - {c.key for c in cases}
     tools = [] if args.peers == "none" else [t.strip() for t in args.peers.split(",") if t.strip()]
@@ -1007,7 +1119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         int(args.mem_cap_gib * 2**30),
         args.verbose,
     )
-    commands = build(cases, tools)
+    floors = ("pass", "typer_rich") if args.only == "startup" else tuple(FLOORS)
+    commands = build(cases, tools, startup_commands(), floors)
     plan = measure(commands, cases, settings)
     plan |= {"timeout_s": args.timeout, "mem_cap_gib": args.mem_cap_gib, "budget_s": args.budget}
     text, document = report(commands, cases, machine(), plan)
