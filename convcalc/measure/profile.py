@@ -395,6 +395,7 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
         for node in figures.network.nodes
         if isinstance(node.op, O.Parameter)
     }
+    named = {id(p): name for name, p in model.named_parameters()}
     modules = dict(model.named_modules())
     units = figures.torch_calls()
     for call in figures.network.torch_calls or tuple(units):
@@ -403,7 +404,9 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
         if module is None:
             continue
         owned = [name for name, _ in module.named_parameters()]
-        read = [n for n in owned if _torchinfo_counts(n) and f"{path}.{n}".lstrip(".") in as_data]
+        # the trace names a tied parameter by its first name (T5's embed_tokens: shared.weight)
+        read = [n for n, p in module.named_parameters()
+                if _torchinfo_counts(n) and named.get(id(p)) in as_data]  # fmt: skip
         figure = f"{call}.torchinfo_mult_adds"
         if read:
             reasons.append((figure, (

@@ -511,6 +511,12 @@ class _Graph:
         self.producer: dict[int, str] = {trace.inputs[0].id: INPUT} if trace.inputs else {}
         self.later_inputs = {v.id: f"{INPUT}#{i}" for i, v in enumerate(trace.inputs, 1) if i > 1}
         self.owner: dict[str, str] = {}  # parameter -> the node that counts it
+        # parameter -> every name it has (a tied one's aliases too)
+        self.names_of: dict[str, list[str]] = {name: [name] for name in trace.parameters}
+        for alias, name in trace.aliases.items():
+            self.names_of.setdefault(name, [name]).append(alias)
+        self.unit_of: dict[str, str | None] = {}  # node -> its leaf call
+        self.read_again: dict[tuple[str, str], str] = {}  # (parameter, call) -> its node
         # leaf module call -> (its torch.nn class, whether it is of that class exactly)
         self.classes = {call: (kind, exact) for call, kind, exact in trace.leaf_calls}
         self.call_output: dict[str, tuple[int, ...]] = {}  # leaf call -> its last output
@@ -542,11 +548,33 @@ class _Graph:
         node = Node(name, op, inputs or (INPUT,), weights_of, group, unit, call, module, exact,
                     origin, given, scope)  # fmt: skip
         self.nodes.append(node)
+        self.unit_of[name] = unit
         return name
+
+    def holds(self, call: str, parameter: str) -> bool:
+        """Whether the module of a leaf call holds the parameter, by its name or by the
+        name it is tied under there (T5's encoder.embed_tokens.weight is shared.weight)."""
+        module = call.partition("@")[0]
+        return any(name.rpartition(".")[0] == module for name in self.names_of.get(
+            parameter, (parameter,)))  # fmt: skip
 
     def source(self, value: Value, call: str | None = None) -> str:
         """The node that produced a value: a parameter read as data gets its own node
-        (in ``call``, the leaf module call reading it, when the parameter is that module's)."""
+        (in ``call``, the leaf module call reading it, when the parameter is that module's).
+        Read again in another call of a module that holds it (a module called twice, a
+        weight tied to two modules), it gets a node there that shares the first's weights:
+        torchinfo sizes each such call as one with parameters."""
+        parameter = value.parameter
+        if parameter is not None and call is not None and parameter in self.owner:
+            first = self.owner[parameter]
+            if self.unit_of[first] != call and self.holds(call, parameter):
+                again = self.read_again.get((parameter, call))
+                if again is None:
+                    again = self.add(parameter, O.Parameter(value.shape), (INPUT,),
+                                     group=call.partition("@")[0], unit=call,
+                                     weights_of=first)  # fmt: skip
+                    self.read_again[(parameter, call)] = again
+                return again
         known = self.producer.get(value.id)
         if known is not None:
             return known
@@ -558,7 +586,7 @@ class _Graph:
             node = self.owner.get(value.parameter)
             if node is None:
                 module = value.parameter.rpartition(".")[0]
-                own = call is not None and call.partition("@")[0] == module
+                own = call is not None and self.holds(call, value.parameter)
                 node = self.add(value.parameter, O.Parameter(value.shape), (INPUT,),
                                 group=module or value.parameter,
                                 unit=call if own else None)  # fmt: skip

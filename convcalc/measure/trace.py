@@ -85,6 +85,9 @@ class Trace:
     inputs: list[Value] = field(default_factory=list)
     outputs: list[Value] = field(default_factory=list)
     parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> shape
+    # A tied parameter's other names -> its name above (T5's encoder.embed_tokens.weight
+    # -> shared.weight): the modules that hold it under them read it as their own.
+    aliases: dict[str, str] = field(default_factory=dict)
     frozen: set[str] = field(default_factory=set)  # parameters with requires_grad off
     torch_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)  # path -> torch_class
     qualified: dict[str, str] = field(default_factory=dict)  # path -> module.QualName of its class
@@ -293,6 +296,10 @@ def trace(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any] | No
         result.parameters[name] = tuple(parameter.shape)
         if not parameter.requires_grad:
             result.frozen.add(name)
+    for name, parameter in model.named_parameters(remove_duplicate=False):
+        first = recorder.parameter_ids[id(parameter)]
+        if first != name:
+            result.aliases[name] = first
     for name, buffer in model.named_buffers():
         recorder.buffer_ids[id(buffer)] = name
     kwargs = kwargs or {}
