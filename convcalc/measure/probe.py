@@ -26,6 +26,7 @@ from convcalc.core.graph import Network
 from convcalc.core.primitives import fmt_int
 from convcalc.core.report import LayerMeasurement, Measurement, Report, build_checks
 from convcalc.errors import EnvironmentUnavailableError
+from convcalc.measure.read_vision import packed_params
 
 # A real forward pass is used only when it is small: above either limit the
 # run verifies on the meta device instead, which gives the same figures.
@@ -184,7 +185,8 @@ def read_summary(
     root = stats.summary_list[0]
     return Measurement(
         device=x.device.type,
-        params=sum(p.numel() for p in model.parameters()),
+        # an int8 model's packed weights are no parameters, but are its weights
+        params=sum(p.numel() for p in model.parameters()) + packed_params(model),
         trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
         output_shape=_first_shape(root.output_size),
         torchinfo_params=stats.total_params,

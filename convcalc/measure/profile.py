@@ -29,6 +29,7 @@ from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.inputs import DTYPES, ExampleInputs, TensorSpec, check_dtype, dtype_name
 from convcalc.measure.probe import read_summary
 from convcalc.measure.read import read_trace
+from convcalc.measure.read_vision import packed_unpredictable
 from convcalc.measure.target import describe_exception, resolve_device
 from convcalc.measure.trace import evaluation, tensors, trace
 
@@ -252,6 +253,7 @@ def profile_model(
         name=kind or type(model).__name__,
         notes=tuple(said),
         inputs=tuple((spec.shape, spec.dtype or dtype) for _, spec in given.leaves()),
+        input_shape=_batch_of_images(given) or read.input_shape,
     )
     figures = analyze(network, dtype)
     described = {"input_shape": list(first), "input_dtype": input_dtype, "dtype": dtype,
@@ -273,6 +275,19 @@ def profile_model(
             flop_counter_training_flops=training_flops(trained, meta_args, meta_kwargs),
         )
     return dataclasses.replace(report, measured=measured, checks=build_checks(figures, measured))
+
+
+def _batch_of_images(given: ExampleInputs) -> tuple[int, ...] | None:
+    """N x C x H x W for a first input that is a list of N images of one C x H x W (a
+    torchvision detector's): the batch they make, where the first tensor is one image."""
+    first = given.args[0] if given.args else None
+    if not isinstance(first, list) or not first:
+        return None
+    shapes = {item.shape for item in first if isinstance(item, TensorSpec)}
+    if len(shapes) != 1 or len(first) != sum(isinstance(i, TensorSpec) for i in first):
+        return None
+    (shape,) = shapes
+    return (len(first), *shape) if len(shape) == 3 else None
 
 
 def _real_model(
@@ -362,7 +377,7 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
     - A leaf module with no parameter that runs a weighted op on a buffer (a fixed blur
       filter): torchinfo counts parameters only, so it says 0 for that work.
     """
-    reasons: list[tuple[str, str]] = []
+    reasons: list[tuple[str, str]] = [*packed_unpredictable(model)]
     first: dict[int, str] = {}
     again: list[tuple[str, str]] = []
     for path, module in model.named_modules(remove_duplicate=False):

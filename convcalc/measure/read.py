@@ -21,7 +21,9 @@ from typing import Any
 from convcalc.core import ops as O  # noqa: N812 - short alias for the table
 from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.graph import INPUT, Network, Node
+from convcalc.core.vision_ops import Packed
 from convcalc.errors import InvalidSpecError
+from convcalc.measure.read_vision import VISION_READERS, Reading
 from convcalc.measure.trace import Event, Trace, Value
 
 # Pure data movement and bookkeeping: free by convention.
@@ -483,6 +485,24 @@ READERS: dict[str, Callable[[_Call], _Read | None]] = {
 }
 
 
+def _vision_first(
+    reader: Callable[[Event], Reading | None], then: Callable[[_Call], _Read | None] | None
+) -> Callable[[_Call], _Read | None]:
+    """A detection, optical-flow or int8 reader (``read_vision``), then this table's own."""
+
+    def read(call: _Call) -> _Read | None:
+        found = reader(call.event)
+        if found is not None:
+            return _Read(found.op, found.inputs, found.owns, side=found.side)
+        return then(call) if then is not None else None
+
+    return read
+
+
+READERS.update({name: _vision_first(reader, READERS.get(name))
+                for name, reader in VISION_READERS.items()})  # fmt: skip
+
+
 def _values(event: Event) -> list[Value]:
     """Every tensor argument of an event, in order (lists flattened: ``cat([a, b])``)."""
     found: list[Value] = []
@@ -620,6 +640,8 @@ def read_trace(trace: Trace) -> Network:
     shape = tuple(trace.inputs[0].shape)
     calls = tuple(call for call, _, _ in trace.leaf_calls)
     frozen = sum(math.prod(trace.parameters[name]) for name in trace.frozen)
+    # int8 packed weights are no parameters: never trained
+    frozen += sum(node.op.params for node in graph.nodes if isinstance(node.op, Packed))
     return Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls,
                    frozen_params=frozen)  # fmt: skip
 

@@ -183,10 +183,12 @@ class _Recorder(TorchFunctionMode):
         inputs = [self.wrap(a) for a in args]
         named = {k: self.wrap(v) for k, v in kwargs.items()}
         out = func(*args, **kwargs)
-        if not tensors(out):
+        # ``x[i] = y`` returns nothing, but its result is x, written (RoI pooling fills one)
+        written = tensors(args[:1]) if name == "__setitem__" else []
+        if not tensors(out) and not written:
             return out
         # In-place results are new values (the same tensor object holds them now).
-        outputs = [self.new_value(t) for t in tensors(out)]
+        outputs = [self.new_value(t) for t in tensors(out) or written]
         module, call = self.stack[-1]
         origin = _origin(func)
         if origin == "Tensor" and self.explicit and self.explicit[-1] == name:

@@ -1,0 +1,258 @@
+"""The outside check on torchvision's detection, keypoint, instance-segmentation, optical-flow
+and int8 quantized models: each read by ``convcalc.profile`` complete (every op has a
+formula), with no false alarm against torchinfo and FlopCounterMode, and reproducing the
+params and GFLOPS torchvision publishes in its weights' metadata, computed, never looked up.
+
+What the published figures are (torchvision's ``meta["_ops"]``: multiply-accumulates in
+billions, to three decimals; ``num_params``: the trained model's parameters):
+
+- Detection models were counted on one 224x224 image, which each model resizes itself
+  (to 800, 320 or 300). Their dense parts (backbone, FPN, RPN head, RetinaNet's, FCOS's
+  and SSD's heads) do not depend on the boxes. The R-CNN box head runs once per
+  proposal, and the mask and keypoint heads once per detection: those depend on the
+  boxes a trained model finds. The published figures are the dense part plus the box
+  head on 1,000 proposals for the ResNet-50 R-CNNs (their RPN keeps the top 1,000), and
+  with no proposal for the MobileNet ones (their builders set rpn_score_thresh=0.05), and
+  no mask or keypoint head (no detection scored over box_score_thresh=0.05): the tests
+  solve for the number of boxes that reproduces the figure and check it is that one.
+- The trained detection backbones use FrozenBatchNorm2d (gamma and beta are buffers);
+  built without weights, torchvision uses BatchNorm2d: the published count is convcalc's
+  less the trunk's BatchNorm affine parameters (and exact when built the trained way).
+- RAFT was counted at an input of 4,095 positions of 8x8 pixels (360x728 here), 12 flow
+  updates: convcalc (== FlopCounterMode / 2) is 0.025% under the published figure, for
+  both RAFTs (the stated tolerance: 0.05%).
+- An int8 model folds each BatchNorm into the conv before it: its packed weights are
+  the float model's less one bias per BatchNorm channel; its MACs are the float model's.
+
+The ResNet-50 detectors run at their own 800x800 (several seconds each on a CPU) only in
+the ``slow`` tests; every run checks each model at a small size and with fewer proposals,
+which changes neither their params nor their completeness.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import warnings
+from typing import Any
+
+import pytest
+
+if os.environ.get("CONVCALC_REQUIRE_ZOO"):
+    import torchvision
+else:
+    torchvision = pytest.importorskip("torchvision")
+
+import torch
+from torch import nn
+
+import convcalc
+from convcalc.core.report import Report
+
+models = torchvision.models
+DETECTION = models.list_models(module=models.detection)
+OPTICAL_FLOW = models.list_models(module=models.optical_flow)
+QUANTIZED = models.list_models(module=models.quantization)
+SLOW_QUANTIZED = {"quantized_resnext101_32x8d", "quantized_resnext101_64x4d",
+                  "quantized_inception_v3", "quantized_resnet50"}  # fmt: skip
+
+# Smaller runs of the ResNet-50 detectors for every CI run: a smaller image and fewer
+# proposals and detections (no parameter depends on them).
+R_CNN_LIGHT = {"min_size": 224, "max_size": 224, "rpn_pre_nms_top_n_test": 100,
+               "rpn_post_nms_top_n_test": 50, "box_detections_per_img": 10}  # fmt: skip
+DENSE_LIGHT = {"min_size": 224, "max_size": 224, "topk_candidates": 100,
+               "detections_per_img": 10}  # fmt: skip
+
+
+def _light(name: str) -> dict[str, Any]:
+    if "resnet50" not in name:
+        return {}
+    return DENSE_LIGHT if name.startswith(("retinanet", "fcos")) else R_CNN_LIGHT
+
+
+def _meta(name: str) -> dict[str, Any]:
+    return dict(models.get_model_weights(name).DEFAULT.meta)
+
+
+def _profile(target: Any, *example: Any, **options: Any) -> Report:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the models' own deprecation warnings
+        return convcalc.profile(target, *example, cross_check=True, notify=lambda _line: None,
+                                **options)  # fmt: skip
+
+
+def _complete_and_quiet(report: Report) -> None:
+    assert not report.totals.partial, report.totals.not_counted
+    assert report.failed_checks == (), [
+        (c.figure, c.analytic, c.measured) for c in report.failed_checks
+    ]
+    assert report.match is True
+
+
+def _frozen_norm_params(name: str) -> int:
+    """The BatchNorm affine parameters a trained detector holds as FrozenBatchNorm2d
+    buffers: torchvision freezes the trunk (``backbone.body``) of its R-CNN, RetinaNet
+    and FCOS models when built with weights, never SSD's."""
+    with torch.device("meta"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = models.get_model(name, weights=None, weights_backbone=None)
+    body = getattr(model.backbone, "body", None)
+    if body is None:
+        return 0
+    return sum(p.numel() for m in body.modules() if isinstance(m, nn.BatchNorm2d)
+               for p in m.parameters(recurse=False))  # fmt: skip
+
+
+def _rows(report: Report, prefix: str) -> list[Any]:
+    return [layer for layer in report.layers if layer.name.startswith(prefix)]
+
+
+@pytest.mark.parametrize("name", DETECTION)
+def test_every_detection_model_is_complete_exact_and_quiet(name: str) -> None:
+    """Each detector (keypoint and instance segmentation too): nothing uncounted, every
+    figure agrees with torchinfo and FlopCounterMode, params are the published count
+    once the trunk's BatchNorms are frozen, and the table has backbone, neck and heads."""
+    report = _profile(f"torchvision:{name}", args=_light(name))
+    _complete_and_quiet(report)
+    assert report.params - _frozen_norm_params(name) == _meta(name)["num_params"]
+    groups = {layer.name.split(".")[0].split(":")[0] for layer in report.layers if layer.macs}
+    assert "backbone" in groups
+    assert groups & {"head", "rpn", "roi_heads"}, groups
+    if name.startswith("ssd"):  # dense heads only: the published figure at its own size
+        assert round(report.macs / 1e9, 3) == _meta(name)["_ops"]
+
+
+def _solved_boxes(fixed: int, per_box: int, published: float) -> int:
+    """The number of boxes k for which fixed + k x per_box rounds to the published figure
+    (unique: a box costs more than the rounding's width)."""
+    assert per_box > 1_000_000
+    boxes = round((published * 1e9 - fixed) / per_box)
+    assert abs(fixed + boxes * per_box - published * 1e9) <= 0.5e6
+    return boxes
+
+
+def _box_split(report: Report) -> tuple[int, int, int]:
+    """(MACs of the box-independent part, the box head's and predictor's MACs per
+    proposal, the proposals they ran on), read from convcalc's own rows."""
+    heads = _rows(report, "roi_heads.box_")
+    proposals = max(layer.output_shape[0] for layer in heads if layer.type == "Linear")
+    per_box, rest = divmod(sum(layer.macs for layer in heads), proposals)
+    assert rest == 0  # every row of the box head is linear in the proposals
+    dense = report.macs - sum(layer.macs for layer in _rows(report, "roi_heads"))
+    return dense, per_box, proposals
+
+
+def test_mobilenet_r_cnn_publishes_its_box_independent_part() -> None:
+    """fasterrcnn_mobilenet_v3_large_320_fpn: the backbone, FPN and RPN's 0.719 G, as
+    published; the box head's 14.4 M MACs per proposal ran on no proposal there."""
+    name = "fasterrcnn_mobilenet_v3_large_320_fpn"
+    report = _profile(f"torchvision:{name}")
+    _complete_and_quiet(report)
+    dense, per_box, proposals = _box_split(report)
+    assert proposals > 0  # the untrained RPN keeps some here: that share is box-dependent
+    assert per_box == 256 * 7 * 7 * 1024 + 1024 * 1024 + 1024 * 91 + 1024 * 91 * 4
+    assert _solved_boxes(dense, per_box, _meta(name)["_ops"]) == 0
+
+
+def test_r_cnn_built_the_trained_way_has_the_published_params() -> None:
+    """Faster R-CNN built as torchvision builds the trained one (a ResNet-50 trunk with
+    FrozenBatchNorm2d): convcalc's params are the published count exactly."""
+    from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    def trained_way() -> nn.Module:
+        trunk = models.resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
+        model: nn.Module = models.detection.FasterRCNN(
+            _resnet_fpn_extractor(trunk, 3), num_classes=91, **R_CNN_LIGHT
+        )
+        return model
+
+    report = _profile(trained_way, inputs=([torch.rand(3, 64, 64)],), device="cpu")
+    _complete_and_quiet(report)
+    assert report.params == _meta("fasterrcnn_resnet50_fpn")["num_params"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in DETECTION if "resnet50" in n])
+def test_resnet50_detectors_reproduce_the_published_gflops(name: str) -> None:
+    """At their own 800x800: RetinaNet and FCOS exactly; the R-CNNs with their box head
+    on 1,000 proposals, and no mask or keypoint head (no detection), as published."""
+    report = _profile(f"torchvision:{name}")
+    _complete_and_quiet(report)
+    published = _meta(name)["_ops"]
+    if not name.startswith(("fasterrcnn", "maskrcnn", "keypointrcnn")):
+        assert round(report.macs / 1e9, 3) == published
+        return
+    dense, per_box, proposals = _box_split(report)
+    assert proposals == 1000
+    per_detection = report.macs - dense - per_box * proposals  # mask or keypoint heads
+    assert _solved_boxes(dense + per_detection * 0, per_box, published) == 1000
+
+
+@pytest.mark.parametrize("name", OPTICAL_FLOW)
+def test_raft_is_complete_and_reproduces_its_published_gflops(name: str) -> None:
+    """RAFT's two frames on meta: complete and quiet at the default 224, and at 360x728
+    (4,095 positions of 8x8) its MACs, equal to FlopCounterMode's / 2, are within 0.05%
+    of the published figure."""
+    _complete_and_quiet(_profile(f"torchvision:{name}"))
+    frame = torch.empty(1, 3, 360, 728, device="meta")
+    report = _profile(f"torchvision:{name}", frame, frame)
+    _complete_and_quiet(report)
+    published = _meta(name)["_ops"] * 1e9
+    assert abs(report.macs - published) / published < 5e-4
+
+
+def _folded_norm_channels(name: str, args: dict[str, Any]) -> tuple[int, int]:
+    """(float params, BatchNorm channels) of the float quantizable model: fusing folds each
+    BatchNorm's gamma and beta into its conv's new bias, one per channel."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = models.get_model(name, weights=None, quantize=False, **args)
+    params = sum(p.numel() for p in model.parameters())
+    norms = sum(m.num_features for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    return params, norms
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_QUANTIZED else n for n in QUANTIZED],
+)
+def test_every_int8_model_counts_its_packed_weights(name: str) -> None:
+    """An int8 model (quantize=True, on the CPU: no meta kernels): complete, quiet, its
+    packed weights counted (the float model's less the folded BatchNorms), MACs as
+    published for the float model."""
+    auxiliary = "inception" in name or "googlenet" in name  # published without aux heads
+    args: dict[str, Any] = {"aux_logits": False} if auxiliary else {}
+    report = _profile(f"torchvision:{name}", args={"quantize": True, **args})
+    _complete_and_quiet(report)
+    params, channels = _folded_norm_channels(name, args)
+    assert params == _meta(name)["num_params"]
+    assert report.params == params - channels
+    assert report.totals.trainable_params == 0
+    assert round(report.macs / 1e9, 3) == _meta(name)["_ops"]
+
+
+def _convcalc(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "convcalc", *argv], capture_output=True,
+                          text=True, timeout=300, check=False)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("torchvision:ssdlite320_mobilenet_v3_large",),
+        ("torchvision:raft_small",),
+        ("torchvision:quantized_mobilenet_v2", "--arg", "quantize=True", "--device", "cpu"),
+    ],
+)
+def test_the_command_exits_0_with_one_of_each_family(argv: tuple[str, ...]) -> None:
+    """`convcalc model torchvision:NAME --cross-check --format json`: exit 0, the JSON
+    whole, nothing uncounted, no traceback (int8 on --device cpu crashed before)."""
+    run = _convcalc("model", *argv, "--cross-check", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    document = json.loads(run.stdout)
+    assert document["match"] is True
+    assert document["analytic"]["params"] > 0
