@@ -6,7 +6,9 @@ line is derived from each command's required parameters (a tiny model file for
 ``model``, small documents for ``diff``, a budget file for ``check``, a file of
 command lines for ``batch``), then every cross-cutting option the command takes
 is added one at a time: ``--convention`` with each convention of the registry,
-``--backward``, ``--value`` with each figure of the catalogue, ``--fold``, ``--top``, each budget
+``--backward``, ``--value`` with each figure of the catalogue (a device's with ``--hardware``),
+``--hardware`` (named, a T4 with no bf16, by rates, with a peak chosen) and ``--fused``,
+``--fold``, ``--top``, each budget
 with a generous limit (and a tight one, which must fail with exit 1),
 ``--exact``, and all of them together. Each run must exit 0 (1 for the tight
 budget) with no traceback, parse as JSON where it is JSON, and end no line of
@@ -20,6 +22,7 @@ format is also walked at 80 columns.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +114,7 @@ def bases(command: str, files: Files, *, verify: bool) -> list[tuple[str, ...]]:
     where the command takes ``--width``."""
     argv: list[str] = [command]
     positional = {"target": files.model, "old": files.old, "new": files.new,
-                  "source": files.batch}  # fmt: skip
+                  "source": files.batch, "action": "list"}  # fmt: skip
     for name, p in params(command).items():
         if p.param_type_name == "argument":
             assert name in positional, f"{command}: no value for the argument {name}"
@@ -131,6 +134,14 @@ def bases(command: str, files: Files, *, verify: bool) -> list[tuple[str, ...]]:
     return lines
 
 
+def needed(needs: str) -> tuple[str, ...]:
+    """The options a figure's ``needs`` names (``--hardware``: a device), as arguments."""
+    found: list[str] = []
+    for option in re.findall(r"--[a-z][a-z-]*", needs):
+        found += [option, "h100-sxm"] if option == "--hardware" else [option]
+    return tuple(found)
+
+
 def variants(command: str) -> Iterator[tuple[tuple[str, ...], str | None]]:
     """(options, the figure of a tight budget) for every cross-cutting option the command
     accepts, one at a time, then all of them together."""
@@ -146,7 +157,14 @@ def variants(command: str) -> Iterator[tuple[tuple[str, ...], str | None]]:
         together.append("--backward")
     if "value" in taken:
         for name in CATALOGUE.values:
-            yield ("--value", name), None
+            # a figure that needs an option gets it (without: exit 2, test_roofline_cli)
+            yield ("--value", name, *needed(CATALOGUE[name].needs)), None
+    if "hardware" in taken:
+        for device in ("h100-sxm", "t4", "peak=1T,bandwidth=100G"):
+            yield ("--hardware", device), None
+        yield ("--fused",), None
+        yield ("--hardware", "a100-80gb,peak=fp32", "--fused"), None
+        together += ["--hardware", "l4", "--fused"]
     if "fold" in taken:
         yield ("--fold", "1"), None
         yield ("--fold", "2"), None
@@ -326,4 +344,6 @@ def test_the_walk_reaches_every_command_and_option(files: Files) -> None:
         assert any(f"--convention {name}" in line for line in lines), name
     for name in CATALOGUE.values:
         assert any(f"--value {name}" in line for line in lines), name
+    for option in ("--hardware", "--fused"):  # the roofline on every figure command
+        assert any(option in line for line in lines), option
     assert Path(files.batch).read_text(encoding="utf-8").count("\n") > len(COMMANDS)
