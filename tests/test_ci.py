@@ -265,6 +265,26 @@ def test_check_compares_with_the_default_baseline_file(tmp_path: Path) -> None:
     assert "grew past the 0.00% tolerance: block: params" in line
 
 
+def test_check_baseline_of_another_command_names_the_entry(tmp_path: Path) -> None:
+    """An entry whose baseline document is of another command (its command line changed)
+    is one error line naming the entry and --update-baseline, exit 2, nothing on stdout
+    (it said only what core.diff says of two documents, with no entry and no way out)."""
+    root = project(tmp_path, SMALL)
+    assert invoke("check", "--update-baseline", cwd=root).exit_code == 0
+    project(tmp_path, SMALL.replace("separable --cin 32", "spatial --cin 32"))
+    result = invoke("check", cwd=root)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: baseline ")
+    assert "entry 'block' is not comparable" in line
+    assert "a separable report and a spatial report" in line
+    assert "--update-baseline" in line
+    rewritten = invoke("check", "--update-baseline", cwd=root)  # the way out it names
+    assert rewritten.exit_code == 0, rewritten.stderr
+    assert invoke("check", cwd=root).exit_code == 0
+
+
 @pytest.mark.parametrize("output", ["csv", "markdown"])
 def test_check_writes_the_formats_it_advertises(tmp_path: Path, output: str) -> None:
     """check --format csv and markdown give the table's rows (they were advertised, then

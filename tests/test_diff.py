@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from convcalc.cli import app
-from convcalc.cli.diff import strict_json
 from convcalc.core import config as core_config
 from convcalc.core.budgets import Verdict
+from convcalc.core.diff import strict_json
 from convcalc.errors import InvalidSpecError
 
 runner = CliRunner()
@@ -206,6 +206,40 @@ def test_diff_json_is_strict_json(tmp_path: Path, conv: Any) -> None:
     assert result.exit_code == 1
     changes = strict(result.stdout)["changes"]
     assert next(c for c in changes if c["figure"] == "macs")["change"] is None
+
+
+def test_diff_is_one_library_call(tmp_path: Path, conv: Any) -> None:
+    """core.diff.diff_files reads both files, compares them and judges the growth in one call:
+    the Diff it returns is what the command prints (its JSON document) and its failure is the
+    command's exit-1 line; the command only renders it."""
+    from convcalc.core.diff import Diff, diff_files
+    from convcalc.errors import BudgetExceededError
+
+    wider = document("conv", "--cin", "4", "--cout", "9", "-i", "8")
+    old, new = write(tmp_path / "a.json", conv), write(tmp_path / "b.json", wider)
+    found = diff_files(old, new, "1%")
+    assert isinstance(found, Diff)
+    assert {c.figure for c in found.grown} >= {"params", "macs"}
+    failure = found.failure()
+    assert isinstance(failure, BudgetExceededError)
+    result = invoke("diff", str(old), str(new), "--tolerance", "1%", "--format", "json")
+    assert one_error(result, 1) == f"error: {failure}"
+    assert strict(result.stdout) == found.to_dict()
+    assert any(c.layer for c in found.changes)
+    whole = diff_files(old, new, "1%", layers=False)
+    assert whole.changes == tuple(c for c in found.changes if not c.layer)
+    assert diff_files(old, new, "50%").failure() is None  # 9/8: 12.5% growth
+
+
+def test_diff_files_of_unrelated_documents_names_both_files(
+    tmp_path: Path, conv: Any, sweep: Any
+) -> None:
+    """The library call refuses two documents of different things, naming both files."""
+    from convcalc.core.diff import NotComparableError, diff_files
+
+    old, new = write(tmp_path / "a.json", conv), write(tmp_path / "b.json", sweep)
+    with pytest.raises(NotComparableError, match=r"a\.json and .*b\.json are not comparable"):
+        diff_files(old, new)
 
 
 # ---------------------------------------------------------------- check's configuration, budgets

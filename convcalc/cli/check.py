@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from convcalc import __version__
-from convcalc.cli.diff import change_text, growth_message, read_document, show
 from convcalc.cli.options import formats
 from convcalc.cli.output import notify
 from convcalc.core.budgets import Verdict
 from convcalc.core.budgets import judge as judge_budgets
+from convcalc.core.diff import change_text, growth_message, read_document, show
 from convcalc.core.documents import BUDGET_FIGURES, figure, points, text
 from convcalc.core.primitives import fmt_int
 from convcalc.errors import (
@@ -273,7 +273,7 @@ def check(
         if old is not None and result.document is not None:
             result.has_baseline = entry.name in old
             if result.has_baseline:
-                changes = core_diff.compare(old[entry.name], result.document)
+                changes = _compare_entry(baseline_path, entry.name, old[entry.name], result)
                 result.changes = [
                     core_diff.Change(f"{entry.name}/{c.scope}" if c.scope else entry.name,
                                      c.figure, c.old, c.new, c.layer)
@@ -302,6 +302,23 @@ def check(
         messages.append(growth_message(grown, allowed))
     if messages:
         raise BudgetExceededError("; ".join(messages))
+
+
+def _compare_entry(
+    baseline: Path | None, name: str, before: Any, result: Result
+) -> list[core_diff.Change]:
+    """An entry's changes since its baseline; exit 2 naming the entry, with the way out,
+    when its baseline document is of another thing (its command line changed)."""
+    from convcalc.core import diff as core_diff
+
+    try:
+        return core_diff.compare(before, result.document)
+    except core_diff.NotComparableError as exc:
+        raise InvalidSpecError(
+            f"baseline {baseline}: entry {name!r} is not comparable with this run: {exc}; "
+            "if its command changed on purpose, rewrite the baseline with "
+            "convcalc check --update-baseline"
+        ) from None
 
 
 def _excess(entry: str, verdict: Verdict) -> str:

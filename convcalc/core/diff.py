@@ -13,20 +13,28 @@ Two documents of different things are not compared: paired points must come
 from the same command, and at least one point must pair, or ``compare``
 raises NotComparableError (a diff of unrelated documents would otherwise
 pass as new and gone points, exit 0).
+
+``diff_files`` is ``convcalc diff`` as one library call: read two files, check
+each is a document, compare them and judge the growth; it returns a ``Diff``
+(the changes, what grew, its JSON document and its failure), and the command
+line only renders it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from convcalc.core.catalogue import CATALOGUE, Catalogue
-from convcalc.core.documents import points
-from convcalc.errors import InvalidSpecError
+from convcalc.core.documents import check_document, points
+from convcalc.core.primitives import fmt_int
+from convcalc.errors import BudgetExceededError, InvalidSpecError
 
 # The whole-model figures whose growth fails a diff (the others follow from them:
 # trainable params and parameter bytes from params, torchinfo's count from MACs).
@@ -218,3 +226,136 @@ def _compare_layers(
 def _union(first: Mapping[Any, Any], second: Mapping[Any, Any]) -> list[Any]:
     """Keys of both, the first's order then the second's new ones."""
     return [*first, *(k for k in second if k not in first)]
+
+
+# ---------------------------------------------------------------- files, verdict, words
+
+
+def read_document(path: Path) -> Any:
+    """A convcalc JSON document (or ``check`` baseline) from a file.
+
+    InvalidSpecError (exit 2) when the file cannot be read, is no JSON, or is no
+    convcalc document (each point is checked against the published schema).
+    """
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidSpecError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidSpecError(f"{path} is not UTF-8 text") from None
+    except ValueError as exc:  # a NUL in the name
+        raise InvalidSpecError(f"cannot read {path!r}: {exc}") from None
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise InvalidSpecError(f"{path} is not a convcalc document: nested too deeply") from None
+    except ValueError as exc:
+        raise InvalidSpecError(f"{path} is not a JSON document: {exc}") from None
+    try:
+        check_document(document)
+    except InvalidSpecError as exc:
+        raise InvalidSpecError(
+            f"{path} is not a convcalc document ({exc}): write one with --format json, "
+            "or check --update-baseline"
+        ) from None
+    return document
+
+
+def show(value: Any) -> str:
+    """A value in a change: exact integers, shapes as ``1x8x6x6``, ``-`` for none."""
+    if value is None:
+        return "-"
+    if value is True:
+        return "present"
+    if isinstance(value, int):
+        return fmt_int(value)
+    if isinstance(value, list):
+        return "x".join(str(v) for v in value)
+    return str(value)
+
+
+def change_text(change: Change) -> str:
+    """``+5.5%``, ``new``, ``gone`` or ``changed``."""
+    if change.old is None:
+        return "new"
+    if change.new is None:
+        return "gone"
+    share = change.share
+    return "changed" if share is None else f"{share:+.2%}"
+
+
+def growth_message(grown: list[Change], tolerance: Fraction) -> str:
+    """One line naming each figure that grew past the tolerance."""
+    parts = [
+        f"{c.scope + ': ' if c.scope else ''}{c.figure} {show(c.old)} -> {show(c.new)} "
+        f"({change_text(c)})"
+        for c in grown
+    ]
+    return f"grew past the {float(tolerance):.2%} tolerance: " + "; ".join(parts)
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every float JSON cannot write (NaN, +-Infinity) as its name, a string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, dict):
+        return {key: strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Two documents compared: every change, in document order, under a tolerance."""
+
+    old: str  # where each document came from (a file name), as messages name it
+    new: str
+    tolerance: Fraction
+    changes: tuple[Change, ...]
+
+    @property
+    def grown(self) -> list[Change]:
+        """The whole-model figures that grew past the tolerance."""
+        return [c for c in self.changes if c.grew(self.tolerance)]
+
+    def failure(self) -> BudgetExceededError | None:
+        """BudgetExceededError (exit 1) naming each figure that grew, else None."""
+        grown = self.grown
+        return BudgetExceededError(growth_message(grown, self.tolerance)) if grown else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document (strict JSON: no NaN or Infinity token)."""
+        document = {
+            "schema": 1,
+            "command": "diff",
+            "tolerance": float(self.tolerance),
+            "changes": [c.to_dict() | {"grew": c.grew(self.tolerance)} for c in self.changes],
+            "grew": bool(self.grown),
+        }
+        result: dict[str, Any] = strict_json(document)
+        return result
+
+
+def diff_files(
+    old: Path | str, new: Path | str, tolerance: str | Fraction = "0%", *, layers: bool = True
+) -> Diff:
+    """``convcalc diff OLD NEW``: read both files, compare them, judge growth.
+
+    ``tolerance``: a percentage (``1%``) or a share; ``layers`` False keeps the
+    whole-model and point changes only. Raises InvalidSpecError for a file that
+    is no document or a bad tolerance, and NotComparableError (also exit 2) for
+    two documents of different things; a growth is not raised but returned
+    (``Diff.failure()``).
+    """
+    allowed = tolerance if isinstance(tolerance, Fraction) else parse_tolerance(tolerance)
+    old_path, new_path = Path(old), Path(new)
+    try:
+        changes = compare(read_document(old_path), read_document(new_path))
+    except NotComparableError as exc:
+        raise NotComparableError(f"{old_path} and {new_path} are not comparable: {exc}") from None
+    if not layers:
+        changes = [c for c in changes if not c.layer]
+    return Diff(str(old_path), str(new_path), allowed, tuple(changes))
