@@ -23,6 +23,8 @@ _HOMES = {
         "NETWORKS",
     ),
     "convcalc.core.designs": ("Comparison", "Design", "Sweep"),
+    # convcalc diff as one call: two files compared, their growth judged.
+    "convcalc.core.diff": ("Diff", "diff_files"),
     "convcalc.core.report": ("Check", "CompareReport", "Report", "SweepReport"),
     # One call from a request to a result: what every command computes.
     "convcalc.pipeline": ("ModelTarget", "Request", "Result", "run"),
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
         verify,
     )
     from convcalc.core.designs import Comparison, Design, Sweep
+    from convcalc.core.diff import Diff, diff_files
     from convcalc.core.registry import NETWORKS
     from convcalc.core.report import Check, CompareReport, Report, SweepReport
     from convcalc.errors import (
@@ -83,6 +86,7 @@ __all__ = [
     "Comparison",
     "ConvCalcError",
     "Design",
+    "Diff",
     "EnvironmentUnavailableError",
     "InvalidSpecError",
     "ModelTarget",
@@ -96,6 +100,7 @@ __all__ = [
     "cbam",
     "compare",
     "conv",
+    "diff_files",
     "mobilenet",
     "pool",
     "profile",

@@ -212,9 +212,11 @@ def test_diff_is_one_library_call(tmp_path: Path, conv: Any) -> None:
     """core.diff.diff_files reads both files, compares them and judges the growth in one call:
     the Diff it returns is what the command prints (its JSON document) and its failure is the
     command's exit-1 line; the command only renders it."""
+    import convcalc
     from convcalc.core.diff import Diff, diff_files
     from convcalc.errors import BudgetExceededError
 
+    assert convcalc.diff_files is diff_files  # the public library's
     wider = document("conv", "--cin", "4", "--cout", "9", "-i", "8")
     old, new = write(tmp_path / "a.json", conv), write(tmp_path / "b.json", wider)
     found = diff_files(old, new, "1%")
