@@ -551,6 +551,7 @@ def profile(
     cross_check: bool = False,
     backward: bool = False,
     notify: Notify | None = None,
+    measure_time: Any = False,
     **keyword_inputs: Any,
 ) -> Report:
     """Any ``nn.Module`` (or a factory, called with ``args``, or a target string such as
@@ -583,6 +584,7 @@ def profile(
     """
     if device not in DEVICES:
         raise InvalidSpecError(f"device={device!r} is not one of {', '.join(DEVICES)}")
+    timing = _timing(measure_time, device)
     given_ways = [name for name, given in (("positional inputs", example or keyword_inputs),
                   ("input_shape", input_shape is not None), ("inputs", inputs is not None))
                   if given]  # fmt: skip
@@ -662,6 +664,7 @@ def profile(
             rebuild=None
             if factory is None
             else lambda: build_model(factory, dict(args or {}), where, say, "cpu")[0],
+            measure_time=timing,
         )
 
 
@@ -700,3 +703,20 @@ def _inputs_value(inputs: Any, input_dtype: str) -> Any:
             raise InvalidSpecError(f"{where}() raised {describe_exception(exc)}") from exc
         where = f"{where}()"
     return from_value(inputs, input_dtype, where)
+
+
+def _timing(measure_time: Any, device: str) -> Any:
+    """``profile``'s ``measure_time`` as a core.timing.TimingOptions (None: not timed)."""
+    if measure_time is False or measure_time is None:
+        return None
+    from convcalc.core.timing import TimingOptions
+
+    if measure_time is True:
+        measure_time = TimingOptions()
+    if not isinstance(measure_time, TimingOptions):
+        raise InvalidSpecError("measure_time must be True, False or a core.timing.TimingOptions")
+    if device == "meta":
+        raise InvalidSpecError(
+            "measure_time runs the model for real: give device='cpu', 'cuda' or 'auto'"
+        )
+    return measure_time

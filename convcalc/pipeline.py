@@ -38,6 +38,7 @@ from convcalc.core.report import Check, Report
 from convcalc.errors import (
     BudgetExceededError,
     ConvCalcError,
+    EnvironmentUnavailableError,
     InvalidSpecError,
     MismatchError,
     PartialTotalError,
@@ -107,6 +108,10 @@ class Request:
     # intensity only. ``fused``: element-wise ops fused into the op before them.
     hardware: Any = None
     fused: bool = False
+    # --measure-time: each layer and the whole pass timed on a real device (True, or a
+    # core.timing.TimingOptions), beside the bound (core/timing.py); a layer measured
+    # faster than its bound is a failure.
+    measure_time: Any = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,11 @@ class Result:
             )
             more = f" (and {len(failed) - 4} more)" if len(failed) > 4 else ""
             return MismatchError(f"analytic and measured figures disagree: {details}{more}")
+        for point in self.report.reports:  # a layer faster than its bound
+            timed: Any = point.timed  # core.timing.Timed
+            fast = None if timed is None else timed.failure(_prefix(point, self.report.reports))
+            if fast is not None:
+                return fast  # type: ignore[no-any-return]
         partial = [v.message() for v in self.over_budget if v.partial]
         if partial:
             return PartialTotalError("budget refused: " + "; ".join(partial))
@@ -195,6 +205,8 @@ class Result:
         found = [figure(item, name) for _, item in points(self.report.to_dict())]
         needs = CATALOGUE[name].needs if name in CATALOGUE else ""
         if needs and any(value is None for value in found):
+            if CATALOGUE[name].measured:
+                raise InvalidSpecError(f"{name} is a measurement: give {needs}")
             raise InvalidSpecError(f"{name} is a figure of a device: give {needs} NAME "
                                    "(convcalc hardware lists them)")  # fmt: skip
         return [text(value) for value in found]
@@ -230,6 +242,8 @@ def run(
         if request.verify:
             report = _verify(report, request, say, progress)
     report = _with_roofline(report, request)
+    if request.measure_time and not isinstance(subject, ModelTarget):
+        report = _timed(report, request)
     conventions = _conventions(report, request.convention)
     backward = _backward(report) if request.backward else ()
     verdicts = (
@@ -304,6 +318,16 @@ def _check(request: Request) -> None:
 
         convention(request.convention)
     roof(request)  # a bad device spec before any work
+    if request.measure_time:
+        from convcalc.core.timing import TimingOptions
+
+        if not isinstance(request.measure_time, bool | TimingOptions):
+            raise InvalidSpecError("measure_time must be True or a core.timing.TimingOptions")
+        if request.device == "meta":
+            raise InvalidSpecError(
+                "--measure-time runs the layers for real: use --device cpu, cuda or auto, "
+                "not meta"
+            )
     if not isinstance(request.subject, Subject):
         raise InvalidSpecError(
             "a request computes a design, comparison or sweep (convcalc.conv, .compare, "
@@ -321,13 +345,52 @@ def _profile(request: Request, target: ModelTarget, say: Notify) -> Report:
         input_dtype=target.input_dtype or request.dtype,
         # the model's dtype: a floating --input-dtype's (as before), else the request's
         dtype=None if target.input_dtype in DTYPE_BYTES else request.dtype,
-        device="meta" if request.device == "auto" else request.device,
+        # timing runs the model for real: auto is then CUDA if present, else the CPU
+        device="meta" if request.device == "auto" and not request.measure_time
+        else request.device,
         verify=request.verify,
         cross_check=request.cross_check,
         backward=request.backward,
         notify=say,
+        **({"measure_time": _timing_options(request)} if request.measure_time else {}),
         **target.options,
     )
+
+
+def _timing_options(request: Request) -> Any:
+    """--measure-time's options: the request's, at the threads a measured CPU spec was
+    measured at unless they name their own."""
+    from convcalc.core.timing import TimingOptions, spec_threads
+
+    given = request.measure_time
+    options = given if isinstance(given, TimingOptions) else TimingOptions()
+    threads = spec_threads(roof(request))
+    if options.threads is None and threads is not None:
+        from dataclasses import replace
+
+        options = replace(options, threads=threads)
+    return options
+
+
+def _timed(report: AnyReport, request: Request) -> Any:
+    """Every point timed on the request's device (built as measure/build.py builds it)."""
+    try:
+        from convcalc.measure.timing import time_network
+    except ImportError as exc:
+        raise EnvironmentUnavailableError(
+            f"--measure-time needs torch ({exc.name} is missing)"
+        ) from exc
+    from dataclasses import replace
+
+    options = _timing_options(request)
+
+    def one(point: Report) -> Report:
+        return replace(point, timing=time_network(point.figures, request.device, options))
+
+    if isinstance(report, Report):
+        return one(report)
+    whole: Any = report
+    return replace(whole, reports=tuple(one(r) for r in report.reports))
 
 
 def _verify(report: AnyReport, request: Request, say: Notify, progress: Progress | None) -> Any:

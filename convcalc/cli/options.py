@@ -346,6 +346,35 @@ COMMON_OPTIONS = (
         ],
         False,
     ),
+    _option(
+        "measure_time",
+        Annotated[
+            bool,
+            typer.Option(
+                "--measure-time",
+                help="Run each layer and the whole network on the device (real tensors, "
+                "warmed up, median of repeats; CUDA events on a GPU) and show the measured "
+                "time beside the --hardware bound: the ratio, the achieved FLOP/s and bytes/s. "
+                "A layer measured faster than its bound fails (exit 1). Runs the network tens "
+                "of times: seconds for a layer, minutes for a large model on a CPU.",
+            ),
+        ],
+        False,
+    ),
+    _option(
+        "plot",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--plot",
+                metavar="FILE",
+                help="Draw the roofline on the --hardware device to FILE.png or FILE.svg "
+                "(needs matplotlib): intensity against attainable FLOP/s, one point per "
+                "layer, measured beside the bound with --measure-time.",
+            ),
+        ],
+        None,
+    ),
 )
 
 
@@ -365,6 +394,8 @@ class Common:
     backward: bool = False
     hardware: str | None = None  # --hardware as given (the pipeline reads it: core/roofline)
     fused: bool = False
+    measure_time: bool = False
+    plot: str | None = None  # --plot: the roofline picture (a network's own --plot is its own)
 
     @property
     def limits(self) -> dict[str, int]:
@@ -385,6 +416,8 @@ class Common:
         backward: bool = False,
         hardware: str | None = None,
         fused: bool = False,
+        measure_time: bool = False,
+        plot: str | None = None,
         **budgets: str | None,  # max_params=..., one per budget figure of the catalogue
     ) -> Common:
         """Validate the raw option values (exit 2 on a bad one); words are case-insensitive."""
@@ -417,7 +450,27 @@ class Common:
             backward=backward,
             hardware=None if hardware is None else _hardware(hardware, dtype),
             fused=fused,
+            measure_time=measure_time,
+            plot=_roofline_plot(plot, hardware),
         )
+
+
+def _roofline_plot(plot: str | None, hardware: str | None) -> str | None:
+    """--plot (the roofline picture) checked before any work: a device to draw, a .png or
+    .svg name, matplotlib."""
+    if plot is None:
+        return None
+    if hardware is None:
+        raise InvalidSpecError(
+            "--plot draws the roofline of a device: give --hardware NAME (convcalc hardware "
+            "lists them)"
+        )
+    if not plot.lower().endswith((".png", ".svg")):
+        raise InvalidSpecError(f"plot={plot!r} must end in .png or .svg")
+    from convcalc.render.plot import require_matplotlib
+
+    require_matplotlib()
+    return plot
 
 
 def _hardware(text: str, dtype: str) -> str:
@@ -473,10 +526,13 @@ def with_options(
             if p.name not in ("common", "shape", "block")
         ]
         added = SHAPE_OPTIONS if shape else BLOCK_OPTIONS if block else ()
+        mine = {p.name for p in own}
 
         @functools.wraps(command)
         def wrapper(**values: Any) -> Any:
-            common = Common.parse(**{p.name: values.pop(p.name) for p in COMMON_OPTIONS})
+            # a common option the command declares itself (a network's --plot) is its own
+            common = Common.parse(**{p.name: values.pop(p.name) for p in COMMON_OPTIONS
+                                     if p.name not in mine})  # fmt: skip
             if shape:
                 values["shape"] = parse_shape({p.name: values.pop(p.name) for p in SHAPE_OPTIONS})
             if block:
@@ -485,7 +541,8 @@ def with_options(
                 values["block"] = raw
             return command(common=common, **values)  # the command's plan
 
-        wrapper.__signature__ = inspect.Signature([*added, *own, *common_options])  # type: ignore[attr-defined]
+        shared = [p for p in common_options if p.name not in mine]
+        wrapper.__signature__ = inspect.Signature([*added, *own, *shared])  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorate

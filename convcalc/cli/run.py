@@ -56,8 +56,9 @@ def plan(
         allow_partial=allow_partial,
         hardware=common.hardware,
         fused=common.fused,
+        measure_time=common.measure_time,
     )
-    return Plan(request, common, plot)
+    return Plan(request, common, common.plot if plot is None else plot)
 
 
 def compute(job: Plan, say: Notify = notify) -> Result:
@@ -79,7 +80,12 @@ def execute(job: Plan) -> None:
 
 def finish(job: Plan, result: Result, say: Notify = notify) -> None:
     """After the document: the plot, then the result's failure raised (exit 1)."""
-    if job.plot is not None:
+    if job.plot is not None and job.request.hardware is not None:
+        from convcalc.render.roofline_plot import plot_roofline
+
+        plot_roofline(result.report.reports, job.plot)
+        say(f"notice: wrote the roofline to {job.plot}")
+    elif job.plot is not None:
         from convcalc.render.plot import plot_sweep
 
         plot_sweep(result.report.reports, job.plot)

@@ -8,6 +8,7 @@ breaking change).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -289,6 +290,8 @@ class Report:
     measured: Measurement | None = None
     checks: tuple[Check, ...] = ()
     baseline: Baseline | None = None
+    # core.timing.Timing: --measure-time's medians on a real device (None: not timed)
+    timing: Any = None
 
     # Typed figures, so a notebook reads ``report.params`` rather than a dict.
     @property
@@ -389,7 +392,31 @@ class Report:
             "match": self.match,
             "layers": [self._layer_dict(layer, seen) for layer in self.figures.layers],
             **({} if self.baseline is None else self.baseline.to_dict()),
+            **self._timing_dict(),
         }
+
+    def _timing_dict(self) -> dict[str, Any]:
+        """``timing`` (--measure-time: how it was timed, the whole pass beside its bound);
+        each timed call's figures are in the ``layers`` entry of its first node."""
+        if self.timing is None:
+            return {}
+        return {"timing": self.timed.to_dict()}
+
+    @functools.cached_property
+    def timed(self) -> Any:
+        """The medians beside the roofline, per call and whole (core.timing.Timed), or None."""
+        if self.timing is None:
+            return None
+        from convcalc.core.timing import timed
+
+        return timed(self.figures, self.timing)
+
+    def _layer_timing(self, index: int) -> Any:
+        if self.timing is None:
+            return {}
+        from convcalc.core.timing import layer_figures
+
+        return layer_figures(self.timed, index)
 
     def _measured_dict(self, measured: Measurement) -> dict[str, Any]:
         return {
@@ -447,6 +474,8 @@ class Report:
             "formulas": {"params": layer.params_formula, "macs": layer.macs_formula},
             "shares_weights_of": layer.shares_weights_of,
             "measured": measured,
+            # --measure-time: the call's measured time, ratio to its bound, achieved rates
+            **self._layer_timing(layer.index),
             # bytes moved, intensity; on a device the time bound and the bound (core/roofline)
             **roofline_of(self.figures).layer(layer.index).to_dict(),
         }

@@ -22,6 +22,7 @@ work or bytes the call does not do. Functional code outside any leaf module
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -101,6 +102,17 @@ class Timing:
         }
 
 
+def spec_threads(roof: Any) -> int | None:
+    """The CPU threads a measured spec (``convcalc hardware measure``) was measured at, so
+    timing runs at the same; None for any other device (a ``core.roofline.Roof``, or None)."""
+    hardware = getattr(roof, "hardware", None)
+    measured = getattr(hardware, "measured", None)
+    if not isinstance(measured, Mapping) or measured.get("device") != "cpu":
+        return None
+    threads = measured.get("threads")
+    return threads if isinstance(threads, int) and not isinstance(threads, bool) else None
+
+
 def median(samples: Iterable[float]) -> float:
     """The median of the samples (the one statistic of timing: robust to a stray pass)."""
     return float(statistics.median(list(samples)))
@@ -138,13 +150,15 @@ class TimedCall:
         return self.bound is not None and self.measured < self.bound
 
     def figures(self) -> dict[str, Any]:
-        """The catalogue's measured figures of this call."""
-        return {
+        """The catalogue's measured figures of this call (those it has: no ratio off a
+        device)."""
+        found = {
             "measured_time": self.measured,
             "time_ratio": self.ratio,
             "achieved_flops": self.achieved_flops,
             "achieved_bandwidth": self.achieved_bandwidth,
         }
+        return {key: value for key, value in found.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -155,7 +169,8 @@ class Timed:
     calls: tuple[TimedCall, ...]
     whole: TimedCall  # the whole forward pass: every node, the sum of the bounds
 
-    def by_node(self) -> dict[int, TimedCall]:
+    @functools.cached_property
+    def starts(self) -> dict[int, TimedCall]:
         """Each call by the index of its first node (where the per-layer figures sit)."""
         return {call.nodes[0]: call for call in self.calls}
 
@@ -185,10 +200,11 @@ class Timed:
     def to_dict(self) -> dict[str, Any]:
         """The point's ``timing`` object: how it was timed, the whole pass's figures, and
         the calls measured faster than their bound."""
+        bound = {} if self.whole.bound is None else {"time_bound": self.whole.bound}
         return {
             **self.timing.to_dict(),
             **self.whole.figures(),
-            "time_bound": self.whole.bound,
+            **bound,
             "calls_timed": len(self.calls),
             "below_bound": [call.call for call in self.below_bound],
         }
@@ -198,7 +214,9 @@ def timed(figures: NetworkFigures, timing: Timing) -> Timed:
     """The timing beside the figures' roofline (its device, if any): each timed call's
     bound is the sum of its nodes' bounds, its FLOPs and bytes theirs (under --fused, a
     kernel's on its first node)."""
-    roofline = figures.roofline
+    from convcalc.core.roofline import roofline_of
+
+    roofline = roofline_of(figures)
     measured = timing.by_call()
     calls = []
     for call, members in figures.torch_calls().items():
@@ -230,7 +248,7 @@ def row_figures(timed_: Timed | None, indices: Iterable[int]) -> dict[str, Any]:
     of the calls that start at them summed (empty when none was timed)."""
     if timed_ is None:
         return {}
-    starts = timed_.by_node()
+    starts = timed_.starts
     calls = [starts[i] for i in indices if i in starts]
     if not calls:
         return {}
@@ -251,7 +269,7 @@ def layer_figures(timed_: Timed | None, index: int) -> Mapping[str, Any]:
     first node (empty elsewhere)."""
     if timed_ is None:
         return {}
-    call = timed_.by_node().get(index)
+    call = timed_.starts.get(index)
     return {} if call is None else call.figures()
 
 

@@ -31,6 +31,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 
+from convcalc.core.roofline import CacheLevel as RoofCache
+from convcalc.core.roofline import Hardware
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 
 Notify = Callable[[str], None]
@@ -331,6 +333,13 @@ def cache_bandwidths(
     return tuple(levels), memory
 
 
+def resolve(device: str) -> str:
+    """``auto``: CUDA when present, else the CPU; others as given."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
 def measure_machine(
     device: str = "cpu",
     dtype: str = "float32",
@@ -418,3 +427,48 @@ def _rate(value: float, unit: str) -> str:
         if value >= scale:
             return f"{value / scale:.1f} {prefix}{unit}"
     return f"{value:.0f} {unit}"
+
+
+def peak_kind(device: str, dtype: str) -> str:
+    """The spec's peak a measurement in ``dtype`` is (core.roofline.PEAK_KINDS): float32 on a
+    GPU that runs it in TF32 (torch's default for convolutions) is tf32."""
+    if dtype == "float32" and device == "cuda":
+        tf32 = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
+        return "tf32" if tf32 else "fp32"
+    return {"float64": "fp64", "float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}[dtype]
+
+
+def to_hardware(probe: Probe, name: str, earlier: Hardware | None = None) -> Hardware:
+    """The measurement as a named spec (core.roofline's format), its cache levels the
+    measured ones; the peaks of other dtypes an ``earlier`` spec of this device measured
+    are kept (measure float32, then bfloat16, into one spec)."""
+    kind = peak_kind(probe.device, probe.dtype)
+    peaks = {}
+    if earlier is not None:
+        peaks = {k: v for k, v in earlier.peaks.items() if k != kind}
+    peaks[kind] = probe.peak
+    measured: dict[str, Any] = {
+        "device": probe.device,
+        "threads": probe.threads,
+        "dtype": probe.dtype,
+        "seconds": round(probe.seconds, 1),
+        "peak_kernels": {c.kernel: c.flops_per_second for c in probe.candidates},
+        "bandwidth_by_working_set": [[p.working_set, p.bytes_per_second] for p in probe.curve],
+    }
+    if earlier is not None and earlier.measured:
+        kept = earlier.measured.get("peaks_measured", {})
+        measured["peaks_measured"] = {**kept, kind: probe.date}
+    else:
+        measured["peaks_measured"] = {kind: probe.date}
+    on = f", {probe.threads} thread{'s' if probe.threads != 1 else ''}" if probe.threads else ""
+    return Hardware(
+        name=name,
+        peaks=peaks,
+        bandwidth=probe.bandwidth,
+        title=f"{probe.device_name} ({probe.device}{on}, measured)",
+        caches=tuple(RoofCache(c.name, c.size, rate) for c, rate in probe.levels),
+        source={"document": probe.source(), "date": probe.date},
+        notes="Measured on this machine: a bound, not a datasheet; re-measure after a change "
+        "of machine, threads or load.",
+        measured=measured,
+    )

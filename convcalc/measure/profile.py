@@ -196,6 +196,7 @@ def profile_model(
     dtype: str | None = None,
     notify: Notify | None = None,
     rebuild: Callable[[], nn.Module] | None = None,
+    measure_time: Any = None,
 ) -> Report:
     """A Report of ``model`` on an input of ``input_shape`` (or on ``inputs``: several,
     keyword, nested, each of its own dtype): every op's figures, and (``verify``)
@@ -261,6 +262,11 @@ def profile_model(
     if inputs is not None:
         described["inputs"] = given.to_dict()
     report = Report("model", (spec or {}) | described, figures, kind=kind or type(model).__name__)
+    if measure_time is not None:  # a core.timing.TimingOptions: each leaf call, for real
+        from convcalc.measure.timing import time_model
+
+        timing = time_model(model, args, kwargs, options=measure_time)
+        report = dataclasses.replace(report, timing=timing)
     if not verify:
         return report
     measured = _measure(model, args, kwargs, cross_check)

@@ -16,6 +16,7 @@ from convcalc.core.figures import ELEMENT_BYTES, LayerFigures, NetworkFigures, T
 from convcalc.core.primitives import Primitive, fmt_int
 from convcalc.core.report import CompareReport, Report, analytic_dict
 from convcalc.core.roofline import roofline_of
+from convcalc.core.timing import row_figures
 from convcalc.render import units
 
 Kind = Literal["count", "bytes", "shape", "text", "number", "seconds", "share"]
@@ -247,6 +248,61 @@ class _Summary:
         return Row("time_bound", "time, lower bound", roofline.time,
                    formula=roofline.time_formula(self._single()), kind="seconds")  # fmt: skip
 
+    # --measure-time (core/timing.py): the measured side, beside the bound above.
+    def _timed(self) -> Any:
+        return self.report.timed
+
+    def measured_time(self) -> Row | None:
+        timed = self._timed()
+        if timed is None:
+            return None
+        t, whole = timed.timing, timed.whole
+        on = f", {t.threads} thread{'s' if t.threads != 1 else ''}" if t.threads else ""
+        formula = (
+            f"median of {t.repeats} passes after {t.warmup} warm-up, {t.clock} on {t.device}"
+            f"{on}; {len(timed.calls)} layers timed inside the pass"
+        )
+        return Row("measured_time", "time, measured", None, whole.measured,
+                   None if whole.bound is None else not whole.below_bound, formula,
+                   kind="seconds")  # fmt: skip
+
+    def time_ratio(self) -> Row | None:
+        timed = self._timed()
+        if timed is None or timed.whole.ratio is None:
+            return None
+        from convcalc.core.roofline import seconds
+
+        whole = timed.whole
+        formula = f"{seconds(whole.measured)} / {seconds(whole.bound)} = {whole.ratio:,.3g}"
+        if timed.below_bound:
+            formula += f"; {len(timed.below_bound)} faster than the bound: the spec is wrong"
+        return Row("time_ratio", "measured / bound", None, whole.ratio,
+                   not timed.below_bound, formula, kind="number")  # fmt: skip
+
+    def achieved_flops(self) -> Row | None:
+        timed = self._timed()
+        if timed is None or timed.whole.achieved_flops is None:
+            return None
+        from convcalc.core.roofline import rate, seconds
+
+        whole = timed.whole
+        return Row("achieved_flops", "achieved FLOP/s", None,
+                   rate(whole.achieved_flops or 0.0, "FLOP/s"), None,
+                   f"{fmt_int(whole.flops)} FLOPs / {seconds(whole.measured)}",
+                   kind="text")  # fmt: skip
+
+    def achieved_bandwidth(self) -> Row | None:
+        timed = self._timed()
+        if timed is None or timed.whole.achieved_bandwidth is None:
+            return None
+        from convcalc.core.roofline import rate, seconds
+
+        whole = timed.whole
+        return Row("achieved_bandwidth", "achieved bytes/s", None,
+                   rate(whole.achieved_bandwidth or 0.0, "B/s"), None,
+                   f"{fmt_int(whole.bytes_moved)} B moved / {seconds(whole.measured)}",
+                   kind="text")  # fmt: skip
+
     def memory_bound_share(self) -> Row | None:
         roofline = self._roofline()
         if roofline is None or roofline.memory_share is None or self.op is not None:
@@ -304,6 +360,10 @@ FIGURE_ROWS: dict[str, Callable[[_Summary], Row | None]] = {
     "bound": _Summary.bound,
     "time_bound": _Summary.time_bound,
     "memory_bound_share": _Summary.memory_bound_share,
+    "measured_time": _Summary.measured_time,
+    "time_ratio": _Summary.time_ratio,
+    "achieved_flops": _Summary.achieved_flops,
+    "achieved_bandwidth": _Summary.achieved_bandwidth,
 }
 
 
@@ -345,6 +405,8 @@ def layer_rows(
             compared = [c for c in checks if c is not None and c.is_compared]
             ok = all(c.ok for c in compared) if compared else None
         figures = layer_figures(members, report.figures)
+        # --measure-time: the row's timed calls (core/timing.py)
+        figures |= row_figures(report.timed, [x.index for x in members])
         macs = figures["macs"]
         shared = [x.shares_weights_of for x in members if x.shares_weights_of]
         rows.append(
@@ -390,6 +452,8 @@ def layer_figures(
     for f in CATALOGUE:
         if not f.layer:
             continue
+        if f.measured:  # a measurement: layer_rows adds it from the report's timing
+            continue
         if f.path[0] == "roofline":
             if roofline is not None and f.name in roofline:
                 result[f.name] = roofline[f.name]
@@ -432,6 +496,42 @@ def roofline_cells(
     on = f" on {roof.name}, {roof.peak_text()}" if roof is not None else ""
     fused = ", element-wise ops fused" if options.fused else ""
     return f"{report.command}: roofline per layer{on}{fused}", cells
+
+
+TIMING_HEADER = ("#", "layer", "time bound", "measured", "measured / bound", "FLOP/s", "bytes/s")
+
+
+def timing_cells(
+    report: Report, *, depth: int | None = None, top: int | None = None
+) -> tuple[str, list[list[str]]] | None:
+    """The per-layer measured table (--measure-time: a title and cells under
+    ``TIMING_HEADER``), where the report was timed and has several layers; else None.
+    A row with no timed call (functional code outside any leaf module) shows "-"."""
+    timed = report.timed
+    if timed is None or len(report.figures.layers) < 2:
+        return None
+    from convcalc.core.roofline import rate, seconds
+
+    cells = []
+    for row in layer_rows(report, depth=depth, top=top):
+        measured = row.get("measured_time")
+        if measured is None:
+            continue
+        ratio = row.get("time_ratio")
+        bound = None if ratio is None else measured / ratio
+        cells.append([
+            str(row["index"]), row["name"], seconds(bound), seconds(measured),
+            "-" if ratio is None else f"{ratio:,.3g}" + (" (< 1!)" if ratio < 1 else ""),
+            rate(row.get("achieved_flops") or 0.0, ""),
+            rate(row.get("achieved_bandwidth") or 0.0, ""),
+        ])  # fmt: skip
+    t = timed.timing
+    on = f", {t.threads} thread{'s' if t.threads != 1 else ''}" if t.threads else ""
+    return (
+        f"{report.command}: measured per layer on {t.device}{on} (median of {t.repeats}, "
+        f"{t.clock})",
+        cells,
+    )
 
 
 READABLE_ROWS = 60  # a per-layer table longer than this is folded by default (`model`)

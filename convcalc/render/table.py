@@ -12,11 +12,13 @@ from convcalc.render.fit import Fit
 from convcalc.render.rows import (
     COMPARE_HEADER,
     ROOFLINE_HEADER,
+    TIMING_HEADER,
     compare_cells,
     layer_rows,
     roofline_cells,
     rows_title,
     summary_rows,
+    timing_cells,
 )
 
 MARKS = {True: Text("✓", style="green"), False: Text("✗", style="bold red"), None: Text("")}
@@ -50,6 +52,14 @@ def report_table(
         for cells in roofline[1]:
             grid.add_row(*cells)
         parts.append(Fit(grid, ("share of time", "FLOPs")))
+    timing = timing_cells(report, depth=depth, top=top)
+    if timing is not None:  # --measure-time
+        grid = Table(title=timing[0], title_justify="default")
+        for name in TIMING_HEADER:
+            grid.add_column(name, justify="left" if name == "layer" else "right")
+        for cells in timing[1]:
+            grid.add_row(*cells)
+        parts.append(Fit(grid, ("bytes/s", "FLOP/s")))
     parts.append(Fit(summary_table(report, exact), SUMMARY_DROPS, below="formula"))
     return Group(*parts)
 

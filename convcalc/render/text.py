@@ -13,10 +13,12 @@ from convcalc.render.jsontext import to_json as _to_json
 from convcalc.render.rows import (
     COMPARE_HEADER,
     ROOFLINE_HEADER,
+    TIMING_HEADER,
     compare_cells,
     layer_rows,
     roofline_cells,
     summary_rows,
+    timing_cells,
 )
 
 to_json = _to_json  # its home is render/jsontext.py, which a JSON run loads alone
@@ -162,6 +164,9 @@ def to_markdown(
     roofline = roofline_cells(report, exact, depth=depth, top=top)
     if roofline is not None:
         out.append(f"{roofline[0]}\n\n" + _md_table(ROOFLINE_HEADER, roofline[1]))
+    timing = timing_cells(report, depth=depth, top=top)
+    if timing is not None:  # --measure-time
+        out.append(f"{timing[0]}\n\n" + _md_table(TIMING_HEADER, timing[1]))
     out.append(
         _md_table(
             ["quantity", "analytic", "measured", "match", "formula"],

@@ -40,7 +40,9 @@ def _attentions() -> tuple[str, ...]:
 Plot = Annotated[
     str | None,
     typer.Option(
-        "--plot", help="Draw MACs against params to FILE.png or FILE.svg (needs matplotlib)."
+        "--plot",
+        help="Draw to FILE.png or FILE.svg (needs matplotlib): with --hardware the roofline "
+        "(one point per layer), else MACs against params over the sweep.",
     ),
 ]
 
@@ -110,9 +112,10 @@ def mobilenet(
     fold = fold_level(fold, depth, "mobilenet")
     check_fold(fold, top)
     check_plot(plot)
-    if len(widths) == 1 and len(resolutions) == 1 and plot is None:
+    roofline = plot is not None and common.hardware is not None  # the picture of one point
+    if len(widths) == 1 and len(resolutions) == 1 and (plot is None or roofline):
         design = convcalc.mobilenet(version, widths[0], resolutions[0], classes, batch, size)
-        return plan(design, common, fold=fold, top=top)
+        return plan(design, common, fold=fold, top=top, plot=plot)
     # Validated before the registry is asked (version and size).
     name = convcalc.mobilenet(version, size=size).network.name
     fields = {"size": size or "large"} if version == 3 else {"version": version}
@@ -199,7 +202,8 @@ def resnet(
         "attention_bias": attention_bias, "classes": classes, "batch": batch,
     }  # fmt: skip
     design = convcalc.resnet(**fields, width=widths[0], resolution=resolutions[0])
-    if len(widths) == 1 and len(resolutions) == 1 and plot is None:
-        return plan(design, common, fold=fold, top=top)
+    roofline = plot is not None and common.hardware is not None  # the picture of one point
+    if len(widths) == 1 and len(resolutions) == 1 and (plot is None or roofline):
+        return plan(design, common, fold=fold, top=top, plot=plot)
     points = convcalc.sweep("resnet", widths, resolutions, **fields)
     return plan(points, common, plot=plot)
