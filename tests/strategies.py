@@ -16,6 +16,7 @@ from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.layers import ConvSpec, PaddingSpec
 from convcalc.core.primitives import Shape
 from convcalc.core.shapes import Pair, effective_kernel
+from convcalc.core.weight_norm import WeightNorm
 
 MAX_CHANNELS = 12
 MAX_EXTRA = 10  # how far the input may exceed the smallest size the kernel fits
@@ -459,6 +460,14 @@ def reduce_ops(draw: st.DrawFn) -> tuple[O.Reduce, Shape, Arity]:
 
 
 @st.composite
+def weight_norm_ops(draw: st.DrawFn) -> tuple[WeightNorm, Shape, Arity]:
+    """torch._weight_norm of a conv-like weight (its v and g the same tensor), its norm
+    over every axis but one, or over all (-1)."""
+    shape = (draw(_size()), draw(_size()), draw(_size()))
+    return WeightNorm(draw(st.sampled_from([-1, 0, 1, 2]))), shape, 2
+
+
+@st.composite
 def traced_builtins(draw: st.DrawFn) -> tuple[P.Primitive, Shape, Arity]:
     """Built-in primitives whose module runs one torch call: conv, linear, BN, activations."""
     choice = draw(st.sampled_from(["conv", "linear", "bn", "act", "pool"]))
@@ -489,6 +498,7 @@ TRACEABLE: dict[type[P.Primitive], st.SearchStrategy[Any]] = {
     O.AdaptivePool2d: adaptive_ops(),
     O.Interpolate: interpolate_ops(),
     O.Reduce: reduce_ops(),
+    WeightNorm: weight_norm_ops(),
 }
 
 # Ops with a torch module, read back by extract() (measure/extract.py).

@@ -17,6 +17,7 @@ from torch import nn
 from convcalc.core import ops as O  # noqa: N812 - short alias for the table
 from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.graph import INPUT, Network
+from convcalc.core.weight_norm import WeightNorm
 
 
 class SharedKernelDepthwiseConv2d(nn.Module):
@@ -186,6 +187,7 @@ BUILDERS: dict[type[P.Primitive], Callable[[Any], nn.Module]] = {
     O.AdaptivePool2d: _adaptive,
     O.Interpolate: lambda op: Functional(F.interpolate, size=op.size, mode=op.mode),
     O.Reduce: lambda op: Functional(REDUCE_FUNCTIONS[op.function], dim=op.dims, keepdim=op.keepdim),
+    WeightNorm: lambda op: Functional(torch._weight_norm, dim=op.dim),
 }
 # Parameter and Opaque have no builder: they come only from reading a model's trace.
 

@@ -40,9 +40,12 @@ TORCHINFO_OPTIONS = frozenset(inspect.signature(torchinfo.summary).parameters) -
 
 
 def meta_copy(model: nn.Module) -> nn.Module:
-    """The model's structure with every parameter and buffer on meta (nothing copied)."""
+    """The model's structure with every parameter and buffer on meta (nothing copied), and
+    every other tensor a module holds: a weight that the old ``nn.utils.weight_norm``
+    computes before each forward pass is one, and torch refuses to deep-copy it."""
     memo: dict[int, Any] = {}
-    for tensor in [*model.parameters(), *model.buffers()]:
+    held = [t for m in model.modules() for t in vars(m).values() if isinstance(t, torch.Tensor)]
+    for tensor in [*model.parameters(), *model.buffers(), *held]:
         empty = torch.empty_like(tensor, device="meta")
         memo[id(tensor)] = (
             nn.Parameter(empty, requires_grad=tensor.requires_grad)
@@ -430,10 +433,12 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
                 if _torchinfo_counts(n) and named.get(id(p)) in as_data]  # fmt: skip
         figure = f"{call}.torchinfo_mult_adds"
         if read:
+            what = (f"parameter {read[0]!r} by its name" if len(read) == 1 else
+                    f"parameters {', '.join(map(repr, read))} by their names")  # fmt: skip
             reasons.append((figure, (
-                f"torchinfo counts {type(module).__name__}'s parameter {read[0]!r} by its "
-                "name (its size times the output's leading sizes), where the model reads "
-                "it as data"
+                f"torchinfo counts {type(module).__name__}'s {what} (each one's size times "
+                "the output's leading sizes), where the model reads "
+                f"{'it' if len(read) == 1 else 'them'} as data"
             )))  # fmt: skip
         elif not owned and any(x.torchinfo_mult_adds for x in units.get(call, [])):
             kinds = sorted({x.type for x in units[call] if x.torchinfo_mult_adds})

@@ -22,6 +22,7 @@ from convcalc.core import ops as O  # noqa: N812 - short alias for the table
 from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.graph import INPUT, Network, Node
 from convcalc.core.vision_ops import Packed
+from convcalc.core.weight_norm import WeightNorm
 from convcalc.errors import InvalidSpecError
 from convcalc.measure.read_vision import VISION_READERS, Reading
 from convcalc.measure.trace import Event, Trace, Value
@@ -442,8 +443,19 @@ def _activation(call: _Call) -> _Read:
 REDUCTIONS = ("var", "std", "var_mean", "std_mean", "norm", "linalg_vector_norm", "logsumexp",
               "max", "min", "argmax", "argmin", "prod")  # fmt: skip
 
+
+def _weight_norm(call: _Call) -> _Read | None:
+    """torch._weight_norm(v, g, dim): the weight that weight_norm (its parametrization, or
+    the older weight_g/weight_v hook) computes before each forward pass."""
+    v, g, dim = call.arg(0, "v"), call.arg(1, "g"), call.arg(2, "dim", 0)
+    if not (isinstance(v, Value) and isinstance(g, Value)):
+        return None
+    return _Read(WeightNorm(int(dim)), [v, g])
+
+
 # One row per traced function: how to read it (None: not this call; fall back).
 READERS: dict[str, Callable[[_Call], _Read | None]] = {
+    "_weight_norm": _weight_norm,
     **dict.fromkeys(
         ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"),
         _conv,
@@ -669,7 +681,7 @@ GIVEN = {
        for d in (1, 2, 3)},
     "dropout": ((1, "p", 0.5),),
     **{f"conv{d}d": ((4, "padding", 0),) for d in (1, 2, 3)},
-    **{name: ((1, "dim", None),) for name in ("softmax", "log_softmax", "softmin")},
+    **dict.fromkeys(("softmax", "log_softmax", "softmin"), ((1, "dim", None),)),
 }  # fmt: skip
 
 

@@ -5,8 +5,6 @@ hand-made model that shows the one thing the real model does: it verifies exactl
 
 from __future__ import annotations
 
-import contextlib
-import io
 import warnings
 
 import pytest
@@ -60,3 +58,46 @@ def test_an_embedding_tied_to_another_module_s_weight_verifies() -> None:
     assert checks["torchinfo_forward_backward_bytes"].is_compared
     assert checks["torchinfo_mult_adds"].is_compared  # the rest of the total
     assert report.params == sum(p.numel() for p in model.parameters())
+
+
+class WeightNormConv(nn.Module):
+    """wav2vec2's positional convolution: a grouped Conv1d whose weight is reparametrised
+    by weight_norm (``parametrizations.weight_norm``, or the old ``nn.utils.weight_norm``
+    with ``weight_g``/``weight_v``), over every axis but ``dim``."""
+
+    def __init__(self, parametrization: bool, dim: int) -> None:
+        super().__init__()
+        conv = nn.Conv1d(8, 8, 5, padding=2, groups=2)
+        if parametrization:
+            self.conv = nn.utils.parametrizations.weight_norm(conv, dim=dim)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # torch's deprecation note
+                self.conv = nn.utils.weight_norm(conv, dim=dim)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.head(torch.nn.functional.gelu(self.conv(x)).transpose(1, 2))
+        return out
+
+
+@pytest.mark.parametrize("dim", [0, 2])
+@pytest.mark.parametrize("parametrization", [True, False], ids=["parametrization", "old"])
+def test_weight_norm_is_counted_and_its_parameters_once(parametrization: bool, dim: int) -> None:
+    """torch._weight_norm has a formula (3 per element of v, 1 per element of g; no MACs,
+    as FlopCounterMode counts none), v and g count once each, and the whole model is
+    exact: it was partial, and the old weight_norm's computed weight broke the meta copy
+    of a model given on the CPU (a traceback)."""
+    model = WeightNormConv(parametrization, dim).eval()
+    report = convcalc.profile(model, (1, 8, 20), cross_check=True)
+    assert not report.totals.partial, report.totals.not_counted
+    _clean(report)
+    assert report.params == sum(p.numel() for p in model.parameters())
+    assert report.measured is not None
+    assert report.measured.flop_counter_flops == 2 * report.macs
+    v = 8 * 4 * 5
+    g = 8 if dim == 0 else 5
+    assert report.totals.elementwise["weight_norm"] == 3 * v + g
+    with FlopCounterMode(display=False) as counter:
+        torch._weight_norm(torch.zeros(8, 4, 5), torch.zeros(8, 1, 1), 0)
+    assert counter.get_total_flops() == 0
