@@ -8,7 +8,7 @@ to the description.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from convcalc.core.graph import INPUT, Network
@@ -212,6 +212,12 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
                 torch_call=node.torch_call,
             )
         )
+    # torchinfo applies a module's rule to what the module returned, which need not be its
+    # last node's output (an unbatched LSTM returns its sequence squeezed: T x H, where
+    # its op wrote T x 1 x H, and h_n is squeezed last)
+    returned = {call: shapes[node] for call, node in network.call_outputs}
+    if returned:
+        layers = [_on_returned(network, layer, returned) for layer in layers]
     elementwise: Counter[str] = Counter()
     not_counted: Counter[str] = Counter()
     for layer in layers:
@@ -231,7 +237,7 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
         elementwise=dict(elementwise),
         torchinfo_mult_adds=sum(x.torchinfo_mult_adds for x in layers),
         activation_elements=sum(numel(x.output_shape) for x in layers),
-        torchinfo_output_elements=_torchinfo_output_elements(network, layers),
+        torchinfo_output_elements=_torchinfo_output_elements(network, layers, returned),
         field=fields[outputs[0]],
         output_shapes=tuple(shapes[name] for name in outputs),
         not_counted=dict(not_counted),
@@ -240,9 +246,20 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
     return NetworkFigures(network=network, layers=tuple(layers), totals=totals, dtype=dtype)
 
 
-def _torchinfo_output_elements(network: Network, layers: list[LayerFigures]) -> int:
+def _on_returned(network: Network, layer: LayerFigures, returned: dict[str, Shape]) -> LayerFigures:
+    """The node's torchinfo mult-adds by its module's rule on what the module returned."""
+    out = returned.get(layer.torch_call) if layer.torch_call is not None else None
+    if not out or out == layer.output_shape:
+        return layer
+    op = network.nodes[layer.index].op
+    return replace(layer, torchinfo_mult_adds=op.torchinfo_mult_adds(out))
+
+
+def _torchinfo_output_elements(
+    network: Network, layers: list[LayerFigures], returned: dict[str, Shape]
+) -> int:
     """Outputs of the module calls torchinfo reports that hold parameters (it doubles
-    them for gradients): a call's output is its last node's."""
+    them for gradients): what the call returned, else its last node's output."""
     last: dict[str, LayerFigures] = {}
     with_params: set[str] = set()
     for layer in layers:
@@ -252,7 +269,7 @@ def _torchinfo_output_elements(network: Network, layers: list[LayerFigures]) -> 
         last[call] = layer
         if network.owner(network.nodes[layer.index]).op.params:
             with_params.add(call)
-    return sum(numel(last[call].output_shape) for call in with_params)
+    return sum(numel(returned.get(call, last[call].output_shape)) for call in with_params)
 
 
 def per_sample(total: int, batch: int) -> int:

@@ -85,6 +85,10 @@ class Network:
     # A read model's tensor inputs, each (shape, dtype name) by its own dtype (token ids:
     # int64, 8 bytes each, whatever the model's dtype); empty: one input of the run's dtype.
     inputs: tuple[tuple[Shape, str], ...] = ()
+    # A read model's leaf module calls, each with the node whose value the module returned
+    # (the tensor torchinfo sizes: a tuple's first, as an LSTM's sequence before its h_n),
+    # which need not be the call's last node; empty: each call's last node.
+    call_outputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def output_nodes(self) -> tuple[str, ...]:

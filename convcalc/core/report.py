@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.figures import LayerFigures, NetworkFigures, Totals, per_sample
+from convcalc.core.graph import INPUT
 from convcalc.core.primitives import Shape, fmt_int
 from convcalc.core.roofline import roofline_of
 from convcalc.core.shapes import jumps_json
@@ -138,7 +139,9 @@ def not_compared(checks: tuple[Check, ...]) -> tuple[Check, ...]:
 
 def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check, ...]:
     """Every figure both sides know, compared exactly: totals, then each module call that
-    torchinfo reports, paired by name (a built-in node is its own call).
+    torchinfo reports, paired by name (a built-in node is its own call). A call's output
+    shape is the value the module returned (the tensor torchinfo sizes: a tuple's first,
+    as an LSTM's sequence), where the read model knows it, else its last node's.
 
     A figure that cannot be predicted is a check "not compared", with its reason, never
     a mismatch: work convcalc has no formula for (``totals.not_counted``) makes every
@@ -162,14 +165,15 @@ def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check,
     units = figures.torch_calls()
     expected = figures.network.torch_calls or tuple(units)
     seen = measured.by_name()
+    returned = _returned_shapes(figures)
     calls: list[Check] = []
     left_out: list[tuple[str, int, int]] = []  # (call, analytic, measured) not compared
     for name in [*units, *(n for n in expected if n not in units)]:
         members = units.get(name, [])
         m = seen.get(name)
-        if members:
-            calls.append(check(f"{name}.output_shape", members[-1].output_shape,
-                               m and m.output_shape))  # fmt: skip
+        shape = returned.get(name, members[-1].output_shape if members else None)
+        if shape is not None:
+            calls.append(check(f"{name}.output_shape", shape, m and m.output_shape))
         figure = f"{name}.torchinfo_mult_adds"
         # a call with no members ran no op (nn.Identity): it counts nothing
         uncounted = sorted({x.description_of_work for x in members if not x.counted})
@@ -222,6 +226,13 @@ def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check,
                             measured.flop_counter_training_flops, partial))  # fmt: skip
     checks.append(check("layer_count", len(expected), len(measured.layers)))
     return (*checks, *calls)
+
+
+def _returned_shapes(figures: NetworkFigures) -> dict[str, Shape]:
+    """Each module call's returned value's shape, where the read model names its node."""
+    shapes = {layer.name: layer.output_shape for layer in figures.layers}
+    shapes[INPUT] = figures.totals.input_shape
+    return {call: shapes[node] for call, node in figures.network.call_outputs if node in shapes}
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,7 @@ def profile_model(
         report = dataclasses.replace(report, timing=timing)
     if not verify:
         return report
-    measured = _measure(model, args, kwargs, cross_check)
+    measured = _measure(model, args, kwargs, cross_check, network.torch_calls)
     measured = dataclasses.replace(measured, unpredictable=unpredictable(model, figures))
     if cross_check and backward and target == "meta":  # (a meta copy: where it runs)
         from convcalc.measure.training import training_flops
@@ -321,8 +321,14 @@ def _real_model(
 
 
 def _measure(
-    model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], cross_check: bool
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    cross_check: bool,
+    traced: Sequence[str] = (),
 ) -> Measurement:
+    """torchinfo (and FlopCounterMode with ``cross_check``) on the model; each leaf call
+    is named as the trace named it (``traced``, in order)."""
     clash = sorted(TORCHINFO_OPTIONS & set(kwargs))
     if clash:
         raise InvalidSpecError(
@@ -349,14 +355,24 @@ def _measure(
         ) from exc
     finally:
         hook.remove()
-    # Each leaf call by module path; a module's second call is path@2 (as the trace names it).
+    # Each leaf call by the trace's name for it, module by module in the order they ran (a
+    # module registered under several parents is named by the path its caller holds it
+    # by); else by module path, a module's second call path@2.
+    modules = dict(model.named_modules(remove_duplicate=False))
+    waiting: dict[int, list[str]] = {}
+    for call in traced:
+        module = modules.get(call.partition("@")[0])
+        if module is not None:
+            waiting.setdefault(id(module), []).append(call)
     calls: dict[str, int] = {}
     names = []
     for info in stats.summary_list[1:]:
         if info.is_leaf_layer:
             path = paths.get(id(info.module), info.var_name)
             calls[path] = calls.get(path, 0) + 1
-            names.append(path if calls[path] == 1 else f"{path}@{calls[path]}")
+            queue = waiting.get(id(info.module))
+            names.append(queue.pop(0) if queue else
+                         path if calls[path] == 1 else f"{path}@{calls[path]}")  # fmt: skip
     measured = read_summary(stats, model, x, names, flops)
     # every input, each by its own dtype (torchinfo's total_input adds Python overheads)
     input_bytes = sum(t.nelement() * t.element_size() for t in given)
@@ -420,7 +436,7 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
         if isinstance(node.op, O.Parameter)
     }
     named = {id(p): name for name, p in model.named_parameters()}
-    modules = dict(model.named_modules())
+    modules = dict(model.named_modules(remove_duplicate=False))  # a call by any path
     units = figures.torch_calls()
     for call in figures.network.torch_calls or tuple(units):
         path = call.partition("@")[0]

@@ -641,7 +641,10 @@ def read_trace(trace: Trace) -> Network:
         _read_event(graph, event)
         if event.call and event.outputs:
             graph.call_output[event.call] = event.outputs[0].shape
+    # what each module returned, where the trace saw it (an LSTM's sequence, not h_n)
+    graph.call_output.update({call: v.shape for call, v in trace.call_outputs.items()})
     _conv_named_linears(graph)
+    _module_inputs(graph)
     for name in [name for name in trace.parameters if name not in graph.owner]:
         module = name.rpartition(".")[0]
         graph.add(name, O.Parameter(trace.parameters[name]), (INPUT,),
@@ -654,8 +657,10 @@ def read_trace(trace: Trace) -> Network:
     frozen = sum(math.prod(trace.parameters[name]) for name in trace.frozen)
     # int8 packed weights are no parameters: never trained
     frozen += sum(node.op.params for node in graph.nodes if isinstance(node.op, Packed))
+    returned = tuple((call, graph.producer[v.id]) for call, v in trace.call_outputs.items()
+                     if v.id in graph.producer)  # fmt: skip
     return Network("model", shape, tuple(graph.nodes), outputs=outputs, torch_calls=calls,
-                   frozen_params=frozen)  # fmt: skip
+                   frozen_params=frozen, call_outputs=returned)  # fmt: skip
 
 
 def _conv_named_linears(graph: _Graph) -> None:
@@ -673,6 +678,17 @@ def _conv_named_linears(graph: _Graph) -> None:
         positions = math.prod(out[:1] + out[2:])
         named = O.ConvNamedLinear(op.in_features, op.out_features, op.bias, positions)
         graph.nodes[index] = dataclasses.replace(node, op=named)
+
+
+def _module_inputs(graph: _Graph) -> None:
+    """A recurrent module's own input (``module_input`` in Node.given): a hook-based peer
+    reads its shape, which torch changes before the op runs (an unbatched (T, I) runs as
+    (T, 1, I))."""
+    for index, node in enumerate(graph.nodes):
+        given = graph.trace.call_inputs.get(node.unit or "")
+        if isinstance(node.op, O.Recurrent) and given is not None:
+            extra = (("module_input", tuple(given.shape)),)
+            graph.nodes[index] = dataclasses.replace(node, given=node.given + extra)
 
 
 # Arguments kept as given (Node.given), by function: (position, name, default).

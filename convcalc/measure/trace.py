@@ -95,19 +95,27 @@ class Trace:
     # "Module" for a model's own leaf module; whether it is of that class exactly)
     leaf_calls: list[tuple[str, str, bool]] = field(default_factory=list)
     ran: set[str] = field(default_factory=set)  # module paths that ran
+    # leaf call -> the tensor it returned as torchinfo sizes it (reported_tensor: the
+    # first of a tuple, a dict's last), and the tensor it was given first (what a hook
+    # reads as ``input[0]``), each as the trace saw it
+    call_outputs: dict[str, Value] = field(default_factory=dict)
+    call_inputs: dict[str, Value] = field(default_factory=dict)
+    # A module registered in several places (one SiLU in every YOLO conv) runs under the
+    # path its running parent holds it by: that path -> the module's first path
+    module_aliases: dict[str, str] = field(default_factory=dict)
 
 
 class _Recorder(TorchFunctionMode):
     def __init__(
         self,
         trace: Trace,
-        names: dict[int, str],
+        paths: dict[int, list[str]],
         leaves: set[str],
         classes: dict[type, tuple[str, bool]],
     ) -> None:
         super().__init__()
         self.trace = trace
-        self.names = names  # id(module) -> path
+        self.paths = paths  # id(module) -> every path it is registered at, first first
         self.leaves = leaves
         self.classes = classes  # module class -> torch_class
         self.stack: list[tuple[str, str | None]] = [("", None)]
@@ -148,11 +156,12 @@ class _Recorder(TorchFunctionMode):
 
     # Modules --------------------------------------------------------------
 
-    def enter(self, module: nn.Module) -> None:
-        path = self.names.get(id(module))
-        if path is None:  # a module created inside forward: attribute to the caller
+    def enter(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        paths = self.paths.get(id(module))
+        if paths is None:  # a module created inside forward: attribute to the caller
             self.stack.append(self.stack[-1])
             return
+        path = paths[0] if len(paths) == 1 else self.placed(paths)
         self.trace.ran.add(path)
         call = None
         if path in self.leaves:
@@ -161,11 +170,34 @@ class _Recorder(TorchFunctionMode):
             call = path if count == 1 else f"{path}@{count}"
             # trace() found every module's class up front: this runs on every leaf call
             self.trace.leaf_calls.append((call, *self.classes[type(module)]))
+            if args and isinstance(args[0], torch.Tensor):
+                self.trace.call_inputs[call] = self.value(args[0])
         self.stack.append((path, call))
 
-    def leave(self) -> None:
+    def placed(self, paths: list[str]) -> str:
+        """The path of a module registered in several places as the running module holds
+        it: the one whose parent shares the most leading names with the module running
+        now (``model.1.act`` when ``model.1`` calls it), the first on a tie."""
+        running = self.stack[-1][0].split(".") if self.stack[-1][0] else []
+
+        def shared(path: str) -> int:
+            owner = path.split(".")[:-1]
+            pairs = zip(owner, running, strict=False)  # the names both have
+            return next((i for i, (a, b) in enumerate(pairs) if a != b),
+                        min(len(owner), len(running)))  # fmt: skip
+
+        path = max(paths, key=shared)
+        if path != paths[0]:
+            self.trace.module_aliases[path] = paths[0]
+        return path
+
+    def leave(self, out: Any) -> None:
         if len(self.stack) > 1:
-            self.stack.pop()
+            _, call = self.stack.pop()
+            reported = reported_tensor(out) if call is not None else None
+            if reported is not None:
+                assert call is not None
+                self.trace.call_outputs[call] = self.value(reported)
 
     # Calls ----------------------------------------------------------------
 
@@ -208,19 +240,42 @@ def tensors(out: Any) -> list[torch.Tensor]:
     return []
 
 
+def reported_tensor(out: Any) -> torch.Tensor | None:
+    """The tensor of a module's result that torchinfo sizes (LayerInfo.calculate_size,
+    torchinfo 1.8): a tensor; a tuple's or list's first item (a PackedSequence's data),
+    walked into; a dict's last value, walked into by its first."""
+    if isinstance(out, list | tuple) and out and isinstance(getattr(out[0], "data", None),
+                                                            torch.Tensor):  # fmt: skip
+        # a tensor itself (its .data is another object); a PackedSequence's data
+        return out[0] if isinstance(out[0], torch.Tensor) else out[0].data
+    if isinstance(out, dict):
+        return _first_tensor(list(out.values())[-1]) if out else None
+    return _first_tensor(out)
+
+
+def _first_tensor(out: Any) -> torch.Tensor | None:
+    """torchinfo's nested_list_size: an ImageList's tensors, a tensor, a dict's values, a
+    sequence's first item."""
+    if hasattr(out, "tensors"):
+        return _first_tensor(out.tensors)
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, dict):
+        return _first_tensor(list(out.values()))
+    if isinstance(out, list | tuple) and out:
+        return _first_tensor(out[0])
+    return None
+
+
 @contextmanager
 def _module_hooks(recorder: _Recorder) -> Iterator[None]:
     """Global forward pre/post hooks for the trace only, removed whatever happens."""
     handles: list[torch_hooks.RemovableHandle] = []
     try:
-        handles.append(
-            nn.modules.module.register_module_forward_pre_hook(
-                lambda module, _args: recorder.enter(module)
-            )
-        )
+        handles.append(nn.modules.module.register_module_forward_pre_hook(recorder.enter))
         handles.append(
             nn.modules.module.register_module_forward_hook(
-                lambda module, _args, _out: recorder.leave(), always_call=True
+                lambda module, _args, out: recorder.leave(out), always_call=True
             )
         )
         yield
@@ -280,11 +335,11 @@ def trace(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any] | No
     nothing). Exceptions of the forward pass propagate, with nothing left behind.
     """
     result = Trace()
-    names: dict[int, str] = {}
+    paths: dict[int, list[str]] = {}
     leaves: set[str] = set()
     classes: dict[type, tuple[str, bool]] = {}  # each class's torch_class, once
     for path, module in model.named_modules(remove_duplicate=False):
-        names.setdefault(id(module), path)
+        paths.setdefault(id(module), []).append(path)
         kind = type(module)
         if kind not in classes:
             classes[kind] = torch_class(kind)
@@ -292,7 +347,7 @@ def trace(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any] | No
         result.qualified.setdefault(path, f"{kind.__module__}.{kind.__qualname__}")
         if not any(True for _ in module.children()):
             leaves.add(path)
-    recorder = _Recorder(result, names, leaves, classes)
+    recorder = _Recorder(result, paths, leaves, classes)
     for name, parameter in model.named_parameters():
         recorder.parameter_ids[id(parameter)] = name
         result.parameters[name] = tuple(parameter.shape)
