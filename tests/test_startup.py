@@ -176,3 +176,32 @@ def test_an_unknown_network_names_the_known_ones() -> None:
     with pytest.raises(InvalidSpecError, match="unknown network 'lenet'") as caught:
         network_entry("lenet")
     assert all(name in str(caught.value) for name in HOMES)
+
+
+def test_the_command_runs_with_the_collector_on() -> None:
+    """Start-up imports run with the cyclic collector off, but the command itself runs with
+    it on (a verified run or a long batch makes garbage), as the console script starts it."""
+    code = (
+        "import gc, sys\n"
+        "import convcalc.cli.run as run\n"
+        "seen = []\n"
+        "execute = run.execute\n"
+        "def spy(job):\n"
+        "    seen.append(gc.isenabled())\n"
+        "    execute(job)\n"
+        "run.execute = spy\n"
+        "sys.argv = ['convcalc', 'conv', '--cin', '4', '--cout', '8', '--no-verify',\n"
+        "            '--format', 'json']\n"
+        "from convcalc.__main__ import main\n"
+        "try:\n"
+        "    main()\n"
+        "finally:\n"
+        "    sys.stderr.write(f'\\n{seen} {gc.isenabled()}\\n')\n"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout)["command"] == "conv"
+    assert process.stderr.strip().splitlines()[-1] == "[True] True"
