@@ -31,6 +31,7 @@ which changes neither their params nor their completeness.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -93,8 +94,15 @@ def _complete_and_quiet(report: Report) -> None:
 
 def _frozen_norm_params(name: str) -> int:
     """The BatchNorm affine parameters a trained detector holds as FrozenBatchNorm2d
-    buffers: torchvision freezes the trunk (``backbone.body``) of its R-CNN, RetinaNet
-    and FCOS models when built with weights, never SSD's."""
+    buffers: the builders that name FrozenBatchNorm2d (read from their source: the v1
+    R-CNN, RetinaNet and FCOS ones, not the v2 ones or SSD's) pass it to the trunk
+    (``backbone.body``) when built with weights."""
+    builder = models.get_model_builder(name)
+    source = inspect.getsource(builder)
+    helpers = [f for n, f in vars(sys.modules[builder.__module__]).items()
+               if n.startswith("_") and inspect.isfunction(f) and f"{n}(" in source]  # fmt: skip
+    if not any("FrozenBatchNorm2d" in inspect.getsource(f) for f in [builder, *helpers]):
+        return 0
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = models.get_model(name, weights=None, weights_backbone=None)
