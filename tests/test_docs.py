@@ -8,8 +8,8 @@ the lines the page shows after it, exactly. Blocks titled with a file name
 (``toml title="pyproject.toml"``) are written into that directory first, so
 ``convcalc check`` and ``convcalc batch`` read what the page shows. A command may
 redirect its stdout (``> old.json``) for a later one to read; ``echo $?`` shows the
-last exit status. Only the working directory's path is normalised (to
-``~/project``), and trailing blanks. A page whose examples name ``torchvision:`` or
+last exit status. Only paths are normalised (the working directory to ``~/project``,
+the home directory to ``~``), and trailing blanks. A page whose examples name ``torchvision:`` or
 ``timm:`` is skipped without that package, unless CONVCALC_REQUIRE_ZOO=1 (CI).
 
 ``pytest tests/test_docs.py --update-docs`` rewrites every example's output from the
@@ -118,9 +118,11 @@ def steps(block: Block) -> list[tuple[str, list[str]]]:
 
 
 def normalise(text: str, workdir: Path) -> list[str]:
-    """The output's lines without trailing blanks, the working directory as ``~/project``."""
+    """The output's lines without trailing blanks, the working directory as ``~/project`` and
+    the home directory as ``~``."""
     for path in {str(workdir.resolve()), str(workdir)}:
         text = text.replace(path, WORKDIR)
+    text = text.replace(str(Path.home()), "~")
     lines = [line.rstrip() for line in text.splitlines()]
     while lines and not lines[-1]:
         lines.pop()
