@@ -348,13 +348,13 @@ def _measure(
             warnings.simplefilter("ignore")  # the model's own warnings were shown by the trace
             stats = torchinfo.summary(model, input_data=list(args), verbose=0, device=x.device,
                                       mode="eval", depth=100, **kwargs)  # fmt: skip
-            flops = _flop_counter_flops(model, args, kwargs) if cross_check else None
     except Exception as exc:  # torchinfo's own failure on a model that traced fine
         raise EnvironmentUnavailableError(
             f"torchinfo could not summarise the model: {describe_exception(exc)}"
         ) from exc
     finally:
         hook.remove()
+    flops = _flop_counter_flops(model, args, kwargs) if cross_check else None
     # Each leaf call by the trace's name for it, module by module in the order they ran (a
     # module registered under several parents is named by the path its caller holds it
     # by); else by module path, a module's second call path@2.
@@ -466,8 +466,28 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
 
 
 def _flop_counter_flops(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    """FlopCounterMode's total for one forward pass, in eval mode, without gradients where it
+    can: its module tracker hooks every module input that requires grad, and a view of a
+    parameter made without gradients (timm's cait and pit expand their class token and
+    hand it to a module) requires grad with no gradient function to hook, so there it
+    counts with gradients on (the same ops)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    with FlopCounterMode(display=False) as counter:
-        model(*args, **kwargs)
-    return int(counter.get_total_flops())
+    def counted(gradients: bool) -> int:
+        with evaluation(model), torch.set_grad_enabled(gradients), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the model's own warnings were shown by the trace
+            with FlopCounterMode(display=False) as counter:
+                model(*args, **kwargs)
+        return int(counter.get_total_flops())
+
+    try:
+        try:
+            return counted(gradients=False)
+        except AssertionError as exc:
+            if "gradient function" not in str(exc):
+                raise
+            return counted(gradients=True)
+    except Exception as exc:  # FlopCounterMode's own failure on a model torchinfo ran
+        raise EnvironmentUnavailableError(
+            f"FlopCounterMode could not count the model: {describe_exception(exc)}"
+        ) from exc
