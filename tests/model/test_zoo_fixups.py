@@ -138,3 +138,43 @@ def test_a_parameter_view_handed_to_a_module_is_cross_checked() -> None:
     _clean(report)
     assert report.measured is not None
     assert report.measured.flop_counter_flops == 2 * report.macs > 0
+
+
+class PositionSensitiveAttention(nn.Module):
+    """YOLO11's C2PSA attention (ultralytics' block.Attention): q, k, v from one 1x1 conv,
+    ``q^T k`` and ``v attn^T`` as functional matmuls, a softmax call, a depthwise
+    positional conv; thop counts the matmuls, which no module of its runs."""
+
+    def __init__(self, dim: int = 16, heads: int = 2) -> None:
+        super().__init__()
+        self.heads, self.key_dim, self.head_dim = heads, dim // heads // 2, dim // heads
+        self.qkv = nn.Conv2d(dim, dim + 2 * self.key_dim * heads, 1)
+        self.proj = nn.Conv2d(dim, dim, 1)
+        self.pe = nn.Conv2d(dim, dim, 3, padding=1, groups=dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        qkv = self.qkv(x).view(b, self.heads, 2 * self.key_dim + self.head_dim, h * w)
+        q, k, v = qkv.split([self.key_dim, self.key_dim, self.head_dim], dim=2)
+        attn = ((q.transpose(-2, -1) @ k) * self.key_dim**-0.5).softmax(dim=-1)
+        y = (v @ attn.transpose(-2, -1)).view(b, c, h, w) + self.pe(v.reshape(b, c, h, w))
+        out: torch.Tensor = self.proj(y)
+        return out
+
+
+def test_thop_counts_yolo11_s_functional_attention() -> None:
+    """--convention thop is the real thop's total on YOLO11's attention (its two matmuls
+    were left out: get_flops was 0.23% over on yolo11n-cls), and exceeds the module-only
+    count by exactly those products."""
+    thop = pytest.importorskip("thop")
+    from convcalc.core.conventions import count
+
+    model, x = PositionSensitiveAttention().eval(), torch.zeros(1, 16, 5, 5)
+    report = convcalc.profile(model, x, verify=False)
+    printed, _ = thop.profile(model, inputs=(x,), verbose=False)
+    counted = count(report.figures, "thop")
+    assert counted.total == printed
+    tokens, heads = 25, 2
+    products = heads * tokens * tokens * (4 + 8)  # q^T k over key_dim 4, v attn^T over 25
+    convs = sum(x.macs for x in report.layers if x.type.startswith("Conv"))
+    assert counted.total == convs + products
