@@ -29,7 +29,7 @@ from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.inputs import DTYPES, ExampleInputs, TensorSpec, check_dtype, dtype_name
 from convcalc.measure.probe import read_summary
 from convcalc.measure.read import read_trace
-from convcalc.measure.read_vision import packed_unpredictable
+from convcalc.measure.read_vision import box_share, packed_unpredictable
 from convcalc.measure.target import describe_exception, resolve_device
 from convcalc.measure.trace import evaluation, tensors, trace
 
@@ -260,6 +260,11 @@ def profile_model(
         input_shape=_batch_of_images(given) or read.input_shape,
     )
     figures = analyze(network, dtype)
+    share = box_share(figures)
+    if share is not None:  # a detector's heads: their share depends on the boxes kept
+        (notify or (lambda _message: None))(f"notice: {share}")
+        network = dataclasses.replace(network, notes=(*network.notes, share))
+        figures = dataclasses.replace(figures, network=network)
     described = {"input_shape": list(first), "input_dtype": input_dtype, "dtype": dtype,
                  "device": device}  # fmt: skip
     if inputs is not None:

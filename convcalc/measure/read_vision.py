@@ -20,6 +20,8 @@ from torch import nn
 from convcalc.core import ops as O  # noqa: N812 - the op table's alias
 from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core import vision_ops as V  # noqa: N812
+from convcalc.core.figures import NetworkFigures
+from convcalc.core.primitives import fmt_int
 from convcalc.measure.trace import Event, Value
 
 
@@ -220,3 +222,27 @@ def packed_unpredictable(model: nn.Module) -> tuple[tuple[str, str], ...]:
         ("flop_counter_flops", "FlopCounterMode has no formula for int8 quantized ops "
                                "(it counts 0 for them)"),
     )  # fmt: skip
+
+
+def box_share(figures: NetworkFigures) -> str | None:
+    """What share of the MACs runs once per box: every op after a RoI Align (an R-CNN's box,
+    mask and keypoint heads), whose work grows with the boxes the model kept for this
+    input. None where no op reads a RoI Align's result (dense heads: RetinaNet, FCOS, SSD)."""
+    network, layers = figures.network, figures.layers
+    per_box: set[str] = set()
+    boxes = 0
+    for index, node in enumerate(network.nodes):
+        if isinstance(node.op, V.RoIAlign):
+            per_box.add(node.name)
+            boxes += layers[index].output_shape[0]
+        elif per_box & set(network.sources(index)):
+            per_box.add(node.name)
+    share = sum(layer.macs for layer in layers if layer.name in per_box)
+    if not share or not figures.totals.macs:
+        return None
+    total = figures.totals.macs
+    return (
+        f"{fmt_int(share)} of the {fmt_int(total)} MACs ({100 * share / total:.1f}%) run "
+        f"once per box (every op after RoI Align: {boxes} boxes pooled here), so that share "
+        "depends on how many boxes the model kept for this input"
+    )

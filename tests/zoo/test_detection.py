@@ -195,8 +195,7 @@ def test_resnet50_detectors_reproduce_the_published_gflops(name: str) -> None:
         return
     dense, per_box, proposals = _box_split(report)
     assert proposals == 1000
-    per_detection = report.macs - dense - per_box * proposals  # mask or keypoint heads
-    assert _solved_boxes(dense + per_detection * 0, per_box, published) == 1000
+    assert _solved_boxes(dense, per_box, published) == 1000  # and no mask or keypoint head
 
 
 @pytest.mark.parametrize("name", OPTICAL_FLOW)
@@ -264,3 +263,66 @@ def test_the_command_exits_0_with_one_of_each_family(argv: tuple[str, ...]) -> N
     document = json.loads(run.stdout)
     assert document["match"] is True
     assert document["analytic"]["params"] > 0
+
+
+class _VisionOps(nn.Module):
+    """A conv, then every op of the detection and flow models: instance norm, grid
+    sampling, topk, where(condition), unique, NMS and RoI Align, on known sizes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+        self.norm = nn.InstanceNorm2d(4, affine=True)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        y = self.norm(self.conv(x))  # 1 x 4 x 8 x 8
+        grid = torch.zeros(1, 5, 5, 2)
+        sampled = nn.functional.grid_sample(y, grid, align_corners=False)  # 1 x 4 x 5 x 5
+        top = torch.topk(y.flatten(), 10).values
+        where = torch.where(y > 0)[0]
+        unique = torch.unique(torch.as_tensor([1, 2, 2, 3]))
+        boxes = torch.tensor([[0.0, 0, 4, 4], [1, 1, 5, 5], [0, 0, 2, 2], [3, 3, 7, 7],
+                              [2, 0, 6, 4], [0, 2, 4, 6]])  # fmt: skip
+        keep = torchvision.ops.nms(boxes, torch.arange(6.0), 0.5)
+        rois = torch.tensor([[0.0, 0, 0, 4, 4], [0, 1, 1, 6, 6], [0, 2, 2, 7, 7]])
+        pooled = torchvision.ops.roi_align(y, rois, (2, 2), sampling_ratio=2)  # 3 x 4 x 2 x 2
+        return sampled, top, where, unique, keep, pooled
+
+
+def test_each_vision_op_has_its_hand_derived_formula() -> None:
+    """Every op counts what its formula says (hand-derived: FlopCounterMode counts none of
+    them, and convcalc's MACs, the conv's alone, equal its FLOPs / 2): instance norm 4 + 2
+    per element, bilinear grid sampling 4 per output, topk, where and unique 1 per element
+    read, NMS 3 per box + 12 per pair, RoI Align 5 per sample of 2 x 2 per bin."""
+    report = _profile(_VisionOps(), input_shape=(1, 3, 8, 8), device="cpu")
+    _complete_and_quiet(report)
+    assert report.macs == 4 * 3 * 8 * 8
+    work = report.totals.elementwise
+    assert work["instance_norm"] == (4 + 2) * 4 * 8 * 8
+    assert work["grid_sample"] == 4 * 4 * 5 * 5
+    assert work["topk"] == 4 * 8 * 8
+    assert work["where"] == 4 * 8 * 8
+    assert work["unique"] == 4
+    assert work["nms"] == 3 * 6 + 12 * 6 * 5 // 2
+    assert work["roi_align"] == 5 * 2 * 2 * (3 * 4 * 2 * 2)
+    assert report.params == 4 * 3 + 4 + 2 * 4
+
+
+def test_a_detector_states_the_share_that_depends_on_the_boxes() -> None:
+    """An R-CNN's notice says what share of its MACs runs after RoI Align (once per box);
+    a dense detector (SSD) has none to say."""
+    said: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = convcalc.profile("torchvision:fasterrcnn_mobilenet_v3_large_320_fpn",
+                                  verify=False, notify=said.append)  # fmt: skip
+    heads = sum(layer.macs for layer in _rows(report, "roi_heads"))
+    share = [line for line in said if "once per box" in line]
+    assert len(share) == 1
+    assert f"{heads:,} of the {report.macs:,} MACs" in share[0]
+    dense: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        convcalc.profile("torchvision:ssdlite320_mobilenet_v3_large", verify=False,
+                         notify=dense.append)  # fmt: skip
+    assert not [line for line in dense if "once per box" in line]
