@@ -9,8 +9,10 @@ no second parser and no captured output.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from convcalc.cli.options import Common
 from convcalc.cli.output import emit, notify
@@ -27,6 +29,8 @@ class Plan:
     request: Request
     common: Common
     plot: str | None = None  # a sweep's MACs-against-params plot, written after the document
+    # model --batch 1,8,32: the batch sizes drawn on the roofline (the request is the first's)
+    batches: tuple[int, ...] = ()
 
 
 def plan(
@@ -83,7 +87,7 @@ def finish(job: Plan, result: Result, say: Notify = notify) -> None:
     if job.plot is not None and job.request.hardware is not None:
         from convcalc.render.roofline_plot import plot_roofline
 
-        plot_roofline(result.report.reports, job.plot)
+        plot_roofline([*result.report.reports, *_other_batches(job, say)], job.plot)
         say(f"notice: wrote the roofline to {job.plot}")
     elif job.plot is not None:
         from convcalc.render.plot import plot_sweep
@@ -93,6 +97,23 @@ def finish(job: Plan, result: Result, say: Notify = notify) -> None:
     failure = result.failure()
     if failure is not None:
         raise failure
+
+
+def _other_batches(job: Plan, say: Notify) -> list[Any]:
+    """The model at each batch of its sweep after the first (analytic figures only, and
+    timed where the first was), for the roofline picture."""
+    subject = job.request.subject
+    if len(job.batches) < 2 or not isinstance(subject, ModelTarget):
+        return []
+    shape = subject.input_shape or ()
+    reports: list[Any] = []
+    for batch in job.batches[1:]:
+        point = dataclasses.replace(subject, input_shape=(batch, *shape[1:]))
+        request = dataclasses.replace(job.request, subject=point, verify=False, limits={},
+                                      readable=False)  # fmt: skip
+        say(f"notice: the roofline at batch {batch}")
+        reports.extend(run_pipeline(request, notify=say).report.reports)
+    return reports
 
 
 def check_plot(plot: str | None) -> None:

@@ -323,3 +323,26 @@ def test_cuda_calls_are_timed_with_events() -> None:
     assert timing.device == "cuda"
     assert timing.threads is None
     assert all(seconds > 0 for _, seconds in timing.calls)
+
+
+def test_a_batch_sweep_draws_each_layer_at_each_batch(tmp_path: Path) -> None:
+    """model --batch 1,8,32 with --hardware and --plot draws every batch (the document is
+    the first's); a batch list without them is one error line, exit 2."""
+    pytest.importorskip("matplotlib")
+    target = tmp_path / "tiny.py"
+    target.write_text(
+        "from torch import nn\n\ndef build():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), "
+        "nn.Linear(8 * 6 * 6, 4))\n"
+    )
+    out = tmp_path / "sweep.png"
+    args = ["model", f"{target}:build", "-i", "8", "--no-verify", "--format", "json"]
+    cli = runner.invoke(app, [*args, "--batch", "1,8,32", "--hardware",
+                              "peak=1T,bandwidth=100G", "--plot", str(out)])  # fmt: skip
+    assert cli.exit_code == 0, cli.stderr
+    assert json.loads(cli.stdout)["analytic"]["input_shape"][0] == 1
+    assert out.stat().st_size > 1000
+    assert "batch 32" in cli.stderr
+    refused = runner.invoke(app, [*args, "--batch", "1,8"])
+    assert refused.exit_code == 2
+    assert "--plot" in refused.stderr

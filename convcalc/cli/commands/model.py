@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +10,7 @@ import typer
 from convcalc.cli.fold import DepthAlias, Fold, Top, check_fold, fold_level
 from convcalc.cli.options import Common, Word, integer, with_options
 from convcalc.cli.run import Plan, plan
-from convcalc.core.parse import parse_pair
+from convcalc.core.parse import parse_int, parse_pair, positive
 from convcalc.errors import InvalidSpecError
 from convcalc.pipeline import ModelTarget
 
@@ -56,8 +57,14 @@ def model(
         int | None, typer.Option("--cin", help="Input channels [default: 3].", **integer("cin"))
     ] = None,
     batch: Annotated[
-        int | None,
-        typer.Option("-b", "--batch", help="Batch size N [default: 1].", **integer("batch")),
+        str | None,
+        typer.Option(
+            "-b",
+            "--batch",
+            metavar="N[,N...]",
+            help="Batch size N [default: 1]; a list (1,8,32,128) with --hardware and --plot "
+            "draws each layer at each batch on the roofline (the table is the first's).",
+        ),
     ] = None,
     input_shape: Annotated[
         list[str] | None,
@@ -126,10 +133,27 @@ def model(
         options["inputs"] = tuple(parse_spec(text) for text in input_shape)
     elif inputs is not None:
         options["inputs"] = inputs
-    elif sized:  # otherwise the model's own input (a zoo's size), else 1x3x224x224
-        shape = (batch or 1, 3 if cin is None else cin, *parse_pair(input_size or "224", "input"))
+    batches = parse_batches(batch, common)
+    if sized:  # otherwise the model's own input (a zoo's size), else 1x3x224x224
+        shape = (batches[0], 3 if cin is None else cin, *parse_pair(input_size or "224", "input"))
     fold = fold_level(fold, depth, "model")
     check_fold(fold, top)
     subject = ModelTarget(target, shape, args=parse_args(arg or []), input_dtype=input_dtype,
                           options=options)  # fmt: skip
-    return plan(subject, common, fold=fold, top=top, allow_partial=allow_partial)
+    job = plan(subject, common, fold=fold, top=top, allow_partial=allow_partial)
+    return dataclasses.replace(job, batches=batches) if len(batches) > 1 else job
+
+
+def parse_batches(text: str | None, common: Common) -> tuple[int, ...]:
+    """--batch: one size, or a comma list for the roofline's batch sweep (which needs a
+    device and a picture)."""
+    if text is None:
+        return (1,)
+    batches = tuple(positive(parse_int(part.strip(), "batch"), "batch")
+                    for part in text.split(","))  # fmt: skip
+    if len(batches) > 1 and (common.hardware is None or common.plot is None):
+        raise InvalidSpecError(
+            f"--batch {text} is a batch sweep, drawn on the roofline: give --hardware NAME "
+            "and --plot FILE.png (or one batch size)"
+        )
+    return batches
