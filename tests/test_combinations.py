@@ -21,6 +21,7 @@ format is also walked at 80 columns.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -247,6 +248,17 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
 def _built_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """The runner invokes the group built once, not a new one per line (13 ms each)."""
     monkeypatch.setattr("typer.testing._get_command", lambda _app: GROUP, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _slow_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--measure-time reads a clock that ticks 1 s per reading: each timing runs its fewest
+    passes, and nothing is timed for real (the walk checks figures, not the machine)."""
+    from convcalc.measure import timing
+
+    ticks = itertools.count()
+    monkeypatch.setattr(timing, "stopwatch_for",
+                        lambda _device: timing.WallClock(lambda: float(next(ticks))))  # fmt: skip
 
 
 runner = CliRunner()
