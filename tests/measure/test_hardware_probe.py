@@ -181,3 +181,10 @@ def test_a_cuda_device_is_measured() -> None:
     assert found.threads is None
     assert found.caches
     assert found.caches[0].name == "L2"
+
+
+def test_listing_refuses_the_options_of_measure() -> None:
+    """`convcalc hardware --seconds 3` (no measure) says so rather than ignoring it."""
+    result = runner.invoke(app, ["hardware", "--seconds", "3"])
+    assert result.exit_code == 2
+    assert "hardware measure" in result.stderr

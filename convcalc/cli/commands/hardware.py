@@ -86,6 +86,14 @@ def hardware(
     if action == "measure":
         measure(name, device, dtype, threads, seconds)
         return
+    options = (("--name", name, None), ("--device", device, "auto"),
+               ("--dtype", dtype, "float32"), ("--threads", threads, None),
+               ("--seconds", seconds, 15.0))  # fmt: skip
+    given = [option for option, value, default in options if value != default]
+    if given:
+        from convcalc.errors import InvalidSpecError
+
+        raise InvalidSpecError(f"{given[0]} is an option of convcalc hardware measure")
     if action == "list":  # the only other action the Word type lets through
         rows = [(row, "table") for row in table()] + [(row, "saved") for row in saved()]
         sys.stdout.write(render(rows, output, str(hardware_dir())))
