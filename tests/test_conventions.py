@@ -337,3 +337,157 @@ def test_conventions_lists_what_each_counts() -> None:
     table = invoke("conventions").stdout
     assert "fvcore" in table
     assert "batch norm" in table
+
+
+# Recurrent layers ---------------------------------------------------------------------
+
+# Every tool with a rule (or, torchscan, none) for nn.LSTM/GRU/RNN and their cells; not
+# FlopCounterMode, which counts 0 for an nn.LSTM the CPU runs fused (it counts it on meta,
+# where convcalc runs it: tests/model/test_recurrent.py).
+RECURRENT_TOOLS = ("fvcore", "ptflops", "ptflops-pytorch", "thop", "torchscan", "torchscan-macs",
+                   "torchinfo")  # fmt: skip
+
+
+class _First(nn.Module):
+    """A recurrent module's first result (its sequence, or a cell's h)."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> Any:
+        out = self.layer(x)
+        return out[0] if isinstance(out, tuple) else out
+
+
+@st.composite
+def _recurrent_models(draw: st.DrawFn) -> tuple[nn.Module, tuple[int, ...]]:
+    """A random nn.LSTM / GRU / RNN (layers, directions, LSTM's projection, bias, batch
+    first; batched or an unbatched (T, I)) or cell (a batch), and its input's shape."""
+    kind = draw(st.sampled_from(["LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell"]))
+    size, hidden = draw(st.integers(1, 8)), draw(st.integers(2, 8))
+    bias, batch = draw(st.booleans()), draw(st.integers(1, 3))
+    if kind.endswith("Cell"):
+        return _First(getattr(nn, kind)(size, hidden, bias=bias)), (batch, size)
+    options: dict[str, Any] = {"num_layers": draw(st.integers(1, 3)),
+                               "bidirectional": draw(st.booleans()), "bias": bias,
+                               "batch_first": draw(st.booleans())}  # fmt: skip
+    if kind == "LSTM" and draw(st.booleans()):
+        options["proj_size"] = draw(st.integers(1, hidden - 1))
+    if kind == "RNN":
+        options["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]))
+    steps = draw(st.integers(1, 5))
+    if draw(st.booleans()):
+        shape: tuple[int, ...] = (steps, size)  # unbatched
+    else:
+        shape = (batch, steps, size) if options["batch_first"] else (steps, batch, size)
+    return _First(getattr(nn, kind)(size, hidden, **options)), shape
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=_recurrent_models())
+def test_every_convention_is_its_tool_s_total_on_random_recurrent_layers(
+    case: tuple[nn.Module, tuple[int, ...]],
+) -> None:
+    """Random recurrent layers and cells: thop (rnn_hooks per cell step), ptflops' two
+    backends (the aten one's addmm per step, 0 for the CPU's fused nn.LSTM; the default
+    one's rnn hook, which reads input.shape[0] x shape[1] whatever they are), fvcore (a
+    cell's linear maps; no handle for aten::lstm), torchscan (no formula) and torchinfo
+    (weight_ih & co. by the output's first two sizes) print their convention's total."""
+    model, shape = case
+    model = model.eval()
+    report = convcalc.profile(model, shape, verify=False)
+    x = torch.rand(shape)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        printed = {tool: TOOLS[tool](model, x) for tool in RECURRENT_TOOLS}
+    assert {tool: count(report.figures, tool).total for tool in RECURRENT_TOOLS} == printed
+    assert printed["thop"] > 0  # a rule of its own, not a 0 by default
+
+
+def _ptflops_default(model: nn.Module, x: torch.Tensor) -> int | None:
+    """ptflops' default backend as users call it; None where it fails (it prints the error
+    and returns no total)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        macs, _ = ptflops.get_model_complexity_info(
+            model, (1,), as_strings=False, print_per_layer_stat=False, verbose=False,
+            input_constructor=lambda _shape: x,
+        )  # fmt: skip
+    return None if macs is None else int(macs)
+
+
+class _Packed(nn.Module):
+    """A bidirectional LSTM over a padded batch packed by lengths 7, 5 and 3."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(6, 5, batch_first=True, bidirectional=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+        packed = pack_padded_sequence(x, torch.tensor([7, 5, 3]), batch_first=True)
+        return pad_packed_sequence(self.lstm(packed)[0], batch_first=True)[0]
+
+
+@pytest.mark.parametrize(
+    ("model", "shape"),
+    [(_Packed(), (3, 7, 6)), (_First(nn.GRUCell(6, 5)), (6,))],
+    ids=["packed lstm", "unbatched cell"],
+)
+def test_where_ptflops_fails_on_a_recurrent_layer_the_convention_says_so(
+    model: nn.Module, shape: tuple[int, ...]
+) -> None:
+    """ptflops' rnn hooks read input.shape (a PackedSequence has none) and shape[1] (an
+    unbatched cell has none): the real tool prints no total; the convention counts 0 for
+    that layer and says ptflops prints none. thop counts the packed steps (15, not 21)."""
+    model = model.eval()
+    x = torch.rand(shape)
+    report = convcalc.profile(model, shape, verify=False)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        assert _ptflops_default(model, x) is None
+        thop_ops = _thop(model, x)
+    (layer,) = [x for x in count(report.figures, "ptflops-pytorch").layers if x.paper]
+    assert layer.count == 0
+    assert "no total" in layer.note
+    assert count(report.figures, "thop").total == thop_ops > 0
+
+
+class Conv1D(nn.Module):
+    """GPT-2's Conv1D: a linear map by addmm on a weight of (in, out)."""
+
+    def __init__(self, features: int, inputs: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(inputs, features))
+        self.bias = nn.Parameter(torch.zeros(features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight)
+        return out.view(*x.shape[:-1], -1)
+
+
+class _Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.c_attn = Conv1D(24, 8)
+        self.lstm = nn.LSTM(24, 4, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.lstm(self.c_attn(x))[0]
+        return out
+
+
+def test_torchinfo_s_rules_are_named_as_it_applies_them() -> None:
+    """--convention torchinfo states the rule torchinfo applies: a class with "Conv" in its
+    name by its convolution rule (GPT-2's Conv1D: params x N x prod(out[2:])), an LSTM's
+    weight_ih & co. by the output's first two sizes; the total is torchinfo's own."""
+    model = _Block().eval()
+    report = convcalc.profile(model, (2, 5, 8), verify=False)
+    notes = {x.name.partition("#")[0]: x.note for x in count(report.figures, "torchinfo").layers
+             if x.count}  # fmt: skip
+    assert '"Conv" in its class name: params x N x prod(out[2:])' in notes["c_attn"]
+    assert "out.shape[0]" not in notes["c_attn"]
+    assert "params x prod(out.shape[:2])" in notes["lstm"]
+    with torch.no_grad():
+        assert count(report.figures, "torchinfo").total == _torchinfo(model, torch.rand(2, 5, 8))

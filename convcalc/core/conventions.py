@@ -31,6 +31,8 @@ Rule = Callable[[Node, LayerFigures, int], tuple[int, str]]
 # The torch function a built network's module runs for a primitive, where a
 # rule depends on it (measure/build.py: GlobalPool2d runs x.mean / x.amax).
 BUILT_CALLS = {"GlobalPool": {"avg": "mean", "max": "amax"}}
+# torch.nn's recurrent modules, which hook-based tools key their rules on
+RECURRENT_CLASSES = frozenset({"RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell"})
 
 
 def _call(node: Node) -> str:
@@ -58,11 +60,16 @@ def _flopcounter(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, st
     return 2 * layer.macs, "2 x MACs" if layer.macs else ""
 
 
-def _torchinfo(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
+def _torchinfo(node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     if layer.torch_call is None:
         return 0, "functional call: torchinfo sees leaf modules only"
     if _is_conv(layer):
         return layer.torchinfo_mult_adds, "(weights + biases) x N x prod(out)"
+    kind = type(node.op).__name__
+    if kind == "ConvNamedLinear":  # GPT-2's Conv1D: its class name, not its op, picks the rule
+        return layer.torchinfo_mult_adds, '"Conv" in its class name: params x N x prod(out[2:])'
+    if kind == "Recurrent":  # weight_ih_l0 & co. are not named weight or bias
+        return layer.torchinfo_mult_adds, "weight_ih & co.: params x prod(out.shape[:2])"
     if layer.torchinfo_mult_adds:  # a shared module's second call counts again
         return layer.torchinfo_mult_adds, "params x out.shape[0]"
     return 0, "no parameters: 0"
@@ -115,12 +122,16 @@ def _fvcore(node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
         return numel(layer.input_shapes[0]), "1 per input element"
     if kind == "Attention":
         return 0, "no handle for scaled_dot_product_attention"
+    if kind == "Recurrent":
+        if getattr(op, "cell", False):  # the jit trace holds the cell's two aten::linear
+            return layer.macs, "cell: its linear maps' MACs, bias not counted"
+        return 0, f"no handle for aten::{_call(node) or getattr(op, 'mode', '')}"
     if layer.macs or layer.elementwise_ops:
         return 0, f"no handle for {_call(node) or layer.label}"
     return 0, ""
 
 
-def _ptflops_aten(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
+def _ptflops_aten(node: Node, layer: LayerFigures, _batch: int) -> tuple[int, str]:
     """ptflops 0.7.5, backend='aten' (aten_ops.py): aten.convolution counts MACs plus its
     bias adds; addmm (a linear with bias) MACs plus bias adds; mm, matmul and bmm MACs.
     Nothing else, and not the CPU's fused attention kernel."""
@@ -132,9 +143,35 @@ def _ptflops_aten(_node: Node, layer: LayerFigures, _batch: int) -> tuple[int, s
         return layer.macs, "MACs (mm / bmm)"
     if kind == "Attention":
         return 0, "fused attention kernel: no aten op it counts"
+    if kind == "Recurrent":
+        if _fused_lstm(node.op):
+            return 0, "the CPU runs nn.LSTM as one mkldnn kernel: no aten op it counts"
+        unseen = _unseen_input_bias(node.op, layer.input_shapes[0])
+        note = "per step: addmm MACs + bias adds" if layer.bias_adds else "per step: mm MACs"
+        if unseen:
+            note += " (layer 1's b_ih add_ on a transposed input: not)"
+        return layer.macs + layer.bias_adds - unseen, note
     if layer.macs or layer.elementwise_ops:
         return 0, "not an op it counts"
     return 0, ""
+
+
+def _unseen_input_bias(op: Any, shape: tuple[int, ...]) -> int:
+    """The first layer's b_ih adds that no aten op ptflops counts holds: on the CPU torch
+    projects every step's input at once (F.linear on T x N x I), and batch first with N
+    and T over 1 that input is a transpose, not contiguous, so linear runs matmul then
+    ``add_`` (a contiguous one runs addmm, its bias counted)."""
+    if op.cell or op.packed or not op.bias or not op.batch_first or len(shape) < 3:
+        return 0
+    batch, steps = shape[0], shape[1]
+    return batch * steps * op.directions * op.gates * op.hidden_size if min(batch, steps) > 1 else 0
+
+
+def _fused_lstm(op: Any) -> bool:
+    """torch runs an nn.LSTM on a float CPU tensor as one mkldnn kernel (at::lstm's
+    use_mkldnn), not step by step, unless it projects (proj_size) or reads a packed
+    sequence; GRU, RNN and the cells run per step as linear maps (addmm, mm)."""
+    return op.mode == "lstm" and not (op.cell or op.packed or op.proj_size)
 
 
 def _built_module(op: Any) -> str:
@@ -184,7 +221,7 @@ UPSAMPLE_OPS = {"nearest": 0, "nearest-exact": 0, "linear": 5, "bilinear": 11, "
 PARAMETRIZED = "torch.nn.utils.parametrize."
 THOP_NORMS = ("BatchNorm", "SyncBatchNorm", "InstanceNorm", "LayerNorm", "GroupNorm", "RMSNorm")
 THOP_SOFTMAX = frozenset({"Softmax", "LogSoftmax", "Softmin", "Softmax2d"})
-THOP_RECURRENT = frozenset({"RNN", "GRU", "LSTM", "RNNCell", "GRUCell", "LSTMCell"})
+THOP_RECURRENT = RECURRENT_CLASSES
 THOP_PREFIXES = ("Conv", *THOP_NORMS, "AvgPool", "AdaptiveAvgPool", "Upsampl")
 THOP_CLASSES = frozenset({"Linear", "Bilinear", "PReLU", "Embedding", "MultiheadAttention",
                           *THOP_SOFTMAX, *THOP_RECURRENT})  # fmt: skip
@@ -424,7 +461,38 @@ def _ptflops_module(node: Node, layer: LayerFigures, batch: int) -> tuple[int, s
     if module == "Upsample" and kind == "Interpolate":
         # its hook counts the first sample's output; the total is divided by N again
         return numel(layer.output_shape) // batch // batch, "Upsample: 1 per output"
+    if module in RECURRENT_CLASSES and kind == "Recurrent":
+        return _ptflops_recurrent(node, layer, batch)
     return 0, ""
+
+
+# ptflops' rnn_flops: per layer, beside w_ih's and w_hh's sizes, the adds and products
+# of the gates it names, in units of H
+PTFLOPS_RNN_GATE_OPS = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 7, "lstm": 10}
+
+
+def _ptflops_recurrent(node: Node, layer: LayerFigures, batch: int) -> tuple[int, str]:
+    """rnn_flops_counter_hook / rnn_cell_flops_counter_hook, per sample: per layer the
+    sizes of w_ih and w_hh (its projection w_hr left out), the gates' adds and products,
+    and b_ih + b_hh; times input[0].shape[0] x shape[1] (T x N or N x T; T x I for an
+    unbatched (T, I)) and 2 directions, or a cell's batch. It fails on a PackedSequence
+    (no .shape) and on an unbatched cell input (no shape[1]): ptflops prints no total."""
+    op: Any = node.op
+    given = dict(node.given).get("module_input")
+    shape = tuple(given) if given is not None else (layer.input_shapes or [()])[0]
+    if op.packed:
+        return 0, "its rnn hook fails on a PackedSequence (no .shape): ptflops prints no total"
+    if op.cell and len(shape) < 2:
+        return 0, "its cell hook fails on an unbatched input (no shape[1]): no total printed"
+    g, h, hr = op.gates, op.hidden_size, op.state_size
+    widths = [shape[1]] if op.cell else op.layer_inputs()
+    per_layer = [g * h * (width + hr) + PTFLOPS_RNN_GATE_OPS[op.mode] * h + 2 * g * h * op.bias
+                 for width in widths]  # fmt: skip
+    rows = shape[0] if op.cell else shape[0] * shape[1] * op.directions
+    if op.cell:
+        return sum(per_layer) * rows // batch, "cell: w_ih + w_hh + gates + biases"
+    note = "per layer w_ih + w_hh + gates + biases, x input.shape[0] x shape[1] x directions"
+    return sum(per_layer) * rows // batch, note
 
 
 def _ptflops_timm_attention(node: Node, layer: LayerFigures, batch: int) -> tuple[int, str]:
@@ -615,6 +683,7 @@ ASPECTS = (
     "transposed conv",
     "matmul / einsum",
     "attention (sdpa)",
+    "recurrent layers",  # nn.LSTM, nn.GRU, nn.RNN and their cells
     "batch norm",
     "layer / group norm",
     "activations",
@@ -631,7 +700,8 @@ CONVENTIONS: dict[str, Convention] = {
             "paper", "convcalc", "MACs", _paper,
             dict(zip(ASPECTS, (
                 "MACs", "1 per MAC", "not counted (own figure)", "MACs on the input",
-                "1 per MAC", "2 products as MACs", "not counted (element-wise figure)",
+                "1 per MAC", "2 products as MACs",
+                "per step and gate: H x (in + H) MACs", "not counted (element-wise figure)",
                 "not counted (element-wise figure)", "not counted (element-wise figure)",
                 "not counted (element-wise figure)", "not counted (element-wise figure)",
                 "not counted (element-wise figure)", "every torch call",
@@ -642,7 +712,8 @@ CONVENTIONS: dict[str, Convention] = {
             "flopcounter", "torch.utils.flop_counter.FlopCounterMode", "FLOPs", _flopcounter,
             dict(zip(ASPECTS, (
                 "FLOPs", "2 per MAC", "0", "2 per MAC on the input", "2 per MAC",
-                "2 per MAC of its 2 products", "0", "0", "0", "0", "0", "0",
+                "2 per MAC of its 2 products",
+                "2 per MAC (0 for a fused nn.LSTM on the CPU)", "0", "0", "0", "0", "0", "0",
                 "every aten op",
             ), strict=True)),
             "run on every model checked with --cross-check (all tests)",
@@ -650,9 +721,12 @@ CONVENTIONS: dict[str, Convention] = {
         Convention(
             "torchinfo", "torchinfo 1.8", "MACs", _torchinfo,
             dict(zip(ASPECTS, (
-                "mult-adds", "params x N x prod(out) (conv), params x out.shape[0] (other)",
+                "mult-adds",
+                'params x N x prod(out[2:]) (conv, any class named "Conv*"); '
+                "params x out.shape[0] (other)",
                 "in the same product", "params x N x prod(out): ~stride^2 too many",
-                "0 (no parameters)", "0", "2C x N", "params x out.shape[0]", "0", "0", "0",
+                "0 (no parameters)", "0", "params x prod(out.shape[:2]) (weight_ih & co.)",
+                "2C x N", "params x out.shape[0]", "0", "0", "0",
                 "0", "leaf modules only",
             ), strict=True)),
             "compared per module call on every verified run",
@@ -661,7 +735,8 @@ CONVENTIONS: dict[str, Convention] = {
             "hardware", "convcalc", "FLOPs", _hardware,
             dict(zip(ASPECTS, (
                 "FLOPs", "2 per MAC", "1 per output element", "2 per MAC on the input",
-                "2 per MAC", "2 per MAC + scale and softmax", "2 per element",
+                "2 per MAC", "2 per MAC + scale and softmax",
+                "2 per MAC + bias adds + gates' element-wise", "2 per element",
                 "6 per element", "1 per element", "1 per window element",
                 "4 per output (bilinear)", "1 per element", "every torch call",
             ), strict=True)),
@@ -673,6 +748,7 @@ CONVENTIONS: dict[str, Convention] = {
                 "MACs (it calls them flops)", "1 per MAC (padding='same'/'valid': 0)",
                 "not counted",
                 "1 per MAC on the input", "1 per MAC", "0 (no handle)",
+                "cells 1 per MAC (bias not); nn.LSTM/GRU/RNN 0 (no handle)",
                 "2 per element in eval (1 without affine)", "5 per element (4 without affine)",
                 "0 (no handle)", "adaptive_avg_pool2d 1 per input; others 0",
                 "nearest 1, bilinear 4 per output (2-D only)", "0 (ignored)",
@@ -684,7 +760,9 @@ CONVENTIONS: dict[str, Convention] = {
             "ptflops", "ptflops 0.7.5, backend='aten'", "MACs", _ptflops_aten,
             dict(zip(ASPECTS, (
                 "MACs", "1 per MAC", "1 per output element", "1 per MAC on the input",
-                "1 per MAC (mm, bmm)", "0 (fused kernel)", "0", "0", "0", "0", "0", "0",
+                "1 per MAC (mm, bmm)", "0 (fused kernel)",
+                "per step MACs + bias adds (batch first: not layer 1's b_ih); a CPU nn.LSTM 0 "
+                "(fused) unless proj_size or packed", "0", "0", "0", "0", "0", "0",
                 "every aten op",
             ), strict=True)),
             "the real tool on torchvision models and built-in networks (tests)",
@@ -697,6 +775,8 @@ CONVENTIONS: dict[str, Convention] = {
                 "1 per output element", "1 per MAC on the input",
                 "torch.matmul / x.matmul: MACs; a @ b: 0",
                 "nn.MultiheadAttention's and timm Attention's formulas; a bare sdpa 0",
+                "per layer w_ih + w_hh + gates + biases, x in.shape[0] x in.shape[1] "
+                "(T x I unbatched); fails on packed or unbatched cells",
                 "1 per element, 2 with affine", "group 2 with affine; layer 1",
                 "nn.ReLU 2 (module + F.relu), F.silu 1, nn.Hardswish 0",
                 "2 per input (module + F.*)", "nn.Upsample 2 per output",
@@ -710,7 +790,7 @@ CONVENTIONS: dict[str, Convention] = {
             dict(zip(ASPECTS, (
                 "FLOPs", "2 cin/g k - 1 per output (+1 with bias)", "1 per output element",
                 "out x (2 cin/g k - 1 + bias) + 8 per axis: ~stride^2 too many",
-                "0 (functional)", "nn.MultiheadAttention's formula; sdpa 0",
+                "0 (functional)", "nn.MultiheadAttention's formula; sdpa 0", "0 (no formula)",
                 "2 per element + 2 per channel (4 with affine)", "LayerNorm 6-8 per element",
                 "ReLU 1, ReLU6 2, Sigmoid 4, ELU/Tanh 6 per element; GELU, SiLU 0",
                 "per output: kernel - 1 (+ dims for average)", "0", "0 (functional)",
@@ -725,7 +805,7 @@ CONVENTIONS: dict[str, Convention] = {
             dict(zip(ASPECTS, (
                 "MACs", "1 per MAC", "in the accumulation (0)",
                 "out x cin/g x k + 4 per axis: ~stride^2 too many", "0 (functional)", "0",
-                "1 per element (2 with affine)", "0 (no formula)", "0",
+                "0 (no formula)", "1 per element (2 with affine)", "0 (no formula)", "0",
                 "per output: kernel - 1 (+ dims for average)", "0", "0 (functional)",
                 "leaf modules, by isinstance",
             ), strict=True)),
@@ -739,6 +819,7 @@ CONVENTIONS: dict[str, Convention] = {
                 "not counted", "1 per MAC on the input",
                 "1 per MAC where no counted module runs it (not mm)",
                 "2 products as MACs; nn.MultiheadAttention + softmax",
+                "per step and gate H x (in + H) + H, 2 H per bias, + the gates' products",
                 "4 per element (2 without affine)", "4 per element (2 without affine)",
                 "softmax modules 3n - 1 per row of n; PReLU 1; others 0",
                 "avg: window elements + 1 per output; max 0",
