@@ -3,11 +3,11 @@
 The peak is the best rate of a few large matrix products and convolutions in
 the chosen dtype, at the thread count the timing will run with (a peak measured
 on more threads than a layer runs on is no bound for it, and one measured on
-fewer is too low a bound). The bandwidth is measured by copies (each reads and
-writes its size: bytes moved = 2 x size, the working set too) from inside the
-second-level cache to far past the last level, best of repeats at each size; a
-cache level's bandwidth is the best measured at working sets that fit it but not
-the level below, and the memory's the best measured past every cache. Cache
+fewer is too low a bound). The bandwidth is measured by streams (copies, in-place updates and
+reads: the best of them at each number of bytes moved, the roofline's working
+set) from inside the second-level cache to far past the last level, best of
+repeats at each size; a cache level's bandwidth is the best measured at working
+sets that fit it but not the level below, and the memory's the best measured past every cache. Cache
 sizes come from the OS (``/sys/devices/system/cpu/cpu0/cache``; a CUDA
 device's L2 from torch); a level shared by fewer CPUs than the threads counts
 once per instance the threads use.
@@ -100,7 +100,7 @@ class Probe:
         best = max(self.candidates, key=lambda c: c.flops_per_second).kernel
         return (
             f"measured by convcalc hardware measure on {self.date}"
-            f"{' (' + on + ')' if on else ''}: peak from {best}, bandwidth from copies "
+            f"{' (' + on + ')' if on else ''}: peak from {best}, bandwidth from streams "
             f"of {_bytes(self.curve[0].working_set)} to {_bytes(self.curve[-1].working_set)}"
         )
 
@@ -295,32 +295,56 @@ def copy_sizes(caches: Sequence[CacheLevel], largest: int | None = None) -> list
     return sizes
 
 
+# The streams a layer's bytes can move at, each as (name, bytes moved per byte of the
+# buffer, the work on source and target): a copy (read one buffer, write another: the
+# CPU reads the target's lines before writing them), an in-place update (read and write
+# one buffer, as ReLU(inplace=True) does: no second buffer to fetch, so it moves its
+# counted bytes faster than a copy), and a reduction (read only, as a global pool).
+STREAMS: tuple[tuple[str, int, Callable[[torch.Tensor, torch.Tensor], Any]], ...] = (
+    ("copy", 2, lambda source, target: target.copy_(source)),
+    ("in-place", 2, lambda source, target: target.mul_(1.0)),
+    ("read", 1, lambda source, target: source.sum()),
+)
+
+
 def measure_bandwidth(
     device: torch.device, sizes: Sequence[int], seconds: float, rounds: int = 3
 ) -> tuple[BandwidthPoint, ...]:
-    """The best copy rate at each size (bytes moved: read once, written once), the sizes
-    tried in turn ``rounds`` times."""
+    """The best rate of bytes moved at each number of bytes moved, over the STREAMS run on
+    buffers of each size (a copy and an in-place update of S bytes move 2 S; a read, S),
+    the sizes tried in turn ``rounds`` times. Bytes moved are the roofline's (core.roofline:
+    each input read once, the output written once), so the best of the streams bounds a
+    layer whatever its pattern."""
     clock = Clock(device)
-    best = [math.inf] * len(sizes)
-    share = seconds / len(sizes) / rounds
+    best: dict[int, float] = {}
+    share = seconds / len(sizes) / rounds / len(STREAMS)
     for _ in range(rounds):
-        for index, size in enumerate(sizes):
+        for size in sizes:
             count = max(1, size // 4)
             source = torch.ones(count, dtype=torch.float32, device=device)
             target = torch.ones(count, dtype=torch.float32, device=device)  # pages touched
-            copy = functools.partial(target.copy_, source)
-            best[index] = min(best[index], best_time(copy, clock, share))
-            del source, target, copy
-    return tuple(BandwidthPoint(2 * max(1, size // 4) * 4, 2 * max(1, size // 4) * 4 / t)
-                 for size, t in zip(sizes, best, strict=True))  # fmt: skip
+            for _name, per_byte, stream in STREAMS:
+                work = functools.partial(stream, source, target)
+                moved = per_byte * count * 4
+                rate = moved / best_time(work, clock, share)
+                best[moved] = max(best.get(moved, 0.0), rate)
+            del source, target
+    return tuple(BandwidthPoint(moved, best[moved]) for moved in sorted(best))
 
 
 def cache_bandwidths(
     caches: Sequence[CacheLevel], curve: Sequence[BandwidthPoint]
 ) -> tuple[tuple[tuple[CacheLevel, float], ...], float]:
     """Each level's bandwidth (the best at working sets that fit it but not the level
-    inside it) and the memory's (the best past the last level; the largest working
-    set's when none was measured past it)."""
+    inside it), one more level of twice the last one (a layer that reads and writes one
+    buffer in place moves twice its footprint: up to 2 x the last level, the footprint
+    may still be in it), and the memory's (the best past those; the largest working
+    set's when none was measured past them)."""
+    if caches:
+        last = caches[-1]
+        twice = CacheLevel(f"{last.name} x2 (in place)", 2 * last.size, 2 * last.instance_size,
+                           last.instances)  # fmt: skip
+        caches = (*caches, twice)
     levels = []
     inner = 0
     for cache in caches:
@@ -381,8 +405,8 @@ def measure_machine(
         sizes = copy_sizes(caches)
         cached = ", ".join(f"{c.name} {_bytes(c.size)}" for c in caches) or "none read"
         say(
-            f"notice: bandwidth by copies of {_bytes(2 * sizes[0])} to {_bytes(2 * sizes[-1])} "
-            f"working sets (caches: {cached})"
+            f"notice: bandwidth by copies, in-place updates and reads of {_bytes(sizes[0])} "
+            f"to {_bytes(sizes[-1])} buffers (caches: {cached})"
         )
         curve = measure_bandwidth(target, sizes, 0.4 * seconds)
     levels, memory = cache_bandwidths(caches, curve)
