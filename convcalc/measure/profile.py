@@ -29,7 +29,7 @@ from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.inputs import DTYPES, ExampleInputs, TensorSpec, check_dtype, dtype_name
 from convcalc.measure.probe import read_summary
 from convcalc.measure.read import read_trace
-from convcalc.measure.read_vision import box_share, packed_unpredictable
+from convcalc.measure.read_vision import box_share, packed_not_run, packed_unpredictable
 from convcalc.measure.target import describe_exception, resolve_device
 from convcalc.measure.trace import evaluation, tensors, trace
 
@@ -259,6 +259,7 @@ def profile_model(
         inputs=tuple((spec.shape, spec.dtype or dtype) for _, spec in given.leaves()),
         input_shape=_batch_of_images(given) or read.input_shape,
     )
+    network = packed_not_run(model, network)  # an int8 model's weights no op read
     figures = analyze(network, dtype)
     share = box_share(figures)
     if share is not None:  # a detector's heads: their share depends on the boxes kept

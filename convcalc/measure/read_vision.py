@@ -10,6 +10,7 @@ and the figures torchinfo and FlopCounterMode cannot be compared on for them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -21,6 +22,7 @@ from convcalc.core import ops as O  # noqa: N812 - the op table's alias
 from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core import vision_ops as V  # noqa: N812
 from convcalc.core.figures import NetworkFigures
+from convcalc.core.graph import INPUT, Network, Node
 from convcalc.core.primitives import fmt_int
 from convcalc.measure.trace import Event, Value
 
@@ -184,21 +186,42 @@ VISION_READERS: dict[str, Callable[[Event], Reading | None]] = {
 }
 
 
+def _packed_of(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A quantized module's packed weight and bias by name (none for any other module)."""
+    if not hasattr(module, "_packed_params") or not callable(getattr(type(module), "weight",
+                                                                     None)):  # fmt: skip
+        return {}
+    found: dict[str, torch.Tensor] = {}
+    for name in ("weight", "bias"):
+        method = getattr(module, name, None)  # methods of the packed modules, not parameters
+        tensor = method() if callable(method) else None
+        if isinstance(tensor, torch.Tensor):
+            found[name] = tensor
+    return found
+
+
 def packed_weights(model: nn.Module) -> list[torch.Tensor]:
     """The int8 weights and float biases of a quantized model's modules
     (torch.ao.nn.quantized Conv, Linear and their fused kinds): packed, no parameters."""
-    found: list[torch.Tensor] = []
-    for module in model.modules():
-        if not hasattr(module, "_packed_params") or not callable(getattr(type(module), "weight",
-                                                                         None)):  # fmt: skip
+    return [t for module in model.modules() for t in _packed_of(module).values()]
+
+
+def packed_not_run(model: nn.Module, network: Network) -> Network:
+    """The network with a node for each packed weight no op read (an int8 model's
+    auxiliary head in eval), shown as not run, as a float model's parameters are."""
+    ran = {(node.unit or node.name.partition(":")[0]).partition("@")[0]
+           for node in network.nodes if isinstance(node.op, V.Packed)}  # fmt: skip
+    extra: list[Node] = []
+    for path, module in model.named_modules():
+        if path in ran:
             continue
-        weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
-        if callable(weight):  # methods of the packed modules, not parameters
-            found.append(weight())
-        bias = bias() if callable(bias) else None
-        if isinstance(bias, torch.Tensor):
-            found.append(bias)
-    return found
+        for name, tensor in _packed_of(module).items():
+            extra.append(Node(f"{path}.{name}", O.Parameter(tuple(tensor.shape)), (INPUT,),
+                              group=f"{path} (not run)", unit=None))  # fmt: skip
+    if not extra:
+        return network
+    frozen = network.frozen_params + sum(node.op.params for node in extra)
+    return dataclasses.replace(network, nodes=(*network.nodes, *extra), frozen_params=frozen)
 
 
 def packed_params(model: nn.Module) -> int:
