@@ -302,7 +302,7 @@ def figures_table() -> str:
         meaning = figure.meaning.replace("|", r"\|")
         budget = f"`--{figure.option}`" if figure.budget else ""
         rows.append(
-            f"| `{figure.name}` | {figure.unit or 'shape'} | `{figure.key}` | {meaning} "
+            f"| `{figure.name}` | {figure.unit or figure.kind} | `{figure.key}` | {meaning} "
             f"| {'yes' if figure.value else ''} | {budget} | {'yes' if figure.growth else ''} |"
         )
     return "\n".join(rows) + "\n"
