@@ -5,17 +5,20 @@ Sizes stay small so a real forward pass of every drawn spec takes milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from hypothesis import settings
 from hypothesis import strategies as st
 
 from convcalc.core import ops as O  # noqa: N812 - as in the build table
 from convcalc.core import primitives as P  # noqa: N812
+from convcalc.core import vision_ops as V  # noqa: N812
 from convcalc.core.layers import ConvSpec, PaddingSpec
 from convcalc.core.primitives import Shape
-from convcalc.core.shapes import Pair, effective_kernel
+from convcalc.core.shapes import Pair, conv_output_size, effective_kernel
 from convcalc.core.weight_norm import WeightNorm
 
 MAX_CHANNELS = 12
@@ -363,63 +366,97 @@ def primitives() -> st.SearchStrategy[P.Primitive]:
 Arity = int  # how many times the node reads the input (x + x, a @ a, attention(x, x, x))
 
 
+class Traced(NamedTuple):
+    """A primitive a trace reads, built and run on inputs that fit it.
+
+    ``shapes`` are the inputs (the first the network's own, the others ``input#2``
+    on); the built module is called with ``calls`` (indices into them, repeats
+    allowed: x + x); the read node reads ``reads``, each traced back through free
+    nodes (a state torch makes itself, a view) to an input. ``device`` is "cpu"
+    for an op whose output size depends on the values (nonzero, nms), which meta
+    cannot run; ``dtypes`` "quint8" for int8 ops. Inputs are zeros, so such an
+    op's output size is known: every element zero, every box empty."""
+
+    op: P.Primitive
+    shapes: tuple[Shape, ...]
+    calls: tuple[int, ...]
+    reads: tuple[int, ...]
+    device: str = "meta"
+    dtypes: tuple[str, ...] = ()  # one per input; "float32" where none is given
+
+
+def one(op: P.Primitive, shape: Shape, arity: Arity = 1, *, reads: int | None = None,
+        device: str = "meta", dtype: str = "float32") -> Traced:  # fmt: skip
+    """An op given the one input ``arity`` times (and reading it ``reads`` times: a state
+    it makes itself counts as a read of the input, where the graph places it)."""
+    return Traced(op, (shape,), (0,) * arity, (0,) * (arity if reads is None else reads),
+                  device, (dtype,))  # fmt: skip
+
+
+def several(op: P.Primitive, *shapes: Shape, device: str = "meta",
+            dtypes: tuple[str, ...] = ()) -> Traced:  # fmt: skip
+    """An op given each input once, in order, and reading each."""
+    order = tuple(range(len(shapes)))
+    return Traced(op, shapes, order, order, device, dtypes)
+
+
 def _size(low: int = 1, high: int = 6) -> st.SearchStrategy[int]:
     return st.integers(low, high)
 
 
 @st.composite
-def pointwise_ops(draw: st.DrawFn) -> tuple[O.Pointwise, Shape, Arity]:
+def pointwise_ops(draw: st.DrawFn) -> Traced:
     """An arithmetic op a forward writes: x + x, torch.exp(x)..."""
     function = draw(st.sampled_from(["add", "sub", "mul", "div", "neg", "exp", "sqrt",
                                      "rsqrt", "abs", "erf"]))  # fmt: skip
     shape = tuple(draw(st.lists(_size(), min_size=1, max_size=4)))
-    return O.Pointwise(function), shape, 2 if function in ("add", "sub", "mul", "div") else 1
+    return one(O.Pointwise(function), shape, 2 if function in ("add", "sub", "mul", "div") else 1)
 
 
 @st.composite
-def matmul_ops(draw: st.DrawFn) -> tuple[O.MatMul, Shape, Arity]:
+def matmul_ops(draw: st.DrawFn) -> Traced:
     """a @ a (square), mm, bmm, or F.linear(a, a): a product of two activations."""
     function = draw(st.sampled_from(["matmul", "mm", "bmm", "linear"]))
     n = draw(_size())
     if function in ("mm", "linear"):
-        return O.MatMul(function, transpose_b=function == "linear"), (n, n), 2
+        return one(O.MatMul(function, transpose_b=function == "linear"), (n, n), 2)
     batch = tuple(draw(st.lists(_size(1, 3), min_size=1, max_size=1 if function == "bmm" else 2)))
-    return O.MatMul(function), (*batch, n, n), 2
+    return one(O.MatMul(function), (*batch, n, n), 2)
 
 
 @st.composite
-def einsum_ops(draw: st.DrawFn) -> tuple[O.Einsum, Shape, Arity]:
+def einsum_ops(draw: st.DrawFn) -> Traced:
     """A two-operand einsum on a square (batched) operand."""
     n, b = draw(_size()), draw(_size(1, 3))
     if draw(st.booleans()):
-        return O.Einsum("ij,jk->ik"), (n, n), 2
-    return O.Einsum("bij,bjk->bik"), (b, n, n), 2
+        return one(O.Einsum("ij,jk->ik"), (n, n), 2)
+    return one(O.Einsum("bij,bjk->bik"), (b, n, n), 2)
 
 
 @st.composite
-def attention_ops(draw: st.DrawFn) -> tuple[O.Attention, Shape, Arity]:
+def attention_ops(draw: st.DrawFn) -> Traced:
     """F.scaled_dot_product_attention(x, x, x)."""
     shape = (draw(_size(1, 2)), draw(_size(1, 3)), draw(_size(1, 8)), draw(_size(1, 8)))
-    return O.Attention(), shape, 3
+    return one(O.Attention(), shape, 3)
 
 
 @st.composite
-def norm_ops(draw: st.DrawFn) -> tuple[O.Norm, Shape, Arity]:
+def norm_ops(draw: st.DrawFn) -> Traced:
     """nn.LayerNorm over the last dims, or nn.GroupNorm."""
     if draw(st.booleans()):
         groups = draw(_size(1, 3))
         channels = groups * draw(_size(1, 3))
         affine = draw(st.booleans())
         grid: Shape = (draw(_size(1, 2)), channels, draw(_size(2, 6)), draw(_size()))
-        return O.Norm("group_norm", (channels,), affine, affine, groups), grid, 1
+        return one(O.Norm("group_norm", (channels,), affine, affine, groups), grid)
     shape: Shape = tuple(draw(st.lists(_size(), min_size=2, max_size=4)))
     normalized = shape[-draw(st.integers(1, len(shape) - 1)) :]
     weight, bias = draw(st.sampled_from([(True, True), (True, False), (False, False)]))
-    return O.Norm("layer_norm", normalized, weight, bias), shape, 1
+    return one(O.Norm("layer_norm", normalized, weight, bias), shape)
 
 
 @st.composite
-def pool_ops(draw: st.DrawFn) -> tuple[O.Pool2d, Shape, Arity]:
+def pool_ops(draw: st.DrawFn) -> Traced:
     """Max or average pooling with padding, dilation (max) and ceil_mode."""
     mode: Literal["max", "avg"] = draw(st.sampled_from(["max", "avg"]))
     kernel = (draw(_size(1, 3)), draw(_size(1, 3)))
@@ -431,60 +468,222 @@ def pool_ops(draw: st.DrawFn) -> tuple[O.Pool2d, Shape, Arity]:
                     spans[1] + draw(st.integers(0, 6)))  # fmt: skip
     ceil = draw(st.booleans())
     include = True if mode == "max" else draw(st.booleans())
-    return O.Pool2d(mode, kernel, stride, padding, dilation, ceil, include), shape, 1
+    return one(O.Pool2d(mode, kernel, stride, padding, dilation, ceil, include), shape)
 
 
 @st.composite
-def adaptive_ops(draw: st.DrawFn) -> tuple[O.AdaptivePool2d, Shape, Arity]:
+def adaptive_ops(draw: st.DrawFn) -> Traced:
     """Adaptive pooling to a size other than 1 x 1 (that one is a global pool)."""
     h, w = draw(_size(2, 9)), draw(_size(2, 9))
     output = (draw(st.integers(1, h)), draw(st.integers(2, w)))
-    return O.AdaptivePool2d(draw(st.sampled_from(["max", "avg"])), output), (1, 2, h, w), 1
+    return one(O.AdaptivePool2d(draw(st.sampled_from(["max", "avg"])), output), (1, 2, h, w))
 
 
 @st.composite
-def interpolate_ops(draw: st.DrawFn) -> tuple[O.Interpolate, Shape, Arity]:
+def interpolate_ops(draw: st.DrawFn) -> Traced:
     """Nearest or bilinear resizing to a drawn size."""
     size = (draw(_size(1, 12)), draw(_size(1, 12)))
     mode = draw(st.sampled_from(["nearest", "bilinear"]))
-    return O.Interpolate(mode, size), (1, 2, draw(_size(1, 8)), draw(_size(1, 8))), 1
+    return one(O.Interpolate(mode, size), (1, 2, draw(_size(1, 8)), draw(_size(1, 8))))
 
 
 @st.composite
-def reduce_ops(draw: st.DrawFn) -> tuple[O.Reduce, Shape, Arity]:
+def reduce_ops(draw: st.DrawFn) -> Traced:
     """A mean, max or sum over one dimension of a 3-D tensor (tokens)."""
     shape = (draw(_size()), draw(_size()), draw(_size()))
     dim = draw(st.integers(0, 2))
-    return O.Reduce(draw(st.sampled_from(["mean", "amax", "sum"])), (dim,), draw(st.booleans())), \
-        shape, 1  # fmt: skip
+    function = draw(st.sampled_from(["mean", "amax", "sum"]))
+    return one(O.Reduce(function, (dim,), draw(st.booleans())), shape)
 
 
 @st.composite
-def weight_norm_ops(draw: st.DrawFn) -> tuple[WeightNorm, Shape, Arity]:
+def weight_norm_ops(draw: st.DrawFn) -> Traced:
     """torch._weight_norm of a conv-like weight (its v and g the same tensor), its norm
     over every axis but one, or over all (-1)."""
     shape = (draw(_size()), draw(_size()), draw(_size()))
-    return WeightNorm(draw(st.sampled_from([-1, 0, 1, 2]))), shape, 2
+    return one(WeightNorm(draw(st.sampled_from([-1, 0, 1, 2]))), shape, 2)
 
 
 @st.composite
-def traced_builtins(draw: st.DrawFn) -> tuple[P.Primitive, Shape, Arity]:
+def traced_builtins(draw: st.DrawFn) -> Traced:
     """Built-in primitives whose module runs one torch call: conv, linear, BN, activations."""
     choice = draw(st.sampled_from(["conv", "linear", "bn", "act", "pool"]))
     if choice == "conv":
         spec = draw(st.one_of(conv_specs(), family_specs()))
-        return spec.conv(), spec.input_shape, 1
+        return one(spec.conv(), spec.input_shape)
     if choice == "linear":
         op = draw(PRIMITIVES[P.Linear])
-        return op, (draw(_size(1, 3)), op.in_features), 1
+        return one(op, (draw(_size(1, 3)), op.in_features))
     if choice == "bn":
-        op = draw(PRIMITIVES[P.BatchNorm2d])
-        return op, (2, op.channels, draw(_size()), draw(_size())), 1
+        bn = draw(PRIMITIVES[P.BatchNorm2d])
+        # without affine, nothing is learned: the trace says (False, False), where a built
+        # primitive keeps the default (the figures are the same: 0 parameters either way)
+        bn = dataclasses.replace(bn, learned=(bn.affine, bn.affine))
+        return one(bn, (2, bn.channels, draw(_size()), draw(_size())))
     if choice == "act":
         op = draw(PRIMITIVES[P.Activation])
-        return op, (2, 3, draw(_size()), draw(_size())), 1
-    return P.GlobalPool(draw(st.sampled_from(["avg", "max"])), draw(st.booleans())), \
-        (1, 3, draw(_size()), draw(_size())), 1  # fmt: skip
+        return one(op, (2, 3, draw(_size()), draw(_size())))
+    pool = P.GlobalPool(draw(st.sampled_from(["avg", "max"])), draw(st.booleans()))
+    return one(pool, (1, 3, draw(_size()), draw(_size())))
+
+
+@st.composite
+def recurrent_ops(draw: st.DrawFn) -> Traced:
+    """nn.LSTM, nn.GRU or nn.RNN (layers, directions, LSTM's projection, bias, batch first,
+    unbatched, or a packed sequence's data) or one of their cells, on a sequence that fits.
+    Each reads its input and the zero state torch makes for it (LSTM's h and c)."""
+    mode = draw(st.sampled_from(list(O.RECURRENT_GATES)))
+    size, hidden, bias = draw(_size(1, 5)), draw(_size(1, 5)), draw(st.booleans())
+    reads = 1 + (2 if mode == "lstm" else 1)
+    shape: Shape
+    if draw(st.integers(0, 3)) == 0:  # a cell: one step of a batch
+        op = O.Recurrent(mode, size, hidden, bias=bias, cell=True)  # type: ignore[arg-type]
+        return one(op, (draw(_size(1, 3)), size), reads=reads)
+    layers, bidirectional = draw(_size(1, 2)), draw(st.booleans())
+    proj = draw(st.integers(0, hidden - 1)) if mode == "lstm" else 0
+    steps, batch = draw(_size(1, 4)), draw(_size(1, 3))
+    form = draw(st.sampled_from(["batched", "unbatched", "packed"]))
+    first = form != "packed" and draw(st.booleans())
+    op = O.Recurrent(mode, size, hidden, layers, bias, bidirectional, proj,  # type: ignore[arg-type]
+                     batch_first=first, packed=form == "packed")  # fmt: skip
+    if form == "packed":  # its data: rows of (time step, sample) pairs
+        shape = (steps * batch, size)
+    elif form == "unbatched":
+        shape = (steps, size)
+    else:
+        shape = (batch, steps, size) if first else (steps, batch, size)
+    return one(op, shape, reads=reads)
+
+
+@st.composite
+def conv_named_linear_ops(draw: st.DrawFn) -> Traced:
+    """GPT-2's Conv1D (addmm on an (in, out) weight, with its bias) on a batch of rows, or
+    a "Conv" module running F.linear without one on (rows, in) or (N, T, in); torchinfo's
+    positions are its output's N x prod(out[2:])."""
+    in_features, out_features, bias = draw(_size(1, 8)), draw(_size(1, 8)), draw(st.booleans())
+    lead = (draw(_size(1, 4)),) if bias else tuple(draw(st.lists(_size(1, 3), min_size=1,
+                                                                 max_size=2)))  # fmt: skip
+    out = (*lead, out_features)
+    positions = math.prod(out[:1] + out[2:])
+    return one(O.ConvNamedLinear(in_features, out_features, bias, positions), (*lead, in_features))
+
+
+@st.composite
+def fold_ops(draw: st.DrawFn) -> Traced:
+    """F.fold of (N, C x kh x kw, L) stride-1 patches into (N, C, H, W), overlapping."""
+    n, c, h, w = draw(_size(1, 2)), draw(_size(1, 3)), draw(_size(1, 5)), draw(_size(1, 5))
+    kh, kw = draw(st.integers(1, h)), draw(st.integers(1, w))
+    return one(O.Fold((n, c, h, w)), (n, c * kh * kw, (h - kh + 1) * (w - kw + 1)))
+
+
+@st.composite
+def deform_conv_ops(draw: st.DrawFn) -> Traced:
+    """torchvision's DeformConv2d(input, offset[, mask]): offsets (and a mask, DCNv2) for
+    each of offset_groups x kh x kw taps at every output position."""
+    cin, cout, groups = draw(channels_and_groups(max_channels=6))
+    kernel = (draw(_size(1, 3)), draw(_size(1, 3)))
+    stride, dilation = (
+        (draw(_size(1, 2)), draw(_size(1, 2))),
+        (draw(_size(1, 2)), draw(_size(1, 2))),
+    )
+    padding = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    size = [draw(st.integers(max(1, effective_kernel(k, d) - 2 * p), effective_kernel(k, d) + 4))
+            for k, d, p in zip(kernel, dilation, padding, strict=True)]  # fmt: skip
+    axes = zip(size, kernel, stride, padding, dilation, strict=True)
+    out = [conv_output_size(i, k, s, p, d) for i, k, s, p, d in axes]
+    offset_groups = draw(st.sampled_from([g for g in range(1, cin + 1) if cin % g == 0]))
+    taps, n, mask = offset_groups * kernel[0] * kernel[1], draw(_size(1, 2)), draw(st.booleans())
+    op = O.DeformConv(
+        cin, cout, kernel, stride, padding, dilation, groups, draw(st.booleans()), mask
+    )
+    shapes = [(n, cin, *size), (n, 2 * taps, *out)] + ([(n, taps, *out)] if mask else [])
+    return several(op, *shapes)
+
+
+@st.composite
+def select_ops(draw: st.DrawFn) -> Traced:
+    """topk, unique, nonzero, argwhere, where(condition) and masked_select of zeros: all
+    but topk (any values, on meta) are sized by the values, so they run on the CPU, where
+    zeros give one unique value and no nonzero element."""
+    function = draw(st.sampled_from(list(V.SELECT_OPS)))
+    shape: Shape = tuple(draw(st.lists(_size(1, 4), min_size=1, max_size=3)))
+    reads = math.prod(shape)
+    if function == "topk":
+        k = draw(st.integers(1, shape[-1]))
+        return one(V.Select(function, (*shape[:-1], k), reads), shape)
+    out: Shape = {"unique": (1,), "unique_consecutive": (1,), "nonzero": (0, len(shape)),
+                  "argwhere": (0, len(shape))}.get(function, (0,))  # fmt: skip
+    op = V.Select(function, out, reads)
+    if function == "masked_select":  # the mask is given, not compared
+        return Traced(op, (shape, shape), (0, 1), (0,), "cpu", ("float32", "bool"))
+    return one(op, shape, device="cpu")
+
+
+@st.composite
+def nms_ops(draw: st.DrawFn) -> Traced:
+    """torchvision's nms(boxes, scores) of empty boxes (zeros): none overlaps, all kept."""
+    n = draw(_size(1, 8))
+    return several(V.NMS(n, (n,)), (n, 4), (n,), device="cpu")
+
+
+@st.composite
+def roi_align_ops(draw: st.DrawFn) -> Traced:
+    """torchvision's roi_align(features, rois) of K boxes (batch index, x1, y1, x2, y2)."""
+    features = (draw(_size(1, 2)), draw(_size(1, 3)), draw(_size(1, 6)), draw(_size(1, 6)))
+    output = (draw(_size(1, 3)), draw(_size(1, 3)))
+    op = V.RoIAlign(output, draw(_size(1, 3)))
+    return several(op, features, (draw(_size(1, 4)), 5))
+
+
+@st.composite
+def instance_norm_ops(draw: st.DrawFn) -> Traced:
+    """F.instance_norm on (N, C, 2+ positions over 1 to 3 axes), affine or not, each sample's
+    statistics or the running ones."""
+    channels = draw(_size(1, 4))
+    spatial: Shape = tuple(draw(st.lists(_size(1, 4), min_size=1, max_size=3)))
+    spatial = (*spatial[:-1], spatial[-1] + 1)  # more than one position: torch's rule
+    op = V.InstanceNorm(channels, draw(st.booleans()), draw(st.booleans()))
+    return one(op, (draw(_size(1, 2)), channels, *spatial))
+
+
+@st.composite
+def grid_sample_ops(draw: st.DrawFn) -> Traced:
+    """F.grid_sample(x, grid): bilinear, nearest or bicubic at each grid position."""
+    n = draw(_size(1, 2))
+    x = (n, draw(_size(1, 3)), draw(_size(1, 6)), draw(_size(1, 6)))
+    grid = (n, draw(_size(1, 5)), draw(_size(1, 5)), 2)
+    return several(V.GridSample(draw(st.sampled_from(["bilinear", "nearest", "bicubic"]))), x, grid)
+
+
+@st.composite
+def quantize_ops(draw: st.DrawFn) -> Traced:
+    """quantize_per_tensor, quantize_per_channel (axis 1) of floats, dequantize of int8."""
+    function = draw(st.sampled_from(list(V.QUANTIZE_OPS)))
+    shape: Shape = tuple(draw(st.lists(_size(1, 4), min_size=2, max_size=4)))
+    dtype = "quint8" if function == "dequantize" else "float32"
+    return one(V.Quantize(function), shape, device="cpu", dtype=dtype)
+
+
+@st.composite
+def packed_ops(draw: st.DrawFn) -> Traced:
+    """torch.ao's int8 Conv2d, Conv3d (ConvReLU fused), ConvTranspose2d, ConvTranspose3d and
+    Linear (LinearReLU), on an int8 input."""
+    if draw(st.booleans()):
+        linear = draw(PRIMITIVES[P.Linear].filter(lambda op: op.in_features <= 16))
+        shape: Shape = (draw(_size(1, 3)), linear.in_features)
+        return one(V.Packed(linear, draw(st.booleans())), shape, device="cpu", dtype="quint8")
+    # 2-D and 3-D: an int8 Conv1d packs its weight as a 2-D conv's, which the reader
+    # (read_vision._packed_conv) does not read yet (it is "not counted")
+    spec = draw(family_specs().filter(lambda spec: len(spec.kernel) > 1))
+    relu = not spec.transposed and draw(st.booleans())
+    return one(V.Packed(spec.conv(), relu), spec.input_shape, device="cpu", dtype="quint8")
+
+
+@st.composite
+def fused_pointwise_ops(draw: st.DrawFn) -> Traced:
+    """torch.ops.quantized.add_relu(x, x) of an int8 tensor."""
+    shape: Shape = tuple(draw(st.lists(_size(1, 4), min_size=1, max_size=4)))
+    return one(V.FusedPointwise("add_relu", 2), shape, 2, device="cpu", dtype="quint8")
 
 
 # Every primitive a model's forward is read into, with inputs that fit it.
@@ -499,6 +698,18 @@ TRACEABLE: dict[type[P.Primitive], st.SearchStrategy[Any]] = {
     O.Interpolate: interpolate_ops(),
     O.Reduce: reduce_ops(),
     WeightNorm: weight_norm_ops(),
+    O.Recurrent: recurrent_ops(),
+    O.ConvNamedLinear: conv_named_linear_ops(),
+    O.Fold: fold_ops(),
+    O.DeformConv: deform_conv_ops(),
+    V.Select: select_ops(),
+    V.NMS: nms_ops(),
+    V.RoIAlign: roi_align_ops(),
+    V.InstanceNorm: instance_norm_ops(),
+    V.GridSample: grid_sample_ops(),
+    V.Quantize: quantize_ops(),
+    V.Packed: packed_ops(),
+    V.FusedPointwise: fused_pointwise_ops(),
 }
 
 # Ops with a torch module, read back by extract() (measure/extract.py).

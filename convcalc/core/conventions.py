@@ -190,6 +190,9 @@ def _built_module(op: Any) -> str:
         return f"Adaptive{op.mode.capitalize()}Pool{len(op.output)}d"
     if kind == "Norm":
         return "GroupNorm" if op.function == "group_norm" else "LayerNorm"
+    if kind == "Recurrent" and not op.packed:  # nn.LSTM, nn.GRUCell...; packed: a wrapper
+        name = {"lstm": "LSTM", "gru": "GRU"}.get(op.mode, "RNN")
+        return f"{name}Cell" if op.cell else name
     return "Module"
 
 

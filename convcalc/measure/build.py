@@ -16,6 +16,7 @@ from torch import nn
 
 from convcalc.core import ops as O  # noqa: N812 - short alias for the table
 from convcalc.core import primitives as P  # noqa: N812
+from convcalc.core import vision_ops as V  # noqa: N812
 from convcalc.core.graph import INPUT, Network
 from convcalc.core.weight_norm import WeightNorm
 
@@ -161,6 +162,191 @@ def _conv(op: P.Conv) -> nn.Module:
     )  # fmt: skip
 
 
+def _recurrent(op: O.Recurrent) -> nn.Module:
+    """nn.LSTM, nn.GRU, nn.RNN (or their cells), as the op describes them; a packed one
+    runs on the packed data (``PackedRecurrent``)."""
+    name = O.RECURRENT_CLASSES[op.mode]
+    options: dict[str, Any] = {"bias": op.bias}
+    if name == "RNN":
+        options["nonlinearity"] = op.mode.removeprefix("rnn_")
+    if op.cell:
+        return cast(nn.Module, getattr(nn, f"{name}Cell")(op.input_size, op.hidden_size,
+                                                          **options))  # fmt: skip
+    if op.proj_size:
+        options["proj_size"] = op.proj_size
+    layer = getattr(nn, name)(op.input_size, op.hidden_size, num_layers=op.num_layers,
+                              batch_first=op.batch_first, bidirectional=op.bidirectional,
+                              **options)  # fmt: skip
+    return PackedRecurrent(layer) if op.packed else cast(nn.Module, layer)
+
+
+class PackedRecurrent(nn.Module):
+    """A recurrent layer over a packed sequence whose data is the input: its rows as that
+    many one-step sequences (``batch_sizes = [rows]``); returns the output's data."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, data: torch.Tensor) -> torch.Tensor:
+        # batch_sizes live on the CPU whatever the data's device (torch's rule)
+        sizes = torch.tensor([data.shape[0]], dtype=torch.int64, device="cpu")
+        out, _ = self.layer(nn.utils.rnn.PackedSequence(data, sizes))
+        return cast(torch.Tensor, out.data)
+
+
+class Conv1D(nn.Module):
+    """GPT-2's ``Conv1D`` (transformers.pytorch_utils): a linear map whose weight is stored
+    ``(in, out)`` and run as ``addmm(bias, x, weight)`` on the rows of x; its class name
+    holds "Conv", which torchinfo's rule keys on. Without a bias, a "Conv" module running
+    ``F.linear`` on an ``(out, in)`` weight (the other way such a module reads)."""
+
+    def __init__(self, op: O.ConvNamedLinear) -> None:
+        super().__init__()
+        self.out_features = op.out_features
+        shape = (op.in_features, op.out_features) if op.bias else (op.out_features,
+                                                                   op.in_features)  # fmt: skip
+        self.weight = nn.Parameter(torch.empty(shape))
+        self.bias = nn.Parameter(torch.zeros(op.out_features)) if op.bias else None
+        nn.init.normal_(self.weight, std=0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bias is None:
+            return F.linear(x, self.weight)
+        rows = x if x.dim() == 2 else x.reshape(-1, x.shape[-1])
+        out = torch.addmm(self.bias, rows, self.weight)
+        return out if x.dim() == 2 else out.reshape(*x.shape[:-1], self.out_features)
+
+
+class FoldPatches(nn.Module):
+    """``F.fold`` (col2im) into the op's ``(N, C, H, W)``: the input's ``(N, C x kh x kw,
+    L)`` columns are stride-1 patches of the first ``kh x kw`` (rows first) whose
+    ``(H - kh + 1)(W - kw + 1)`` positions are its L (the op's figures do not depend on
+    which fits)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.channels, self.size = shape[1], (shape[2], shape[3])
+
+    def patch(self, columns: int, positions: int) -> tuple[int, int]:
+        """The patch whose stride-1 positions fill the map, read from the columns' sizes."""
+        h, w = self.size
+        per = columns // self.channels
+        for kh in range(1, h + 1):
+            kw = per // kh
+            if kh * kw == per and kw <= w and (h - kh + 1) * (w - kw + 1) == positions:
+                return kh, kw
+        raise ValueError(f"no stride-1 patch folds {columns} x {positions} columns into "
+                         f"{self.channels} x {h} x {w}")  # fmt: skip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.fold(x, self.size, self.patch(x.shape[-2], x.shape[-1]))
+
+
+def _deform_conv(op: O.DeformConv) -> nn.Module:
+    """torchvision's DeformConv2d: called with (input, offset) or (input, offset, mask)."""
+    from torchvision.ops import DeformConv2d  # torchvision loads only when one is built
+
+    return cast(nn.Module, DeformConv2d(op.cin, op.cout, op.kernel, op.stride, op.padding,
+                                        op.dilation, op.groups, op.bias))  # fmt: skip
+
+
+class InstanceNorm(nn.Module):
+    """``F.instance_norm`` over any rank (nn.InstanceNorm1d..3d's call), with the affine
+    weight and bias, and either each sample's statistics or the running ones (eval with
+    ``track_running_stats``), as the op says, whatever the training flag."""
+
+    def __init__(self, op: V.InstanceNorm) -> None:
+        super().__init__()
+        self.input_stats = op.input_stats
+        self.weight = nn.Parameter(torch.ones(op.channels)) if op.affine else None
+        self.bias = nn.Parameter(torch.zeros(op.channels)) if op.affine else None
+        running = not op.input_stats
+        self.register_buffer("running_mean", torch.zeros(op.channels) if running else None)
+        self.register_buffer("running_var", torch.ones(op.channels) if running else None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = cast(torch.Tensor | None, self.running_mean)
+        var = cast(torch.Tensor | None, self.running_var)
+        return F.instance_norm(x, mean, var, self.weight, self.bias, self.input_stats)
+
+
+def _select(op: V.Select) -> nn.Module:
+    """topk of the op's last size along the last axis; the others as torch names them."""
+    if op.function == "topk":
+        return Functional(cast(Callable[..., torch.Tensor], torch.topk), k=op.shape[-1])
+    return Functional(getattr(torch, op.function))
+
+
+def _nms(_op: V.NMS) -> nn.Module:
+    """torchvision's nms(boxes, scores) at IoU 0.5 (the count does not depend on it)."""
+    from torchvision.ops import nms
+
+    return Functional(nms, iou_threshold=0.5)
+
+
+def _roi_align(op: V.RoIAlign) -> nn.Module:
+    from torchvision.ops import roi_align
+
+    return Functional(roi_align, output_size=op.output_size, sampling_ratio=op.sampling_ratio)
+
+
+# int8 ops run on quantized tensors of this scale and zero point.
+QUANTIZED_SCALE, QUANTIZED_ZERO_POINT = 0.1, 0
+
+
+def _quantize(op: V.Quantize) -> nn.Module:
+    """quantize_per_tensor, quantize_per_channel (one scale per channel, axis 1) or
+    dequantize, as torch.ao's QuantStub and DeQuantStub run them."""
+    if op.function == "dequantize":
+        return Functional(torch.dequantize)
+    if op.function == "quantize_per_tensor":
+        return Functional(torch.quantize_per_tensor, scale=QUANTIZED_SCALE,
+                          zero_point=QUANTIZED_ZERO_POINT, dtype=torch.quint8)  # fmt: skip
+    return QuantizePerChannel()
+
+
+class QuantizePerChannel(nn.Module):
+    """``torch.quantize_per_channel`` over the channels (axis 1), each of one scale."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scales = torch.full((x.shape[1],), QUANTIZED_SCALE, dtype=torch.float64)
+        zero_points = torch.zeros(x.shape[1], dtype=torch.int64)
+        return torch.quantize_per_channel(x, scales, zero_points, 1, torch.quint8)
+
+
+def _packed(op: V.Packed) -> nn.Module:
+    """torch.ao's int8 Conv1d..3d, ConvTranspose1d..3d and Linear (ConvReLU and LinearReLU
+    fused), built on the CPU: their weights are packed for its int8 kernels."""
+    from torch.ao.nn import intrinsic, quantized
+
+    inner = op.op
+    fused = intrinsic.quantized if op.relu else quantized
+    with torch.device("cpu"):
+        if isinstance(inner, P.Conv):
+            suffix = f"{inner.dims}d"
+            if inner.transposed:
+                return cast(nn.Module, getattr(quantized, f"ConvTranspose{suffix}")(
+                    inner.cin, inner.cout, inner.kernel, inner.stride, inner.padding,
+                    inner.output_padding, inner.groups, inner.bias, inner.dilation))  # fmt: skip
+            name = f"ConvReLU{suffix}" if op.relu else f"Conv{suffix}"
+            return cast(nn.Module, getattr(fused, name)(
+                inner.cin, inner.cout, inner.kernel, inner.stride, inner.padding,
+                inner.dilation, inner.groups, inner.bias))  # fmt: skip
+        if op.relu:
+            return cast(nn.Module, fused.LinearReLU(inner.in_features, inner.out_features,
+                                                    inner.bias))  # fmt: skip
+        linear: Any = quantized.Linear  # untyped in torch
+        return cast(nn.Module, linear(inner.in_features, inner.out_features, bias_=inner.bias))
+
+
+def _fused_pointwise(op: V.FusedPointwise) -> nn.Module:
+    """torch.ops.quantized.add_relu(a, b, scale, zero_point) (FloatFunctional's add_relu
+    once converted)."""
+    function = getattr(torch.ops.quantized, op.function)
+    return Functional(function, scale=QUANTIZED_SCALE, zero_point=QUANTIZED_ZERO_POINT)
+
+
 # Every activation's module, by the class name core/primitives gives it; softmax over
 # the channels (dim 1), as a network's head uses it.
 ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
@@ -188,8 +374,22 @@ BUILDERS: dict[type[P.Primitive], Callable[[Any], nn.Module]] = {
     O.Interpolate: lambda op: Functional(F.interpolate, size=op.size, mode=op.mode),
     O.Reduce: lambda op: Functional(REDUCE_FUNCTIONS[op.function], dim=op.dims, keepdim=op.keepdim),
     WeightNorm: lambda op: Functional(torch._weight_norm, dim=op.dim),
+    O.Recurrent: _recurrent,
+    O.ConvNamedLinear: Conv1D,
+    O.Fold: lambda op: FoldPatches(op.shape),
+    O.DeformConv: _deform_conv,
+    # detection, optical flow and int8 (core.vision_ops)
+    V.Select: _select,
+    V.NMS: _nms,
+    V.RoIAlign: _roi_align,
+    V.InstanceNorm: InstanceNorm,
+    V.GridSample: lambda op: Functional(F.grid_sample, mode=op.mode, align_corners=False),
+    V.Quantize: _quantize,
+    V.Packed: _packed,
+    V.FusedPointwise: _fused_pointwise,
 }
-# Parameter and Opaque have no builder: they come only from reading a model's trace.
+# Parameter and Opaque have no builder: they come only from reading a model's trace (a
+# parameter read as data; a call with no formula).
 
 
 def build_module(op: P.Primitive) -> nn.Module:
@@ -221,5 +421,8 @@ class GraphModule(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         values = {INPUT: x}
         for name, owner, sources in self.plan:
-            values[name] = self.blocks[owner](*(values[s] for s in sources))
+            out = self.blocks[owner](*(values[s] for s in sources))
+            # a recurrent layer returns (output, state), topk (values, indices): the op's
+            # result is the first, as a model's forward takes it
+            values[name] = out[0] if isinstance(out, tuple) else out
         return values[self.plan[-1][0]]
