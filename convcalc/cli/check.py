@@ -283,7 +283,8 @@ def check(
     problems = [f"{r.entry.name}: {r.failure}" for r in results if r.failure]
     problems += [_excess(r.entry.name, v) for r in results for v in r.verdicts if not v.ok]
     grown = [c for r in results for c in r.changes if c.grew(allowed)]
-    title = f"convcalc check: {len(results)} entries from {config.path}"
+    title = (f"convcalc check: {len(results)} entr{'y' if len(results) == 1 else 'ies'} "
+             f"from {config.path}")  # fmt: skip
     if output is OutputFormat.json:
         from convcalc.render.jsontext import to_json
 
