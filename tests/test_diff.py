@@ -459,3 +459,12 @@ def test_fuzz_config_is_a_config_or_one_error(settings_: Any, tool: bool, name: 
                 assert entry.command.strip()
                 assert set(entry.limits) <= set(core_config.BUDGET_KEYS.values())
                 assert all(isinstance(v, int) and v >= 0 for v in entry.limits.values())
+
+
+def test_a_ratio_reads_in_four_digits() -> None:
+    """A float figure (arithmetic intensity) shows as four significant digits in a change,
+    not seventeen; integers stay exact."""
+    from convcalc.core.diff import show
+
+    assert show(8.208902570545078) == "8.209"
+    assert show(1_234_567) == "1,234,567"

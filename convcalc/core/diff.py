@@ -273,6 +273,8 @@ def show(value: Any) -> str:
         return fmt_int(value)
     if isinstance(value, list):
         return "x".join(str(v) for v in value)
+    if isinstance(value, float):  # a ratio (FLOPs per byte): four significant digits
+        return f"{value:.4g}"
     return str(value)
 
 
