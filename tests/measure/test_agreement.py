@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch.utils.flop_counter import FlopCounterMode
 
+from convcalc.core import ops as O  # noqa: N812 - as in the build table
+from convcalc.core import vision_ops as V  # noqa: N812
 from convcalc.core.figures import analyze
 from convcalc.core.graph import Network
 from convcalc.core.layers import COMPARE_VARIANTS, ConvSpec, compare_variant, conv_network
 from convcalc.core.report import build_checks
 from convcalc.errors import InvalidSpecError
 from convcalc.measure.probe import measure
+from tests.measure.built import INT8_DEPRECATED, build_case, one_node
 from tests.seeds import SEED_CASES, SeedCase, seed_network
-from tests.strategies import conv_specs, depthwise_specs, family_specs, measured_examples
+from tests.strategies import (
+    TRACEABLE,
+    Traced,
+    conv_specs,
+    depthwise_specs,
+    family_specs,
+    measured_examples,
+)
 
 
-def assert_agrees(network: Network, dtype: str = "float32") -> None:
-    """Measure on the CPU with the FlopCounterMode cross-check; every check must agree."""
+def assert_agrees(network: Network, dtype: str = "float32", device: str = "cpu") -> None:
+    """Measure (on the CPU) with the FlopCounterMode cross-check; every check must agree."""
     figures = analyze(network, dtype)
-    measured = measure(figures, "cpu", cross_check=True)
+    measured = measure(figures, device, cross_check=True)
     checks = build_checks(figures, measured)
     failed = [c.to_dict() for c in checks if not c.ok]
     assert not failed, failed
@@ -30,7 +42,7 @@ def assert_agrees(network: Network, dtype: str = "float32") -> None:
     assert measured.flop_counter_flops == 2 * totals.macs
     assert measured.torchinfo_mult_adds == totals.torchinfo_mult_adds
     assert len(measured.layers) == len(figures.layers)
-    assert measured.device == "cpu"
+    assert measured.device == device
 
 
 # Specs every variant is measured on: strided, rectangular, dilated, same, valid, batched, global.
@@ -139,3 +151,42 @@ def test_transposed_upsampling_variants_agree(spec: ConvSpec) -> None:
     assert len(shapes) == 1
     for network in networks:
         assert_agrees(network)
+
+
+@settings(max_examples=measured_examples())
+@given(
+    st.one_of(
+        TRACEABLE[O.Recurrent].filter(lambda case: not case.op.packed),
+        TRACEABLE[O.ConvNamedLinear],
+    )
+)
+def test_random_recurrent_layers_and_conv1d_agree(case: Traced) -> None:
+    """nn.LSTM/GRU/RNN and their cells, and GPT-2's Conv1D, built from their primitive:
+    params, output shape, torchinfo's rule (weight_ih & co.; "Conv" in a class name) and
+    FlopCounterMode's FLOPs (2 x the MACs) agree. Recurrent layers measure on meta, where
+    torch runs them step by step: on the CPU its fused LSTM kernel (mkldnn) is one op
+    FlopCounterMode has no formula for (0). A packed one is measured in tests/model."""
+    assert_agrees(one_node(case), device="meta" if isinstance(case.op, O.Recurrent) else "cpu")
+
+
+# Ops FlopCounterMode has no formula for, and what their MACs are: none but a deformable
+# conv's and an int8 conv's or linear map's, which are their float op's.
+UNCOUNTED = (O.Fold, O.DeformConv, V.Select, V.NMS, V.RoIAlign, V.InstanceNorm, V.GridSample,
+             V.Quantize, V.Packed, V.FusedPointwise)  # fmt: skip
+WEIGHTED = (O.DeformConv, V.Packed)
+
+
+@INT8_DEPRECATED
+@settings(max_examples=measured_examples())
+@given(st.one_of(*(TRACEABLE[kind] for kind in UNCOUNTED)))
+def test_flop_counter_counts_zero_on_the_ops_it_has_no_formula_for(case: Traced) -> None:
+    """F.fold, deform_conv2d and the detection, optical-flow and int8 ops, built and run:
+    FlopCounterMode counts 0 FLOPs on each (as their docstrings say), and their analytic
+    MACs are 0 too, but for a deformable conv's and an int8 conv's or linear map's."""
+    module, inputs = build_case(case)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(*inputs)
+    assert counter.get_total_flops() == 0
+    read = tuple(case.shapes[i] for i in case.reads)
+    macs = case.op.macs(read, case.op.out_shape(read))
+    assert (macs > 0) == isinstance(case.op, WEIGHTED)

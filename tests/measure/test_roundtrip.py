@@ -14,16 +14,11 @@ from convcalc.core import ops as O  # noqa: N812 - as in the build table
 from convcalc.core import primitives as P  # noqa: N812
 from convcalc.core.conventions import module_class
 from convcalc.core.graph import INPUT, Network, Node
-from convcalc.measure.build import (
-    BUILDERS,
-    QUANTIZED_SCALE,
-    QUANTIZED_ZERO_POINT,
-    GraphModule,
-    build_module,
-)
+from convcalc.measure.build import BUILDERS, GraphModule, build_module
 from convcalc.measure.extract import extract, extract_network
 from convcalc.measure.read import read_trace
 from convcalc.measure.trace import torch_class, trace
+from tests.measure.built import INT8_DEPRECATED, build_case
 from tests.strategies import (
     PRIMITIVES,
     TRACEABLE,
@@ -52,27 +47,6 @@ def test_every_primitive_round_trips_one_way_or_both() -> None:
     assert set(BUILDERS) == set(PRIMITIVES) | set(TRACEABLE)
 
 
-# torch deprecates its int8 tensors (quantize_per_tensor and the modules that make them),
-# which the int8 ops read; torchvision's quantized models still run them.
-INT8_DEPRECATED = pytest.mark.filterwarnings(
-    "ignore:torch.quantize_per_tensor, torch.quantize_per_channel and other quantized:UserWarning"
-)
-
-
-def _inputs(case: Traced) -> tuple[torch.Tensor, ...]:
-    """Zeros of each input's shape on the case's device; int8 ones quantized."""
-    made = []
-    for index, shape in enumerate(case.shapes):
-        dtype = case.dtypes[index] if index < len(case.dtypes) else "float32"
-        if dtype == "quint8":
-            zeros = torch.zeros(shape)
-            made.append(torch.quantize_per_tensor(zeros, QUANTIZED_SCALE, QUANTIZED_ZERO_POINT,
-                                                  torch.quint8))  # fmt: skip
-        else:
-            made.append(torch.zeros(shape, dtype=getattr(torch, dtype), device=case.device))
-    return tuple(made)
-
-
 def _root(network: Network, name: str) -> str:
     """The input a node's operand is, traced back through free nodes of one operand (a
     view, an unsqueeze; a zero state torch made, which the graph places on the input)."""
@@ -95,19 +69,11 @@ def test_read_of_a_traced_build_is_the_primitive(case: Traced) -> None:
     primitive, and no other counted work (only free nodes beside it: a state torch makes,
     a view, a call's further results), reading each input as often as the op does. One
     input runs through the network module measure builds; several call the op's module."""
-    op, shapes = case.op, case.shapes
-    with torch.device(case.device):
-        if len(shapes) == 1:
-            network = Network("one", shapes[0], (Node("op", op, (INPUT,) * len(case.calls)),))
-            module: nn.Module = GraphModule(network)
-        else:
-            module = build_module(op)
-    given_inputs = _inputs(case)
-    read = read_trace(trace(module, tuple(given_inputs[i] for i in sorted(set(case.calls)))
-                            if len(shapes) > 1 else given_inputs[:1]))  # fmt: skip
+    module, inputs = build_case(case)
+    read = read_trace(trace(module, inputs))
     counted = [node for node in read.nodes if not (isinstance(node.op, O.Opaque) and node.op.free)]
-    assert [node.op for node in counted] == [op]
-    names = [INPUT, *(f"{INPUT}#{i}" for i in range(2, len(shapes) + 1))]
+    assert [node.op for node in counted] == [case.op]
+    names = [INPUT, *(f"{INPUT}#{i}" for i in range(2, len(case.shapes) + 1))]
     assert tuple(_root(read, s) for s in counted[0].inputs) == tuple(names[i] for i in case.reads)
 
 
