@@ -312,7 +312,7 @@ STREAMS: tuple[tuple[str, int, Callable[[torch.Tensor, torch.Tensor], Any]], ...
 
 
 def measure_bandwidth(
-    device: torch.device, sizes: Sequence[int], seconds: float, rounds: int = 3
+    device: torch.device, sizes: Sequence[int], seconds: float, rounds: int = 5
 ) -> tuple[BandwidthPoint, ...]:
     """The best rate of bytes moved at each number of bytes moved, over the STREAMS run on
     buffers of each size (a copy and an in-place update of S bytes move 2 S; a read, S),
