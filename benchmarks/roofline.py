@@ -115,6 +115,12 @@ def judge(report: convcalc.Report, timing: Timing, roof: Roof) -> dict[str, Any]
     calls = [c for c in result.calls if c.bound and (c.flops or c.bytes_moved)]
     work = [c for c in calls if modules[c.nodes[0]] in WORK]
     ratios = [c.measured / c.bound for c in calls if c.bound]
+    # ties: repeated blocks have equal bounds and differ only by noise; one point per
+    # distinct bound (the median measured time of its calls) shows the ranking without them
+    distinct: dict[float, list[float]] = {}
+    for c in work:
+        distinct.setdefault(round(c.bound or 0.0, 12), []).append(c.measured)
+    shapes = sorted(distinct)
     below = [(c.call, c.measured, c.bound) for c in calls if c.below_bound]
     whole = result.whole
     return {
@@ -130,6 +136,14 @@ def judge(report: convcalc.Report, timing: Timing, roof: Roof) -> dict[str, Any]
         "spearman": spearman([c.bound or 0.0 for c in calls], [c.measured for c in calls]),
         "spearman_work": spearman([c.bound or 0.0 for c in work], [c.measured for c in work]),
         "work_calls": len(work),
+        "spearman_work_distinct": spearman(
+            shapes, [statistics.median(distinct[b]) for b in shapes]
+        ),
+        "work_distinct": len(shapes),
+        "per_call": [
+            [c.call, modules[c.nodes[0]], c.bound, c.measured, c.flops, c.bytes_moved]
+            for c in calls
+        ],
         "median_ratio": statistics.median(ratios) if ratios else None,
         "whole_measured": whole.measured,
         "whole_bound": whole.bound,
@@ -177,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(row)
                 say(f"{name} b{batch} {roof.name}: {row['calls']} calls, "
                     f"{row['below_bound']} below bound, spearman {row['spearman']:.3f} "
-                    f"(conv/linear {row['spearman_work']:.3f}), median ratio "
+                    f"(conv/linear {row['spearman_work']:.3f}, distinct shapes "
+                    f"{row['spearman_work_distinct']:.3f}), median ratio "
                     f"{row['median_ratio']:.2f}, whole {row['whole_measured'] * 1e3:.1f} ms "
                     f"vs bound {row['whole_bound'] * 1e3:.1f} ms")  # fmt: skip
             del model, x, report
