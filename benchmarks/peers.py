@@ -9,7 +9,7 @@ way its documentation shows, on the CPU with a real input, except
 ``torchinfo-meta``: module and input created on the meta device, ``input_data=``
 (torchinfo's ``input_size=`` path allocates on the CPU first).
 
-MobileNets come from convcalc's own description (``convcalc.core.networks`` and
+MobileNets come from convcalc's own description (``convcalc.core.nets.mobilenet`` and
 ``convcalc.measure.build.GraphModule``) when it is importable, else from the
 plain-torch definitions below (V1 per the paper's Table 1 with BN + ReLU and
 TF-slim's channel rounding; V2 like torchvision's ``mobilenet_v2``).
@@ -120,15 +120,15 @@ def mobilenet(version: int, width: float, resolution: int) -> nn.Module:
     """convcalc's own description when it imports, else the plain-torch definition."""
     global MODEL_SOURCE  # noqa: PLW0603 - reported once in the output line
     try:
-        from convcalc.core.networks import MobileNetSpec
-        from convcalc.core.networks import mobilenet as describe
+        from convcalc.core.nets.mobilenet import MobileNetSpec
+        from convcalc.core.nets.mobilenet import mobilenet as describe
         from convcalc.measure.build import GraphModule
 
         module: nn.Module = GraphModule(describe(MobileNetSpec(version, width, resolution)))
     except Exception:  # any import or API drift: plain torch
         MODEL_SOURCE = "plain torch (benchmarks/peers.py)"
         return plain_mobilenet_v1(width) if version == 1 else plain_mobilenet_v2(width)
-    MODEL_SOURCE = "convcalc.core.networks + convcalc.measure.build.GraphModule"
+    MODEL_SOURCE = "convcalc.core.nets.mobilenet + convcalc.measure.build.GraphModule"
     return module
 
 

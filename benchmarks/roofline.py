@@ -40,8 +40,8 @@ import torch
 import torchvision
 
 import convcalc
-from convcalc.core.roofline import Hardware, Options, Roof
-from convcalc.core.timing import Timed, Timing, TimingOptions, timed
+from convcalc.core.count.roofline import Hardware, Options, Roof
+from convcalc.core.count.timing import Timed, Timing, TimingOptions, timed
 from convcalc.measure.hardware_probe import (
     Clock,
     best_time,

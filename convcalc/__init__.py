@@ -24,8 +24,8 @@ _HOMES = {
     ),
     "convcalc.core.designs": ("Comparison", "Design", "Sweep"),
     # convcalc diff as one call: two files compared, their growth judged.
-    "convcalc.core.diff": ("Diff", "diff_files"),
-    "convcalc.core.report": ("Check", "CompareReport", "Report", "SweepReport"),
+    "convcalc.core.documents.diff": ("Diff", "diff_files"),
+    "convcalc.core.documents.report": ("Check", "CompareReport", "Report", "SweepReport"),
     # One call from a request to a result: what every command computes.
     "convcalc.pipeline": ("ModelTarget", "Request", "Result", "run"),
     "convcalc.errors": (
@@ -51,9 +51,9 @@ if TYPE_CHECKING:
         verify,
     )
     from convcalc.core.designs import Comparison, Design, Sweep
-    from convcalc.core.diff import Diff, diff_files
-    from convcalc.core.registry import NETWORKS
-    from convcalc.core.report import Check, CompareReport, Report, SweepReport
+    from convcalc.core.documents.diff import Diff, diff_files
+    from convcalc.core.documents.report import Check, CompareReport, Report, SweepReport
+    from convcalc.core.nets.registry import NETWORKS
     from convcalc.errors import (
         CheckFailedError,
         ConvCalcError,

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar
 
-from convcalc.core import registry
+from convcalc.core.count.figures import DTYPE_BYTES
 from convcalc.core.designs import (
     Comparison,
     Design,
@@ -30,20 +30,20 @@ from convcalc.core.designs import (
     spatial_design,
     sweep_design,
 )
-from convcalc.core.figures import DTYPE_BYTES
-from convcalc.core.graph import Network, Node
-from convcalc.core.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_group
-from convcalc.core.parse import check_dims
-from convcalc.core.registry import network_entry
-from convcalc.core.report import CompareReport, Report, SweepReport
-from convcalc.core.shapes import Pair, Sizes
+from convcalc.core.documents.report import CompareReport, Report, SweepReport
+from convcalc.core.geometry.shapes import Pair, Sizes
+from convcalc.core.nets import registry
+from convcalc.core.nets.graph import Network, Node
+from convcalc.core.nets.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_group
+from convcalc.core.nets.registry import network_entry
+from convcalc.core.values.parse import check_dims
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.render import display  # noqa: F401  (registers how a notebook shows a report)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # in typing from 3.11; only for the checker here
 
-    from convcalc.core.networks import MobileNetSpec
+    from convcalc.core.nets.mobilenet import MobileNetSpec
 
 # The blocks', networks' and ops' modules load in the constructors that use them, so
 # that a command's start-up pays only for what it builds (SPEC "Performance").
@@ -251,7 +251,7 @@ def se(
     batch: int = 1,
 ) -> Design:
     """Squeeze-and-Excitation: pool, FC C -> C/r, ReLU, FC C/r -> C, sigmoid, x * gate."""
-    from convcalc.core.networks import se_block
+    from convcalc.core.nets.mobilenet import se_block
 
     size = _pair(input, "input")
     network = se_block(_integer(channels, "channels"), _integer(reduction, "reduction"), size,
@@ -282,7 +282,7 @@ def pool(
     ``count_include_pad`` average pooling's; ``ceil_mode`` rounds the output size up
     while the last window still starts inside the input or its left padding.
     """
-    from convcalc.core.ops import POOL_MODES, AdaptivePool2d, Pool2d
+    from convcalc.core.ops.traced import POOL_MODES, AdaptivePool2d, Pool2d
 
     if mode not in POOL_MODES:
         raise InvalidSpecError(f"mode={mode!r} is not max or avg")
@@ -338,7 +338,7 @@ def cbam(
     batch: int = 1,
 ) -> Design:
     """CBAM: channel gate (shared MLP on avg- and max-pooled), then spatial gate (k x k conv)."""
-    from convcalc.core.networks import cbam_block
+    from convcalc.core.nets.mobilenet import cbam_block
 
     size = _pair(input, "input")
     network = cbam_block(
@@ -367,7 +367,7 @@ def mobilenet(
     """MobileNet V1, V2 or V3 (``size`` large or small) with a width multiplier (alpha)
     and an input side."""
     if version == 3 and not isinstance(version, bool):
-        from convcalc.core.mobilenet_v3 import MobileNetV3Spec
+        from convcalc.core.nets.mobilenet_v3 import MobileNetV3Spec
 
         v3 = MobileNetV3Spec(size or "large", _width(width), _integer(resolution, "resolution"),
                              _integer(classes, "classes"), _integer(batch, "batch"))  # fmt: skip
@@ -393,7 +393,7 @@ def resnet(
 ) -> Design:
     """ResNet-18..152 (v1 or v1.5), ResNeXt (``groups``, ``width_per_group``), Wide ResNet
     (``width_per_group=128``), SE- or CBAM-ResNet (``attention``, ``reduction``)."""
-    from convcalc.core.resnet import ResNetSpec
+    from convcalc.core.nets.resnet import ResNetSpec
 
     spec = ResNetSpec(
         depth=_integer(depth, "depth"),
@@ -445,7 +445,7 @@ def _width(value: Any) -> float:
 def _mobilenet_spec(
     version: int, width: float, resolution: int, classes: int, batch: int
 ) -> MobileNetSpec:
-    from convcalc.core.networks import MobileNetSpec
+    from convcalc.core.nets.mobilenet import MobileNetSpec
 
     return MobileNetSpec(
         version=_integer(version, "version"),
@@ -706,15 +706,17 @@ def _inputs_value(inputs: Any, input_dtype: str) -> Any:
 
 
 def _timing(measure_time: Any, device: str) -> Any:
-    """``profile``'s ``measure_time`` as a core.timing.TimingOptions (None: not timed)."""
+    """``profile``'s ``measure_time`` as a core.count.timing.TimingOptions (None: not timed)."""
     if measure_time is False or measure_time is None:
         return None
-    from convcalc.core.timing import TimingOptions
+    from convcalc.core.count.timing import TimingOptions
 
     if measure_time is True:
         measure_time = TimingOptions()
     if not isinstance(measure_time, TimingOptions):
-        raise InvalidSpecError("measure_time must be True, False or a core.timing.TimingOptions")
+        raise InvalidSpecError(
+            "measure_time must be True, False or a core.count.timing.TimingOptions"
+        )
     if device == "meta":
         raise InvalidSpecError(
             "measure_time runs the model for real: give device='cpu', 'cuda' or 'auto'"

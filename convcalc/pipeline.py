@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from convcalc.api import DEVICES, AnyReport, analyze, profile, verify
-from convcalc.core.budgets import Verdict, annotate, judge, partial_values
-from convcalc.core.catalogue import CATALOGUE
+from convcalc.core.count.figures import DTYPE_BYTES
 from convcalc.core.designs import Comparison, Design, Sweep
-from convcalc.core.documents import BUDGET_FIGURES, figure, points, text
-from convcalc.core.figures import DTYPE_BYTES
-from convcalc.core.primitives import fmt_int
-from convcalc.core.report import Check, Report
+from convcalc.core.documents.budgets import Verdict, annotate, judge, partial_values
+from convcalc.core.documents.catalogue import CATALOGUE
+from convcalc.core.documents.contract import BUDGET_FIGURES, figure, points, text
+from convcalc.core.documents.report import Check, Report
+from convcalc.core.ops.primitives import fmt_int
 from convcalc.errors import (
     BudgetExceededError,
     ConvCalcError,
@@ -45,8 +45,8 @@ from convcalc.errors import (
 )
 
 if TYPE_CHECKING:
-    from convcalc.core.backward import Backward
-    from convcalc.core.conventions import ConventionCount
+    from convcalc.core.count.backward import Backward
+    from convcalc.core.count.conventions import ConventionCount
 
 Notify = Callable[[str], None]
 # (points done, points in all, what is being verified now): a sweep's progress.
@@ -103,13 +103,13 @@ class Request:
     # A budget or a value on a total of work that is partial (an op with no formula) is
     # refused (exit 1, naming what was not counted) unless this allows it.
     allow_partial: bool = False
-    # The roofline's device (core/roofline.py): a name of the table or a saved spec, a
+    # The roofline's device (core/count/roofline.py): a name of the table or a saved spec, a
     # JSON file, "peak=989T,bandwidth=3.35T", or a Hardware or Roof; None: bytes moved and
     # intensity only. ``fused``: element-wise ops fused into the op before them.
     hardware: Any = None
     fused: bool = False
     # --measure-time: each layer and the whole pass timed on a real device (True, or a
-    # core.timing.TimingOptions), beside the bound (core/timing.py); a layer measured
+    # core.count.timing.TimingOptions), beside the bound (core/count/timing.py); a layer measured
     # faster than its bound is a failure.
     measure_time: Any = False
 
@@ -162,7 +162,7 @@ class Result:
             more = f" (and {len(failed) - 4} more)" if len(failed) > 4 else ""
             return MismatchError(f"analytic and measured figures disagree: {details}{more}")
         for point in self.report.reports:  # a layer faster than its bound
-            timed: Any = point.timed  # core.timing.Timed
+            timed: Any = point.timed  # core.count.timing.Timed
             fast = None if timed is None else timed.failure(_prefix(point, self.report.reports))
             if fast is not None:
                 return fast  # type: ignore[no-any-return]
@@ -259,11 +259,11 @@ def run(
 
 
 def roof(request: Request) -> Any:
-    """The request's device as a ``core.roofline.Roof`` for its dtype (None: none asked)."""
+    """The request's device as a ``core.count.roofline.Roof`` for its dtype (None: none asked)."""
     hardware = request.hardware
     if hardware is None:
         return None
-    from convcalc.core.roofline import Hardware, Roof, parse_hardware
+    from convcalc.core.count.roofline import Hardware, Roof, parse_hardware
 
     if isinstance(hardware, Roof):
         return hardware
@@ -283,7 +283,7 @@ def _with_roofline(report: AnyReport, request: Request) -> AnyReport:
         return report
     from dataclasses import replace
 
-    from convcalc.core.roofline import Options
+    from convcalc.core.count.roofline import Options
 
     options = Options(roof(request), request.fused)
 
@@ -314,19 +314,18 @@ def _check(request: Request) -> None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise InvalidSpecError(f"budget {name}={limit!r} must be a non-negative integer")
     if request.convention != "paper":  # the default costs no import on the fast path
-        from convcalc.core.conventions import convention
+        from convcalc.core.count.conventions import convention
 
         convention(request.convention)
     roof(request)  # a bad device spec before any work
     if request.measure_time:
-        from convcalc.core.timing import TimingOptions
+        from convcalc.core.count.timing import TimingOptions
 
         if not isinstance(request.measure_time, bool | TimingOptions):
-            raise InvalidSpecError("measure_time must be True or a core.timing.TimingOptions")
+            raise InvalidSpecError("measure_time must be True or a core.count.timing.TimingOptions")
         if request.device == "meta":
             raise InvalidSpecError(
-                "--measure-time runs the layers for real: use --device cpu, cuda or auto, "
-                "not meta"
+                "--measure-time runs the layers for real: use --device cpu, cuda or auto, not meta"
             )
     if not isinstance(request.subject, Subject):
         raise InvalidSpecError(
@@ -346,8 +345,7 @@ def _profile(request: Request, target: ModelTarget, say: Notify) -> Report:
         # the model's dtype: a floating --input-dtype's (as before), else the request's
         dtype=None if target.input_dtype in DTYPE_BYTES else request.dtype,
         # timing runs the model for real: auto is then CUDA if present, else the CPU
-        device="meta" if request.device == "auto" and not request.measure_time
-        else request.device,
+        device="meta" if request.device == "auto" and not request.measure_time else request.device,
         verify=request.verify,
         cross_check=request.cross_check,
         backward=request.backward,
@@ -360,7 +358,7 @@ def _profile(request: Request, target: ModelTarget, say: Notify) -> Report:
 def _timing_options(request: Request) -> Any:
     """--measure-time's options: the request's, at the threads a measured CPU spec was
     measured at unless they name their own."""
-    from convcalc.core.timing import TimingOptions, spec_threads
+    from convcalc.core.count.timing import TimingOptions, spec_threads
 
     given = request.measure_time
     options = given if isinstance(given, TimingOptions) else TimingOptions()
@@ -429,14 +427,14 @@ def _conventions(report: AnyReport, name: str) -> tuple[ConventionCount, ...]:
     """Each point's count under the convention (none for the paper's own)."""
     if name == "paper":
         return ()
-    from convcalc.core.conventions import count
+    from convcalc.core.count.conventions import count
 
     return tuple(count(r.figures, name) for r in report.reports)
 
 
 def _backward(report: AnyReport) -> tuple[Backward, ...]:
     """Each point's backward pass."""
-    from convcalc.core.backward import backward
+    from convcalc.core.count.backward import backward
 
     return tuple(backward(r.figures) for r in report.reports)
 

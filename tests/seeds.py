@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convcalc.core.graph import Network
-from convcalc.core.layers import (
+from convcalc.core.nets.graph import Network
+from convcalc.core.nets.layers import (
     ConvSpec,
     conv_network,
     separable_network,
     spatial_network,
     standard_network,
 )
-from convcalc.core.networks import se_block
+from convcalc.core.nets.mobilenet import se_block
 
 SEED_FILE = Path(__file__).parent / "data" / "seed_cases.json"
 

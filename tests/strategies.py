@@ -13,13 +13,13 @@ from typing import Any, Literal, NamedTuple
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from convcalc.core import ops as O  # noqa: N812 - as in the build table
-from convcalc.core import primitives as P  # noqa: N812
-from convcalc.core import vision_ops as V  # noqa: N812
-from convcalc.core.layers import ConvSpec, PaddingSpec
-from convcalc.core.primitives import Shape
-from convcalc.core.shapes import Pair, conv_output_size, effective_kernel
-from convcalc.core.weight_norm import WeightNorm
+from convcalc.core.geometry.shapes import Pair, conv_output_size, effective_kernel
+from convcalc.core.nets.layers import ConvSpec, PaddingSpec
+from convcalc.core.ops import primitives as P  # noqa: N812
+from convcalc.core.ops import traced as O  # noqa: N812 - as in the build table
+from convcalc.core.ops import vision as V  # noqa: N812
+from convcalc.core.ops.primitives import Shape
+from convcalc.core.ops.weight_norm import WeightNorm
 
 MAX_CHANNELS = 12
 MAX_EXTRA = 10  # how far the input may exceed the smallest size the kernel fits

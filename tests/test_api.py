@@ -100,7 +100,7 @@ def test_report_attributes_and_renderings() -> None:
     assert report.baseline.params == 32 * 16 * 9 + 32
     assert "params=704" in repr(report)
     assert "not verified" in repr(report)
-    assert "| params | 704 |" in report._repr_markdown_()
+    assert "| params | 704 |" in (report._repr_markdown_() or "")
     assert report.__rich__() is not None
     assert report.to_dict()["ratio_to_standard"]["params"] == pytest.approx(704 / 4640)
 

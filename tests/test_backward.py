@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import convcalc
-from convcalc.core.backward import backward
+from convcalc.core.count.backward import backward
 from convcalc.measure.build import GraphModule
 from tests.test_cli import invoke
 

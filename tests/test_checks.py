@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.core.figures import analyze
-from convcalc.core.layers import ConvSpec, conv_network
-from convcalc.core.report import build_checks
+from convcalc.core.count.figures import analyze
+from convcalc.core.documents.report import build_checks
+from convcalc.core.nets.layers import ConvSpec, conv_network
 from convcalc.measure import probe
 
 runner = CliRunner()

@@ -19,8 +19,8 @@ from typer.testing import CliRunner, Result
 
 import convcalc
 from convcalc.cli import app
-from convcalc.core import config as core_config
-from convcalc.core.diff import parse_tolerance
+from convcalc.core.documents import config as core_config
+from convcalc.core.documents.diff import parse_tolerance
 from convcalc.errors import InvalidSpecError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -268,7 +268,7 @@ def test_check_compares_with_the_default_baseline_file(tmp_path: Path) -> None:
 def test_check_baseline_of_another_command_names_the_entry(tmp_path: Path) -> None:
     """An entry whose baseline document is of another command (its command line changed)
     is one error line naming the entry and --update-baseline, exit 2, nothing on stdout
-    (it said only what core.diff says of two documents, with no entry and no way out)."""
+    (it said only what core.documents.diff says of two documents, with no entry and no way out)."""
     root = project(tmp_path, SMALL)
     assert invoke("check", "--update-baseline", cwd=root).exit_code == 0
     project(tmp_path, SMALL.replace("separable --cin 32", "spatial --cin 32"))

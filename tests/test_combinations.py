@@ -34,9 +34,9 @@ import typer.main
 from typer.testing import CliRunner, Result
 
 from convcalc.cli import app
-from convcalc.core.catalogue import CATALOGUE
-from convcalc.core.conventions import CONVENTIONS
-from convcalc.core.documents import figure, points
+from convcalc.core.count.conventions import CONVENTIONS
+from convcalc.core.documents.catalogue import CATALOGUE
+from convcalc.core.documents.contract import figure, points
 
 # The app's own registry: its click group, built once for every run of the walk.
 GROUP: Any = typer.main.get_command(app)

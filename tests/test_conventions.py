@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 import convcalc
-from convcalc.core.conventions import CONVENTIONS, count
+from convcalc.core.count.conventions import CONVENTIONS, count
 from convcalc.core.designs import conv_design
-from convcalc.core.report import Report
+from convcalc.core.documents.report import Report
 from convcalc.measure.build import GraphModule
 from tests.model.nets import CallStyles, SelfAttention
 from tests.strategies import family_specs, measured_examples

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from convcalc.cli import app
-from convcalc.core import config as core_config
-from convcalc.core.budgets import Verdict
-from convcalc.core.diff import strict_json
+from convcalc.core.documents import config as core_config
+from convcalc.core.documents.budgets import Verdict
+from convcalc.core.documents.diff import strict_json
 from convcalc.errors import InvalidSpecError
 
 runner = CliRunner()
@@ -209,11 +209,11 @@ def test_diff_json_is_strict_json(tmp_path: Path, conv: Any) -> None:
 
 
 def test_diff_is_one_library_call(tmp_path: Path, conv: Any) -> None:
-    """core.diff.diff_files reads both files, compares them and judges the growth in one call:
-    the Diff it returns is what the command prints (its JSON document) and its failure is the
-    command's exit-1 line; the command only renders it."""
+    """core.documents.diff.diff_files reads both files, compares them and judges the growth
+    in one call: the Diff it returns is what the command prints (its JSON document) and its
+    failure is the command's exit-1 line; the command only renders it."""
     import convcalc
-    from convcalc.core.diff import Diff, diff_files
+    from convcalc.core.documents.diff import Diff, diff_files
     from convcalc.errors import BudgetExceededError
 
     assert convcalc.diff_files is diff_files  # the public library's
@@ -237,7 +237,7 @@ def test_diff_files_of_unrelated_documents_names_both_files(
     tmp_path: Path, conv: Any, sweep: Any
 ) -> None:
     """The library call refuses two documents of different things, naming both files."""
-    from convcalc.core.diff import NotComparableError, diff_files
+    from convcalc.core.documents.diff import NotComparableError, diff_files
 
     old, new = write(tmp_path / "a.json", conv), write(tmp_path / "b.json", sweep)
     with pytest.raises(NotComparableError, match=r"a\.json and .*b\.json are not comparable"):
@@ -464,7 +464,7 @@ def test_fuzz_config_is_a_config_or_one_error(settings_: Any, tool: bool, name: 
 def test_a_ratio_reads_in_four_digits() -> None:
     """A float figure (arithmetic intensity) shows as four significant digits in a change,
     not seventeen; integers stay exact."""
-    from convcalc.core.diff import show
+    from convcalc.core.documents.diff import show
 
     assert show(8.208902570545078) == "8.209"
     assert show(1_234_567) == "1,234,567"

@@ -38,7 +38,7 @@ import typer
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.core.catalogue import CATALOGUE
+from convcalc.core.documents.catalogue import CATALOGUE
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -288,7 +288,9 @@ def test_python_api_page_shows_the_readme_example() -> None:
     assert next(b.body for b in blocks(page) if b.lang == "python") == tested
 
 
-FIGURES_BEGIN = "<!-- figures: generated from convcalc.core.catalogue by --update-docs -->\n"
+FIGURES_BEGIN = (
+    "<!-- figures: generated from convcalc.core.documents.catalogue by --update-docs -->\n"
+)
 FIGURES_END = "<!-- end of figures -->\n"
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from convcalc.core.config import _toml
+from convcalc.core.documents.config import _toml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "convcalc"
@@ -77,8 +77,8 @@ MODULES = modules()
 
 
 def _resolve(name: str) -> str | None:
-    """The package module a dotted import name lands in (``convcalc.core.report.Report``
-    -> ``convcalc.core.report``)."""
+    """The package module a dotted import name lands in (``convcalc.core.documents.report.Report``
+    -> ``convcalc.core.documents.report``)."""
     while name and name not in MODULES:
         name = name.rpartition(".")[0]
     return name or None
@@ -126,7 +126,9 @@ def layer(module: str) -> str:
 
 def test_every_module_has_a_layer_and_the_walk_sees_imports() -> None:
     """The walk finds the modules and their imports (a broken walk would pass the rest)."""
-    assert {"convcalc.pipeline", "convcalc.cli.app", "convcalc.core.report"} <= set(MODULES)
+    assert {"convcalc.pipeline", "convcalc.cli.app", "convcalc.core.documents.report"} <= set(
+        MODULES
+    )
     for module in MODULES:
         layer(module)
     found = {(e.module, e.target) for e in edges()}

@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.core.figures import analyze
-from convcalc.core.networks import (
+from convcalc.core.count.figures import analyze
+from convcalc.core.documents.report import build_checks
+from convcalc.core.nets.mobilenet import (
     MobileNetSpec,
     cbam_block,
     make_divisible,
@@ -19,7 +20,6 @@ from convcalc.core.networks import (
     se_block,
     slim_depth,
 )
-from convcalc.core.report import build_checks
 from convcalc.measure.probe import measure
 
 runner = CliRunner()

@@ -13,8 +13,8 @@ import math
 
 import pytest
 
-from convcalc.core.figures import Totals, analyze
-from convcalc.core.networks import MobileNetSpec, mobilenet
+from convcalc.core.count.figures import Totals, analyze
+from convcalc.core.nets.mobilenet import MobileNetSpec, mobilenet
 
 # MobileNet V1 paper (arXiv 1704.04861), Tables 6 and 7:
 # (width, resolution) -> (M mult-adds, M params).

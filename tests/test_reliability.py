@@ -19,8 +19,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from convcalc.cli import app
-from convcalc.core.digits import grouped
-from convcalc.core.primitives import fmt_int
+from convcalc.core.ops.primitives import fmt_int
+from convcalc.core.values.digits import grouped
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -127,7 +127,7 @@ def test_huge_width_counts_are_exact() -> None:
     """Past a float's range, channel counts are the exact product (TF-slim's int(c x alpha))."""
     from fractions import Fraction
 
-    from convcalc.core.networks import make_divisible, slim_depth
+    from convcalc.core.nets.mobilenet import make_divisible, slim_depth
 
     alpha = 1e306
     assert slim_depth(1024, alpha) == int(Fraction(alpha) * 1024)

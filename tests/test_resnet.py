@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import convcalc
-from convcalc.core.figures import Totals
+from convcalc.core.count.figures import Totals
 
 # The ResNet paper (arXiv 1512.03385), Table 1: FLOPs (multiply-adds) x 10^9 of the v1 networks.
 RESNET_PAPER = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}

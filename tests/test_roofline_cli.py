@@ -102,7 +102,7 @@ def test_hardware_lists_a_saved_spec(tmp_path: object, monkeypatch: pytest.Monke
     """A spec saved in the user's folder is listed and usable by name."""
     folder = f"{tmp_path}/hw"
     monkeypatch.setenv("CONVCALC_HARDWARE_DIR", folder)
-    from convcalc.core.roofline import Hardware, save_hardware
+    from convcalc.core.count.roofline import Hardware, save_hardware
 
     save_hardware(Hardware("bench", {"fp32": 2e11}, 3e10))
     listed = invoke("hardware", "--format", "json")

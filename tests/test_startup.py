@@ -23,7 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every command's module, from the app's own registry.
 COMMAND_MODULES = {name: module for name, (module, _) in COMMANDS.items()}
-NETWORK_MODULES = ("convcalc.core.networks", "convcalc.core.mobilenet_v3", "convcalc.core.resnet")
+NETWORK_MODULES = (
+    "convcalc.core.nets.mobilenet",
+    "convcalc.core.nets.mobilenet_v3",
+    "convcalc.core.nets.resnet",
+)
 
 # A --no-verify JSON run of every command that computes figures without torch.
 ANALYTIC_RUNS = {
@@ -102,17 +106,17 @@ def test_the_other_plain_formats_load_no_rich(output: list[str]) -> None:
 
 
 def test_a_layer_loads_no_network_and_no_op_table() -> None:
-    """conv loads no network module (registered lazily) and not core.ops' op table."""
+    """conv loads no network module (registered lazily) and not core.ops.traced' op table."""
     _, modules = loaded([*ANALYTIC_RUNS["conv"], "--no-verify", "--format", "json"])
     assert modules.isdisjoint(NETWORK_MODULES)
-    assert "convcalc.core.ops" not in modules
+    assert "convcalc.core.ops.traced" not in modules
     assert "convcalc.api" in modules  # control: the library did run
 
 
 def test_a_network_loads_its_own_module_only() -> None:
-    """resnet builds its network from the registry, which loads core.resnet alone."""
+    """resnet builds its network from the registry, which loads core.nets.resnet alone."""
     _, modules = loaded([*ANALYTIC_RUNS["resnet"], "--no-verify", "--format", "json"])
-    assert set(NETWORK_MODULES) & modules == {"convcalc.core.resnet"}
+    assert set(NETWORK_MODULES) & modules == {"convcalc.core.nets.resnet"}
 
 
 def test_a_table_does_load_rich() -> None:
@@ -146,11 +150,11 @@ def test_an_unknown_command_is_one_error_line() -> None:
 
 
 def test_the_registry_knows_every_network_without_importing_it() -> None:
-    """core.registry names each built-in network and its module (HOMES) before any loads;
+    """core.nets.registry names each built-in network and its module (HOMES) before any loads;
     walking NETWORKS loads them all, and each is registered by the module HOMES names."""
     code = (
         "import json, sys\n"
-        "from convcalc.core import registry\n"
+        "from convcalc.core.nets import registry\n"
         "before = sorted(m for m in sys.modules if m in " + repr(NETWORK_MODULES) + ")\n"
         "known = 'resnet' in registry.NETWORKS\n"
         "entries = {n: e.build.__module__ for n, e in registry.NETWORKS.items()}\n"
@@ -170,7 +174,7 @@ def test_the_registry_knows_every_network_without_importing_it() -> None:
 
 def test_an_unknown_network_names_the_known_ones() -> None:
     """network_entry of a name no module registers: one error naming every network."""
-    from convcalc.core.registry import HOMES, network_entry
+    from convcalc.core.nets.registry import HOMES, network_entry
     from convcalc.errors import InvalidSpecError
 
     with pytest.raises(InvalidSpecError, match="unknown network 'lenet'") as caught:

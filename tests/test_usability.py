@@ -22,7 +22,7 @@ import convcalc
 from convcalc.cli import app
 from convcalc.cli.help import EXAMPLES
 from convcalc.cli.options import words
-from convcalc.core.config import _toml
+from convcalc.core.documents.config import _toml
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from tests.model.nets import USER_FILE
 
@@ -358,7 +358,7 @@ FIRST = _first_commands()
 
 def test_every_word_valued_option_is_a_word() -> None:
     """No option reads words some other way (click's Choice, a bare string with its own
-    .lower()): each is a Word, read by core.parse.word; there are such options on the
+    .lower()): each is a Word, read by core.values.parse.word; there are such options on the
     commands issue 17 named."""
     for command in ALL_COMMANDS.values():
         for param in command.params:
@@ -438,7 +438,7 @@ def test_a_models_warnings_are_one_notice_or_none(files: Path) -> None:
 
 def test_convention_help_lists_every_convention() -> None:
     """--convention's help lists the registry's names, all of them (it listed 6 of 10)."""
-    from convcalc.core.conventions import CONVENTIONS
+    from convcalc.core.count.conventions import CONVENTIONS
 
     help_text = "".join(invoke("conv", "--help").stdout.split())
     assert f"--convention[{'|'.join(CONVENTIONS)}]" in help_text
@@ -449,7 +449,7 @@ def test_a_plain_run_does_not_import_the_conventions() -> None:
     """The --convention help is written from the registry only when help is shown."""
     code = ("import sys; from convcalc.cli.app import main; sys.argv = ['convcalc', 'conv', "
             "'--cin', '4', '--cout', '8', '--no-verify', '--format', 'json']\n"
-            "import atexit; atexit.register(lambda: print('convcalc.core.conventions' in "
+            "import atexit; atexit.register(lambda: print('convcalc.core.count.conventions' in "
             "sys.modules, file=sys.stderr))\nmain()")  # fmt: skip
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              cwd=ROOT, timeout=60, check=False)  # fmt: skip

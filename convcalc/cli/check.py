@@ -3,8 +3,8 @@
 Each entry's command line is parsed as ``convcalc COMMAND --format json`` would
 be and run through the library pipeline (``dispatch``; torch is imported once
 for all of them); its document
-is judged against the entry's budgets (core.budgets) and, with a baseline,
-against the baseline's document (core.diff). One table: entry, figure,
+is judged against the entry's budgets (core.documents.budgets) and, with a baseline,
+against the baseline's document (core.documents.diff). One table: entry, figure,
 value, budget, headroom. Exit 1 names each excess and each growth; exit 2 a
 malformed configuration (file, entry and key named); exit 3 the environment.
 """
@@ -21,11 +21,11 @@ import typer
 from convcalc import __version__
 from convcalc.cli.options import formats
 from convcalc.cli.output import notify
-from convcalc.core.budgets import Verdict
-from convcalc.core.budgets import judge as judge_budgets
-from convcalc.core.diff import change_text, growth_message, read_document, show
-from convcalc.core.documents import BUDGET_FIGURES, figure, points, text
-from convcalc.core.primitives import fmt_int
+from convcalc.core.documents.budgets import Verdict
+from convcalc.core.documents.budgets import judge as judge_budgets
+from convcalc.core.documents.contract import BUDGET_FIGURES, figure, points, text
+from convcalc.core.documents.diff import change_text, growth_message, read_document, show
+from convcalc.core.ops.primitives import fmt_int
 from convcalc.errors import (
     BudgetExceededError,
     EnvironmentUnavailableError,
@@ -35,8 +35,8 @@ from convcalc.interrupts import check_interrupt
 from convcalc.render import OutputFormat
 
 if TYPE_CHECKING:  # imported where used: the commands' start-up stays light
-    from convcalc.core import config as core_config
-    from convcalc.core import diff as core_diff
+    from convcalc.core.documents import config as core_config
+    from convcalc.core.documents import diff as core_diff
 
 DEFAULT_BASELINE = "convcalc-baseline.json"
 
@@ -243,8 +243,8 @@ def check(
     ] = OutputFormat.table,
 ) -> None:
     """Run every budget entry of pyproject.toml (or convcalc.toml); exit 1 naming each excess."""
-    from convcalc.core import config as core_config
-    from convcalc.core import diff as core_diff
+    from convcalc.core.documents import config as core_config
+    from convcalc.core.documents import diff as core_diff
 
     path = config_path or core_config.find()
     if path is None:
@@ -310,7 +310,7 @@ def _compare_entry(
 ) -> list[core_diff.Change]:
     """An entry's changes since its baseline; exit 2 naming the entry, with the way out,
     when its baseline document is of another thing (its command line changed)."""
-    from convcalc.core import diff as core_diff
+    from convcalc.core.documents import diff as core_diff
 
     try:
         return core_diff.compare(before, result.document)

@@ -1,11 +1,11 @@
 """``convcalc diff OLD.json NEW.json [--tolerance 1%]``: what changed, and did the model grow.
 
-The command parses its arguments, calls the library (``core.diff.diff_files``:
+The command parses its arguments, calls the library (``core.documents.diff.diff_files``:
 read both documents, compare them, judge the growth) and renders the ``Diff``
 it returns: every figure and layer that changed, then exit 1 when a
 whole-model figure grew by more than the tolerance. Exit 2 when a file is no
 convcalc document (each point is checked against the published JSON Schema,
-core.documents) or the two are not comparable (two commands' reports, or no
+core.documents.contract) or the two are not comparable (two commands' reports, or no
 point in common).
 
 ``--format json`` writes strict JSON: a number JSON cannot hold (NaN,
@@ -26,7 +26,7 @@ from convcalc.cli.options import formats
 from convcalc.render import OutputFormat
 
 if TYPE_CHECKING:  # imported where used: the commands' start-up stays light
-    from convcalc.core import diff as core_diff
+    from convcalc.core.documents import diff as core_diff
 
 Tolerance = Annotated[
     str,
@@ -40,7 +40,7 @@ Tolerance = Annotated[
 
 def render_diff(result: core_diff.Diff, output: OutputFormat) -> None:
     """Write a diff's changes: a table (or JSON, CSV, Markdown) on stdout."""
-    from convcalc.core.diff import change_text, show
+    from convcalc.core.documents.diff import change_text, show
 
     if output is OutputFormat.json:
         from convcalc.render.jsontext import to_json
@@ -107,7 +107,7 @@ def diff(
     ] = True,
 ) -> None:
     """Compare two JSON documents figure by figure and layer by layer; exit 1 if the model grew."""
-    from convcalc.core.diff import diff_files
+    from convcalc.core.documents.diff import diff_files
 
     result = diff_files(old, new, tolerance, layers=layers)
     render_diff(result, output)

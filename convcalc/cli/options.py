@@ -20,10 +20,10 @@ import typer.main
 import typer.models
 
 from convcalc.api import DEVICES
-from convcalc.core.catalogue import CATALOGUE
-from convcalc.core.documents import figure_name
-from convcalc.core.figures import DTYPE_BYTES
-from convcalc.core.parse import (
+from convcalc.core.count.figures import DTYPE_BYTES
+from convcalc.core.documents.catalogue import CATALOGUE
+from convcalc.core.documents.contract import figure_name
+from convcalc.core.values.parse import (
     check_dims,
     normal_word,
     parse_budget,
@@ -51,7 +51,7 @@ else:  # typer vendors click in recent releases and used click itself before: it
 
 class Word(ParamType):
     """A word-valued option's type: every one reads its value by one rule
-    (``core.parse.word``: case and surrounding spaces never matter), and its help
+    (``core.values.parse.word``: case and surrounding spaces never matter), and its help
     lists the words it takes, from the code that takes them.
 
     ``choices`` may be a function, called only when they are needed (help, or a
@@ -111,13 +111,14 @@ def formats(*accepted: OutputFormat) -> Word:
 
 
 def _convention_names() -> tuple[str, ...]:
-    from convcalc.core.conventions import CONVENTIONS
+    from convcalc.core.count.conventions import CONVENTIONS
 
     return tuple(CONVENTIONS)
 
 
 def integer(option: str) -> dict[str, Any]:
-    """``typer.Option`` arguments that read an integer by the one leniency rule (core.parse)."""
+    """``typer.Option`` arguments that read an integer by the one leniency rule
+    (core.values.parse)."""
     return {"parser": functools.partial(parse_int, option=option), "metavar": "INTEGER"}
 
 
@@ -430,7 +431,7 @@ class Common:
             raise InvalidSpecError("--cross-check needs verification; drop --no-verify")
         convention = normal_word(convention)
         if convention != "paper":  # the default costs no import on the fast path
-            from convcalc.core.conventions import convention as known_convention
+            from convcalc.core.count.conventions import convention as known_convention
 
             known_convention(convention)
         return cls(
@@ -474,8 +475,8 @@ def _roofline_plot(plot: str | None, hardware: str | None) -> str | None:
 
 
 def _hardware(text: str, dtype: str) -> str:
-    """--hardware checked before any work (its spec read by core.roofline), kept as given."""
-    from convcalc.core.roofline import parse_hardware
+    """--hardware checked before any work (its spec read by core.count.roofline), kept as given."""
+    from convcalc.core.count.roofline import parse_hardware
 
     parse_hardware(text, dtype)
     return text

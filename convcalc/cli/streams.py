@@ -7,7 +7,7 @@
 - **A stream that cannot encode the table's marks** (``PYTHONIOENCODING=ascii``):
   ``✓`` becomes ``Y``, ``✗`` ``N``, bar blocks ``#``; anything else ``?``.
 - **Numbers past 4,300 digits** (Python's default int-to-text limit) print in
-  full: inputs are at most 4,300 digits (core.parse), so results stay a few
+  full: inputs are at most 4,300 digits (core.values.parse), so results stay a few
   times that and print in milliseconds.
 """
 

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from convcalc.core.figures import analyze as analyze_network
-from convcalc.core.graph import Network
-from convcalc.core.layers import (
+from convcalc.core.count.figures import analyze as analyze_network
+from convcalc.core.documents.report import Baseline, CompareReport, RatioTheory, Report, SweepReport
+from convcalc.core.nets.graph import Network
+from convcalc.core.nets.layers import (
     ConvSpec,
     compare_networks,
     conv_network,
@@ -23,11 +24,10 @@ from convcalc.core.layers import (
     spatial_network,
     standard_network,
 )
-from convcalc.core.registry import network_entry
-from convcalc.core.report import Baseline, CompareReport, RatioTheory, Report, SweepReport
+from convcalc.core.nets.registry import network_entry
 
-if TYPE_CHECKING:  # a network's module loads when it is built (core.registry), not here
-    from convcalc.core.networks import MobileNetSpec
+if TYPE_CHECKING:  # a network's module loads when it is built (core.nets.registry), not here
+    from convcalc.core.nets.mobilenet import MobileNetSpec
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,6 @@ def mobilenet_spec(
     version: int, width: float, resolution: int, classes: int, batch: int
 ) -> MobileNetSpec:
     """A MobileNet spec, validated."""
-    from convcalc.core.networks import MobileNetSpec
+    from convcalc.core.nets.mobilenet import MobileNetSpec
 
     return MobileNetSpec(version, width, resolution, classes, batch)

@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 from torch import nn
 
-from convcalc.core import ops as O  # noqa: N812 - short alias for the table
-from convcalc.core import primitives as P  # noqa: N812
-from convcalc.core import vision_ops as V  # noqa: N812
-from convcalc.core.graph import INPUT, Network
-from convcalc.core.weight_norm import WeightNorm
+from convcalc.core.nets.graph import INPUT, Network
+from convcalc.core.ops import primitives as P  # noqa: N812
+from convcalc.core.ops import traced as O  # noqa: N812 - short alias for the table
+from convcalc.core.ops import vision as V  # noqa: N812
+from convcalc.core.ops.weight_norm import WeightNorm
 
 
 class SharedKernelDepthwiseConv2d(nn.Module):
@@ -378,7 +378,7 @@ BUILDERS: dict[type[P.Primitive], Callable[[Any], nn.Module]] = {
     O.ConvNamedLinear: Conv1D,
     O.Fold: lambda op: FoldPatches(op.shape),
     O.DeformConv: _deform_conv,
-    # detection, optical flow and int8 (core.vision_ops)
+    # detection, optical flow and int8 (core.ops.vision)
     V.Select: _select,
     V.NMS: _nms,
     V.RoIAlign: _roi_align,

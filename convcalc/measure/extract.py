@@ -15,9 +15,9 @@ from typing import Any
 import torch.fx
 from torch import nn
 
-from convcalc.core import ops as O  # noqa: N812 - short alias for the table
-from convcalc.core import primitives as P  # noqa: N812
-from convcalc.core.graph import INPUT, Network, Node
+from convcalc.core.nets.graph import INPUT, Network, Node
+from convcalc.core.ops import primitives as P  # noqa: N812
+from convcalc.core.ops import traced as O  # noqa: N812 - short alias for the table
 from convcalc.measure import build
 
 

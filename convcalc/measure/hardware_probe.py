@@ -31,8 +31,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 
-from convcalc.core.roofline import CacheLevel as RoofCache
-from convcalc.core.roofline import Hardware
+from convcalc.core.count.roofline import CacheLevel as RoofCache
+from convcalc.core.count.roofline import Hardware
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 
 Notify = Callable[[str], None]
@@ -316,7 +316,7 @@ def measure_bandwidth(
 ) -> tuple[BandwidthPoint, ...]:
     """The best rate of bytes moved at each number of bytes moved, over the STREAMS run on
     buffers of each size (a copy and an in-place update of S bytes move 2 S; a read, S),
-    the sizes tried in turn ``rounds`` times. Bytes moved are the roofline's (core.roofline:
+    the sizes tried in turn ``rounds`` times. Bytes moved are the roofline's (core.count.roofline:
     each input read once, the output written once), so the best of the streams bounds a
     layer whatever its pattern."""
     clock = Clock(device)
@@ -458,7 +458,7 @@ def _rate(value: float, unit: str) -> str:
 
 
 def peak_kind(device: str, dtype: str) -> str:
-    """The spec's peak a measurement in ``dtype`` is (core.roofline.PEAK_KINDS): float32 on a
+    """The spec's peak a measurement in ``dtype`` is (core.count.roofline.PEAK_KINDS): float32 on a
     GPU that runs it in TF32 (torch's default for convolutions) is tf32."""
     if dtype == "float32" and device == "cuda":
         tf32 = torch.backends.cudnn.allow_tf32 or torch.backends.cuda.matmul.allow_tf32
@@ -467,7 +467,7 @@ def peak_kind(device: str, dtype: str) -> str:
 
 
 def to_hardware(probe: Probe, name: str, earlier: Hardware | None = None) -> Hardware:
-    """The measurement as a named spec (core.roofline's format), its cache levels the
+    """The measurement as a named spec (core.count.roofline's format), its cache levels the
     measured ones; the peaks of other dtypes an ``earlier`` spec of this device measured
     are kept (measure float32, then bfloat16, into one spec)."""
     kind = peak_kind(probe.device, probe.dtype)

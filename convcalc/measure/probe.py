@@ -21,10 +21,10 @@ from typing import Any
 import torch
 import torchinfo
 
-from convcalc.core.figures import NetworkFigures
-from convcalc.core.graph import Network
-from convcalc.core.primitives import fmt_int
-from convcalc.core.report import LayerMeasurement, Measurement, Report, build_checks
+from convcalc.core.count.figures import NetworkFigures
+from convcalc.core.documents.report import LayerMeasurement, Measurement, Report, build_checks
+from convcalc.core.nets.graph import Network
+from convcalc.core.ops.primitives import fmt_int
 from convcalc.errors import EnvironmentUnavailableError
 from convcalc.measure.read_vision import packed_params
 

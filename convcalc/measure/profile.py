@@ -21,10 +21,10 @@ import torchinfo
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from convcalc.core import ops as O  # noqa: N812 - the op table's alias
-from convcalc.core.figures import DTYPE_BYTES, NetworkFigures, analyze
-from convcalc.core.graph import Network
-from convcalc.core.report import Measurement, Report, build_checks
+from convcalc.core.count.figures import DTYPE_BYTES, NetworkFigures, analyze
+from convcalc.core.documents.report import Measurement, Report, build_checks
+from convcalc.core.nets.graph import Network
+from convcalc.core.ops import traced as O  # noqa: N812 - the op table's alias
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.inputs import DTYPES, ExampleInputs, TensorSpec, check_dtype, dtype_name
 from convcalc.measure.probe import read_summary
@@ -271,7 +271,7 @@ def profile_model(
     if inputs is not None:
         described["inputs"] = given.to_dict()
     report = Report("model", (spec or {}) | described, figures, kind=kind or type(model).__name__)
-    if measure_time is not None:  # a core.timing.TimingOptions: each leaf call, for real
+    if measure_time is not None:  # a core.count.timing.TimingOptions: each leaf call, for real
         from convcalc.measure.timing import time_model
 
         timing = time_model(model, args, kwargs, options=measure_time)

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from convcalc.core import ops as O  # noqa: N812 - short alias for the table
-from convcalc.core import primitives as P  # noqa: N812
-from convcalc.core.graph import INPUT, Network, Node
-from convcalc.core.vision_ops import Packed
-from convcalc.core.weight_norm import WeightNorm
+from convcalc.core.nets.graph import INPUT, Network, Node
+from convcalc.core.ops import primitives as P  # noqa: N812
+from convcalc.core.ops import traced as O  # noqa: N812 - short alias for the table
+from convcalc.core.ops.vision import Packed
+from convcalc.core.ops.weight_norm import WeightNorm
 from convcalc.errors import InvalidSpecError
 from convcalc.measure.read_vision import VISION_READERS, Reading
 from convcalc.measure.trace import Event, Trace, Value

@@ -1,7 +1,7 @@
 """Readers for the ops of detection, optical-flow and int8 quantized models.
 
 ``read.READERS`` takes these first (``VISION_READERS``): each reads one traced call
-into a primitive of ``core.vision_ops`` (``Reading``), or returns None for a call
+into a primitive of ``core.ops.vision`` (``Reading``), or returns None for a call
 it does not know, which the table's own reader (if any) then reads. Also here:
 the int8 models' packed weights (``packed_weights``: no ``nn.Parameter``, so
 the measured side counts them from the modules' own ``weight()`` and ``bias()``)
@@ -18,12 +18,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from convcalc.core import ops as O  # noqa: N812 - the op table's alias
-from convcalc.core import primitives as P  # noqa: N812
-from convcalc.core import vision_ops as V  # noqa: N812
-from convcalc.core.figures import NetworkFigures
-from convcalc.core.graph import INPUT, Network, Node
-from convcalc.core.primitives import fmt_int
+from convcalc.core.count.figures import NetworkFigures
+from convcalc.core.nets.graph import INPUT, Network, Node
+from convcalc.core.ops import primitives as P  # noqa: N812
+from convcalc.core.ops import traced as O  # noqa: N812 - the op table's alias
+from convcalc.core.ops import vision as V  # noqa: N812
+from convcalc.core.ops.primitives import fmt_int
 from convcalc.measure.trace import Event, Value
 
 

@@ -1,5 +1,5 @@
 """Time a network or a model on a real device: each module call in its forward pass, and the
-whole pass (``--measure-time``; the figures beside the bound are core.timing's).
+whole pass (``--measure-time``; the figures beside the bound are core.count.timing's).
 
 Each leaf module call is timed where it runs, inside the forward pass, by a
 global forward pre-hook and hook that read a clock (removed in ``finally``:
@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from torch.utils import hooks as torch_hooks
 
-from convcalc.core.figures import NetworkFigures
-from convcalc.core.timing import Timing, TimingOptions, median
+from convcalc.core.count.figures import NetworkFigures
+from convcalc.core.count.timing import Timing, TimingOptions, median
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.hardware_probe import threads_of
 from convcalc.measure.trace import evaluation, tensors

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from convcalc.core.backward import Backward
-from convcalc.core.conventions import ASPECTS, CONVENTIONS, ConventionCount
+from convcalc.core.count.backward import Backward
+from convcalc.core.count.conventions import ASPECTS, CONVENTIONS, ConventionCount
 from convcalc.render import units
 
 

@@ -1,8 +1,8 @@
 """How a notebook and Rich show a report: registered into core's display table on load.
 
-``core.report`` cannot import the renderers (core imports nothing above
+``core.documents.report`` cannot import the renderers (core imports nothing above
 itself), so this module hands them down: ``Report._repr_markdown_`` and
-``__rich__`` look them up in ``core.report.DISPLAYS``. ``convcalc.api``
+``__rich__`` look them up in ``core.documents.report.DISPLAYS``. ``convcalc.api``
 imports it; each renderer's own module still loads only when a report is shown.
 """
 
@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from convcalc.core.report import DISPLAYS
+from convcalc.core.documents.report import DISPLAYS
 
 # (report class, "markdown" or "rich") -> (module under convcalc.render, function).
 VIEWS = {

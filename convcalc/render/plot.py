@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from convcalc.core.report import Report
+from convcalc.core.documents.report import Report
 from convcalc.errors import EnvironmentUnavailableError
 
 

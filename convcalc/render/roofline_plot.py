@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from convcalc.core.report import Report
-from convcalc.core.roofline import Roof, rate, roofline_of
+from convcalc.core.count.roofline import Roof, rate, roofline_of
+from convcalc.core.documents.report import Report
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.render.plot import require_matplotlib
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from convcalc.core.catalogue import CATALOGUE, Figure
-from convcalc.core.figures import ELEMENT_BYTES, LayerFigures, NetworkFigures, Totals
-from convcalc.core.primitives import Primitive, fmt_int
-from convcalc.core.report import CompareReport, Report, analytic_dict
-from convcalc.core.roofline import roofline_of
-from convcalc.core.timing import row_figures
+from convcalc.core.count.figures import ELEMENT_BYTES, LayerFigures, NetworkFigures, Totals
+from convcalc.core.count.roofline import roofline_of
+from convcalc.core.count.timing import row_figures
+from convcalc.core.documents.catalogue import CATALOGUE, Figure
+from convcalc.core.documents.report import CompareReport, Report, analytic_dict
+from convcalc.core.ops.primitives import Primitive, fmt_int
 from convcalc.render import units
 
 Kind = Literal["count", "bytes", "shape", "text", "number", "seconds", "share"]
@@ -51,7 +51,7 @@ class Row:
         if self.kind == "number":
             return f"{value:,.4g}"
         if self.kind == "seconds":
-            from convcalc.core.roofline import seconds
+            from convcalc.core.count.roofline import seconds
 
             return seconds(value)
         if self.kind == "share":
@@ -71,7 +71,7 @@ def _input_formula(fig: NetworkFigures, dtype_note: str) -> str:
 
 
 def summary_rows(report: Report) -> list[Row]:
-    """The totals of a report: a row per figure of the catalogue (core.catalogue), in its
+    """The totals of a report: a row per figure of the catalogue (core.documents.catalogue), in its
     order, then what only a table shows (torchinfo's memory estimate, work with no
     formula, a single op's headline, the standard k x k beside, the receptive field).
 
@@ -248,7 +248,7 @@ class _Summary:
         return Row("time_bound", "time, lower bound", roofline.time,
                    formula=roofline.time_formula(self._single()), kind="seconds")  # fmt: skip
 
-    # --measure-time (core/timing.py): the measured side, beside the bound above.
+    # --measure-time (core/count/timing.py): the measured side, beside the bound above.
     def _timed(self) -> Any:
         return self.report.timed
 
@@ -270,7 +270,7 @@ class _Summary:
         timed = self._timed()
         if timed is None or timed.whole.ratio is None:
             return None
-        from convcalc.core.roofline import seconds
+        from convcalc.core.count.roofline import seconds
 
         whole = timed.whole
         formula = f"{seconds(whole.measured)} / {seconds(whole.bound)} = {whole.ratio:,.3g}"
@@ -283,7 +283,7 @@ class _Summary:
         timed = self._timed()
         if timed is None or timed.whole.achieved_flops is None:
             return None
-        from convcalc.core.roofline import rate, seconds
+        from convcalc.core.count.roofline import rate, seconds
 
         whole = timed.whole
         return Row("achieved_flops", "achieved FLOP/s", None,
@@ -295,7 +295,7 @@ class _Summary:
         timed = self._timed()
         if timed is None or timed.whole.achieved_bandwidth is None:
             return None
-        from convcalc.core.roofline import rate, seconds
+        from convcalc.core.count.roofline import rate, seconds
 
         whole = timed.whole
         return Row("achieved_bandwidth", "achieved bytes/s", None,
@@ -405,7 +405,7 @@ def layer_rows(
             compared = [c for c in checks if c is not None and c.is_compared]
             ok = all(c.ok for c in compared) if compared else None
         figures = layer_figures(members, report.figures)
-        # --measure-time: the row's timed calls (core/timing.py)
+        # --measure-time: the row's timed calls (core/count/timing.py)
         figures |= row_figures(report.timed, [x.index for x in members])
         macs = figures["macs"]
         shared = [x.shares_weights_of for x in members if x.shares_weights_of]
@@ -476,7 +476,7 @@ def roofline_cells(
     options = report.figures.roofline_options
     if options is None or not options.shown or len(report.figures.layers) < 2:
         return None
-    from convcalc.core.roofline import seconds
+    from convcalc.core.count.roofline import seconds
 
     roofline = roofline_of(report.figures)
     total = roofline.time or 0.0
@@ -510,7 +510,7 @@ def timing_cells(
     timed = report.timed
     if timed is None or len(report.figures.layers) < 2:
         return None
-    from convcalc.core.roofline import rate, seconds
+    from convcalc.core.count.roofline import rate, seconds
 
     cells = []
     for row in layer_rows(report, depth=depth, top=top):

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import RenderableType
 from rich.table import Table
 
-from convcalc.core.report import Report, SweepReport
+from convcalc.core.documents.report import Report, SweepReport
 from convcalc.render import units
 from convcalc.render.fit import Fit
 from convcalc.render.table import MARKS

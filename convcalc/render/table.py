@@ -6,7 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from convcalc.core.report import CompareReport, Report
+from convcalc.core.documents.report import CompareReport, Report
 from convcalc.render import units
 from convcalc.render.fit import Fit
 from convcalc.render.rows import (

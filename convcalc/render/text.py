@@ -7,7 +7,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from convcalc.core.report import CompareReport, Report
+from convcalc.core.documents.report import CompareReport, Report
 from convcalc.render import units
 from convcalc.render.jsontext import to_json as _to_json
 from convcalc.render.rows import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from convcalc.core.figures import analyze
-from convcalc.core.layers import (
+from convcalc.core.count.figures import analyze
+from convcalc.core.nets.layers import (
     COMPARE_VARIANTS,
     ConvSpec,
     compare_variant,
@@ -15,7 +15,7 @@ from convcalc.core.layers import (
     spatial_network,
     standard_network,
 )
-from convcalc.core.primitives import (
+from convcalc.core.ops.primitives import (
     Activation,
     BatchNorm2d,
     Conv2d,

@@ -7,9 +7,7 @@ from __future__ import annotations
 import pytest
 
 import convcalc
-from convcalc.core import ops
-from convcalc.core.primitives import Linear
-from convcalc.core.shapes import (
+from convcalc.core.geometry.shapes import (
     Field,
     input_field,
     local_field,
@@ -17,6 +15,8 @@ from convcalc.core.shapes import (
     mixed_field,
     token_field,
 )
+from convcalc.core.ops import traced as ops
+from convcalc.core.ops.primitives import Linear
 
 
 def _patches(side: int = 224, patch: int = 16) -> Field:

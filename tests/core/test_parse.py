@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convcalc.core.parse import (
+from convcalc.core.values.parse import (
     non_negative,
     normal_word,
     parse_budget,

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convcalc.core.figures import analyze
-from convcalc.core.layers import (
+from convcalc.core.count.figures import analyze
+from convcalc.core.geometry.shapes import conv_output_size, effective_kernel
+from convcalc.core.nets.layers import (
     COMPARE_VARIANTS,
     ConvSpec,
     compare_variant,
@@ -18,8 +19,7 @@ from convcalc.core.layers import (
     separable_network,
     standard_network,
 )
-from convcalc.core.primitives import Conv2d
-from convcalc.core.shapes import conv_output_size, effective_kernel
+from convcalc.core.ops.primitives import Conv2d
 from convcalc.errors import InvalidSpecError
 from tests.strategies import channels_and_groups, conv_specs
 

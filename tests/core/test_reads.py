@@ -1,4 +1,4 @@
-"""Exact receptive fields after upsampling (core/reads.py), against what torch reads.
+"""Exact receptive fields after upsampling (core/geometry/reads.py), against what torch reads.
 
 Every op here is linear with positive weights, so running a chain on the identity
 (a batch of one-hot inputs) gives, for each output unit, exactly the input pixels
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import convcalc
-from convcalc.core.shapes import (
+from convcalc.core.geometry.shapes import (
     Field,
     input_field,
     local_field,

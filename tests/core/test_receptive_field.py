@@ -9,8 +9,8 @@ gate that saw the whole input has seen it too.
 from __future__ import annotations
 
 import convcalc
-from convcalc.core.figures import LayerFigures
-from convcalc.core.shapes import Jump, Jumps
+from convcalc.core.count.figures import LayerFigures
+from convcalc.core.geometry.shapes import Jump, Jumps
 
 
 def _fields(design: convcalc.Design) -> dict[str, tuple[tuple[int, ...], Jumps, bool]]:
@@ -119,10 +119,10 @@ def test_kernel_as_large_as_the_padded_input() -> None:
 
 def test_local_ops_after_a_global_one_stay_global() -> None:
     """A global field cannot widen: a conv after the SE gate still shows the input's extent."""
-    from convcalc.core.blocks import squeeze_excitation
-    from convcalc.core.figures import analyze
-    from convcalc.core.graph import INPUT, GraphBuilder
-    from convcalc.core.primitives import Conv2d
+    from convcalc.core.count.figures import analyze
+    from convcalc.core.nets.blocks import squeeze_excitation
+    from convcalc.core.nets.graph import INPUT, GraphBuilder
+    from convcalc.core.ops.primitives import Conv2d
 
     b = GraphBuilder()
     with b.scope("se"):
@@ -143,7 +143,7 @@ def test_fields_have_one_axis_per_spatial_axis() -> None:
     """The recurrence runs per axis on any number of them: a 3x3x3 stride-2 window on
     16x112x112 gives r 3, j 2 on each; two of them r 3 + 2 x 2 = 7, j 4. A window over
     other axes (a 1-D conv over a 2-D map's channels) leaves the field as it is."""
-    from convcalc.core.shapes import global_field, input_field, local_field
+    from convcalc.core.geometry.shapes import global_field, input_field, local_field
 
     start = input_field((16, 112, 112))
     once = local_field(start, (3, 3, 3), (2, 2, 2), (1, 1, 1), (2, 2, 2))

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from convcalc.core.figures import analyze
-from convcalc.core.layers import ConvSpec, conv_network, separable_network
-from convcalc.core.report import (
+from convcalc.core.count.figures import analyze
+from convcalc.core.documents.report import (
     SCHEMA_VERSION,
     Check,
     LayerMeasurement,
@@ -15,6 +14,7 @@ from convcalc.core.report import (
     Report,
     build_checks,
 )
+from convcalc.core.nets.layers import ConvSpec, conv_network, separable_network
 
 
 def _report(spec: ConvSpec) -> Report:

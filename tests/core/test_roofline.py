@@ -1,4 +1,5 @@
-"""The roofline's figures against hand-derived values (docs: core/roofline.py states the rules).
+"""The roofline's figures against hand-derived values (core/count/roofline.py states
+the rules).
 
 Every byte count below is written out by hand from the rule "weights and each input
 read once, the output written once, at the dtype's size" (float32: 4 bytes), never
@@ -14,12 +15,8 @@ from typing import Any
 import pytest
 
 import convcalc
-from convcalc.core import ops as O  # noqa: N812 - as core/ops is aliased elsewhere
-from convcalc.core.designs import Design
-from convcalc.core.figures import analyze
-from convcalc.core.graph import INPUT, Network, Node
-from convcalc.core.primitives import Linear
-from convcalc.core.roofline import (
+from convcalc.core.count.figures import analyze
+from convcalc.core.count.roofline import (
     DTYPE_PEAKS,
     PEAK_KINDS,
     Hardware,
@@ -32,6 +29,10 @@ from convcalc.core.roofline import (
     save_hardware,
     table,
 )
+from convcalc.core.designs import Design
+from convcalc.core.nets.graph import INPUT, Network, Node
+from convcalc.core.ops import traced as O  # noqa: N812 - as core/ops is aliased elsewhere
+from convcalc.core.ops.primitives import Linear
 from convcalc.errors import InvalidSpecError
 from convcalc.pipeline import Request, run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convcalc.core.figures import analyze
+from convcalc.core.count.figures import analyze
 from tests.seeds import SEED_CASES, SeedCase, seed_network, seed_standard_network
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convcalc.core.shapes import (
+from convcalc.core.geometry.shapes import (
     Jump,
     conv_output_size,
     effective_kernel,

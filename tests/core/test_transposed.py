@@ -15,14 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import convcalc
-from convcalc.core.primitives import Conv
-from convcalc.core.shapes import (
+from convcalc.core.geometry.shapes import (
     conv_output_size,
     input_field,
     transposed_field,
     transposed_output_size,
     transposed_reach,
 )
+from convcalc.core.ops.primitives import Conv
 from convcalc.errors import InvalidSpecError
 
 

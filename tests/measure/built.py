@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from convcalc.core.graph import INPUT, Network, Node
+from convcalc.core.nets.graph import INPUT, Network, Node
 from convcalc.measure.build import QUANTIZED_SCALE, QUANTIZED_ZERO_POINT, GraphModule, build_module
 from tests.strategies import Traced
 

@@ -8,12 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from convcalc.core import ops as O  # noqa: N812 - as in the build table
-from convcalc.core import vision_ops as V  # noqa: N812
-from convcalc.core.figures import analyze
-from convcalc.core.graph import Network
-from convcalc.core.layers import COMPARE_VARIANTS, ConvSpec, compare_variant, conv_network
-from convcalc.core.report import build_checks
+from convcalc.core.count.figures import analyze
+from convcalc.core.documents.report import build_checks
+from convcalc.core.nets.graph import Network
+from convcalc.core.nets.layers import COMPARE_VARIANTS, ConvSpec, compare_variant, conv_network
+from convcalc.core.ops import traced as O  # noqa: N812 - as in the build table
+from convcalc.core.ops import vision as V  # noqa: N812
 from convcalc.errors import InvalidSpecError
 from convcalc.measure.probe import measure
 from tests.measure.built import INT8_DEPRECATED, build_case, one_node
@@ -144,7 +144,7 @@ def test_random_family_convolutions_agree(spec: ConvSpec) -> None:
 def test_transposed_upsampling_variants_agree(spec: ConvSpec) -> None:
     """compare --transposed: resampling to the transposed conv's output and a stride-1
     conv give that output size, and measure as analysed."""
-    from convcalc.core.layers import upsample_networks
+    from convcalc.core.nets.layers import upsample_networks
 
     networks = upsample_networks(spec)
     shapes = {analyze(n).totals.output_shape for n in networks}

@@ -16,7 +16,7 @@ import torch
 from typer.testing import CliRunner
 
 from convcalc.cli import app
-from convcalc.core.roofline import Hardware, load_hardware, parse_hardware, read_spec
+from convcalc.core.count.roofline import Hardware, load_hardware, parse_hardware, read_spec
 from convcalc.measure import hardware_probe
 from convcalc.measure.hardware_probe import (
     BandwidthPoint,
@@ -105,10 +105,10 @@ def probe(dtype: str = "float32", peak: float = 2e11) -> Probe:
 def test_a_measured_spec_round_trips_and_is_found_by_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The spec (core.roofline's format, with its cache levels and how it was measured)
+    """The spec (core.count.roofline's format, with its cache levels and how it was measured)
     is saved, read back equal, found by --hardware NAME, and its roof has the caches."""
     monkeypatch.setenv("CONVCALC_HARDWARE_DIR", str(tmp_path))
-    from convcalc.core.roofline import save_hardware
+    from convcalc.core.count.roofline import save_hardware
 
     spec = to_hardware(probe(), "my-box")
     path = save_hardware(spec)

@@ -10,10 +10,10 @@ from torch import nn
 
 import convcalc
 from convcalc import NETWORKS
-from convcalc.core import ops as O  # noqa: N812 - as in the build table
-from convcalc.core import primitives as P  # noqa: N812
-from convcalc.core.conventions import module_class
-from convcalc.core.graph import INPUT, Network, Node
+from convcalc.core.count.conventions import module_class
+from convcalc.core.nets.graph import INPUT, Network, Node
+from convcalc.core.ops import primitives as P  # noqa: N812
+from convcalc.core.ops import traced as O  # noqa: N812 - as in the build table
 from convcalc.measure.build import BUILDERS, GraphModule, build_module
 from convcalc.measure.extract import extract, extract_network
 from convcalc.measure.read import read_trace

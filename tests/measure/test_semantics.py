@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convcalc.core.primitives import Conv2d
+from convcalc.core.ops.primitives import Conv2d
 from convcalc.measure.build import SharedKernelDepthwiseConv2d, build_module
 
 

@@ -22,15 +22,15 @@ from typer.testing import CliRunner
 
 import convcalc
 from convcalc.cli import app
-from convcalc.core.catalogue import CATALOGUE
-from convcalc.core.roofline import Options, Roof
-from convcalc.core.timing import (
+from convcalc.core.count.roofline import Options, Roof
+from convcalc.core.count.timing import (
     BelowBoundError,
     Timing,
     TimingOptions,
     spec_threads,
     timed,
 )
+from convcalc.core.documents.catalogue import CATALOGUE
 from convcalc.errors import InvalidSpecError
 from convcalc.measure import timing as timing_module
 from convcalc.measure.timing import WallClock, time_forward, time_model, time_network
@@ -280,7 +280,7 @@ def test_the_model_command_runs_for_real_under_auto(fake_clock: Callable[[float]
 
 def test_a_measured_spec_names_the_threads_timing_runs_at() -> None:
     """spec_threads reads a measured CPU spec's threads; other specs name none."""
-    from convcalc.core.roofline import Hardware
+    from convcalc.core.count.roofline import Hardware
 
     measured = Hardware("box", {"fp32": 1e11}, 1e10, measured={"device": "cpu", "threads": 3})
     assert spec_threads(measured.roof("float32")) == 3

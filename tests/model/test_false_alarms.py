@@ -19,7 +19,7 @@ import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 from torch import nn
 
 import convcalc
-from convcalc.core.report import Report, build_checks
+from convcalc.core.documents.report import Report, build_checks
 
 
 def _compared_and_clean(report: Report) -> None:
@@ -124,6 +124,8 @@ class ScalarAffine(nn.Module):
 class BiasTable(nn.Module):
     """A relative position bias table read by indexing (timm gcvit's RelPosBias)."""
 
+    relative_position_index: torch.Tensor
+
     def __init__(self, window: int = 4, heads: int = 2) -> None:
         super().__init__()
         self.relative_position_bias_table = nn.Parameter(torch.zeros(2 * window - 1, heads))
@@ -138,6 +140,8 @@ class BiasTable(nn.Module):
 
 class Blur(nn.Module):
     """A fixed depthwise filter held as a buffer (timm tresnet's BlurPool2d)."""
+
+    filt: torch.Tensor
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -326,9 +330,9 @@ def test_allow_partial_judges_and_prints_the_counted_part(partial_model: str) ->
 
 
 def test_budget_verdicts_on_a_partial_document() -> None:
-    """core.budgets.judge: a work figure of a partial point fails with what it leaves out;
+    """core.documents.budgets.judge: a work figure of a partial point fails with what it leaves out;
     params (whole) and an allowed partial total are judged on their values."""
-    from convcalc.core.budgets import judge
+    from convcalc.core.documents.budgets import judge
 
     document = {"analytic": {"params": 10, "macs": 5, "flops": 10, "partial": True,
                              "not_counted": {"bilinear": 2}}}  # fmt: skip

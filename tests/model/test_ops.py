@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import convcalc
-from convcalc.core.conventions import count
+from convcalc.core.count.conventions import count
 
 
 def _flop_counter_macs(model: nn.Module, *inputs: torch.Tensor) -> int:

@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils.flop_counter import FlopCounterMode
 
 import convcalc
-from convcalc.core.report import Report
+from convcalc.core.documents.report import Report
 
 
 class First(nn.Module):

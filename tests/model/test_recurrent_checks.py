@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import convcalc
-from convcalc.core.report import Report
+from convcalc.core.documents.report import Report
 from convcalc.measure.trace import reported_tensor, trace
 from convcalc.render.rows import layer_rows
 from tests.model.test_recurrent import First

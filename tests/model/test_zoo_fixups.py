@@ -13,7 +13,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import convcalc
-from convcalc.core.report import Report
+from convcalc.core.documents.report import Report
 
 
 def _clean(report: Report) -> None:
@@ -167,7 +167,7 @@ def test_thop_counts_yolo11_s_functional_attention() -> None:
     were left out: get_flops was 0.23% over on yolo11n-cls), and exceeds the module-only
     count by exactly those products."""
     thop = pytest.importorskip("thop")
-    from convcalc.core.conventions import count
+    from convcalc.core.count.conventions import count
 
     model, x = PositionSensitiveAttention().eval(), torch.zeros(1, 16, 5, 5)
     report = convcalc.profile(model, x, verify=False)

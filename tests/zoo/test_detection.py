@@ -52,7 +52,7 @@ import torch
 from torch import nn
 
 import convcalc
-from convcalc.core.report import Report
+from convcalc.core.documents.report import Report
 
 models = torchvision.models
 DETECTION = models.list_models(module=models.detection)

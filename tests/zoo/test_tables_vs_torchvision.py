@@ -24,7 +24,7 @@ else:
     torchvision = pytest.importorskip("torchvision")
 
 import convcalc
-from convcalc.core.figures import NetworkFigures, analyze
+from convcalc.core.count.figures import NetworkFigures, analyze
 
 # torchvision name -> the convcalc constructor call that builds the same network.
 TABLES: dict[str, convcalc.Design] = {

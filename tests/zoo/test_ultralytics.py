@@ -26,7 +26,7 @@ from ultralytics.nn import tasks
 from ultralytics.utils import torch_utils
 
 import convcalc
-from convcalc.core.conventions import count
+from convcalc.core.count.conventions import count
 
 # yaml -> (model class, image size): classify models are trained at 224, the rest at 640.
 CASES = {
@@ -46,8 +46,10 @@ def test_yolo_model_reproduces_ultralytics(config: str) -> None:
     cls, size = CASES[config]
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        model = cls(config, verbose=False).eval()
-        info = torch_utils.model_info(model, verbose=True, imgsz=size)  # prints via its logger
+        model = cls(config, verbose=False).eval()  # type: ignore[no-untyped-call]
+        info = torch_utils.model_info(  # type: ignore[no-untyped-call]  # prints via its logger
+            model, verbose=True, imgsz=size
+        )
         assert info is not None
         _, params, _, gflops = info
         notices: list[str] = []

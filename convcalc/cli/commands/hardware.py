@@ -81,7 +81,7 @@ def hardware(
     convolutions, copies from L2-sized to far past the last cache) in about
     --seconds, says what it measured on stderr, saves the spec and prints it.
     """
-    from convcalc.core.roofline import hardware_dir, saved, table
+    from convcalc.core.count.roofline import hardware_dir, saved, table
 
     if action == "measure":
         measure(name, device, dtype, threads, seconds)
@@ -102,7 +102,7 @@ def hardware(
 def measure(name: str | None, device: str, dtype: str, threads: int | None, seconds: float) -> None:
     """Measure this machine, save the spec (said on stderr) and print it as JSON."""
     from convcalc.cli.output import notify
-    from convcalc.core.roofline import hardware_dir, read_spec, save_hardware, spec_name
+    from convcalc.core.count.roofline import hardware_dir, read_spec, save_hardware, spec_name
     from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 
     if not seconds > 0 or seconds > 600:
@@ -141,8 +141,8 @@ def measure(name: str | None, device: str, dtype: str, threads: int | None, seco
 
 def render(rows: list[tuple[Any, str]], output: OutputFormat, folder: str) -> str:
     """The listing in one format (a string; the table format through Rich)."""
-    from convcalc.core.report import SCHEMA_VERSION
-    from convcalc.core.roofline import describe
+    from convcalc.core.count.roofline import describe
+    from convcalc.core.documents.report import SCHEMA_VERSION
 
     if output is OutputFormat.json:
         document = {
@@ -189,7 +189,7 @@ def render(rows: list[tuple[Any, str]], output: OutputFormat, folder: str) -> st
 
 
 def _cells(row: Any, exact: bool = False) -> list[str]:
-    from convcalc.core.roofline import rate
+    from convcalc.core.count.roofline import rate
 
     def peak(kind: str) -> str:
         value = row.peaks.get(kind)

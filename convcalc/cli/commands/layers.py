@@ -13,13 +13,13 @@ import typer
 import convcalc
 from convcalc.cli.options import Batch, Common, Groups, Input, Word, integer, with_options
 from convcalc.cli.run import Plan, plan
-from convcalc.core.parse import check_dims, parse_sizes
+from convcalc.core.values.parse import check_dims, parse_sizes
 from convcalc.errors import InvalidSpecError
 
 
 def _pool_modes() -> tuple[str, ...]:
-    """The pool modes, from the op that takes them (core.ops loads only for pool)."""
-    from convcalc.core.ops import POOL_MODES
+    """The pool modes, from the op that takes them (core.ops.traced loads only for pool)."""
+    from convcalc.core.ops.traced import POOL_MODES
 
     return POOL_MODES
 

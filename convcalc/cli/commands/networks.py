@@ -10,7 +10,7 @@ import convcalc
 from convcalc.cli.fold import DepthAlias, Fold, Top, check_fold, deprecated_alias, fold_level
 from convcalc.cli.options import Batch, Common, Word, integer, with_options
 from convcalc.cli.run import Plan, check_plot, plan
-from convcalc.core.parse import parse_resolutions, parse_widths
+from convcalc.core.values.parse import parse_resolutions, parse_widths
 from convcalc.errors import InvalidSpecError
 
 GENERATIONS = (1, 2, 3)
@@ -19,19 +19,19 @@ GENERATIONS = (1, 2, 3)
 # The words of each network's options, read from its module when they are needed
 # (help, or a value given): a network's tables load with that network only.
 def _sizes() -> tuple[str, ...]:
-    from convcalc.core.mobilenet_v3 import MOBILENET_V3
+    from convcalc.core.nets.mobilenet_v3 import MOBILENET_V3
 
     return tuple(MOBILENET_V3)
 
 
 def _variants() -> tuple[str, ...]:
-    from convcalc.core.resnet import VARIANTS
+    from convcalc.core.nets.resnet import VARIANTS
 
     return tuple(VARIANTS)
 
 
 def _attentions() -> tuple[str, ...]:
-    from convcalc.core.resnet import ATTENTIONS
+    from convcalc.core.nets.resnet import ATTENTIONS
 
     return tuple(ATTENTIONS)
 

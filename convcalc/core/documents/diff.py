@@ -31,9 +31,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from convcalc.core.catalogue import CATALOGUE, Catalogue
-from convcalc.core.documents import check_document, points
-from convcalc.core.primitives import fmt_int
+from convcalc.core.documents.catalogue import CATALOGUE, Catalogue
+from convcalc.core.documents.contract import check_document, points
+from convcalc.core.ops.primitives import fmt_int
 from convcalc.errors import BudgetExceededError, InvalidSpecError
 
 # The whole-model figures whose growth fails a diff (the others follow from them:

@@ -26,9 +26,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from convcalc.core.catalogue import CATALOGUE, Catalogue
-from convcalc.core.diff import parse_tolerance
-from convcalc.core.parse import parse_budget
+from convcalc.core.documents.catalogue import CATALOGUE, Catalogue
+from convcalc.core.documents.diff import parse_tolerance
+from convcalc.core.values.parse import parse_budget
 from convcalc.errors import InvalidSpecError
 
 

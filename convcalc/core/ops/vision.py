@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from convcalc.core.ops import RESIZE_TAPS, broadcast_shapes
-from convcalc.core.primitives import Conv, Linear, Primitive, Shape, fmt_int, numel
-from convcalc.core.shapes import Field, merged_field, whole_field
+from convcalc.core.geometry.shapes import Field, merged_field, whole_field
+from convcalc.core.ops.primitives import Conv, Linear, Primitive, Shape, fmt_int, numel
+from convcalc.core.ops.traced import RESIZE_TAPS, broadcast_shapes
 
 # One comparison per element read: a selection (topk, like max over an axis), unique
 # (after its sort), nonzero / where(condition) (a test of each element).

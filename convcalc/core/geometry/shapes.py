@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from convcalc.core import reads
-from convcalc.core.reads import Reads
+from convcalc.core.geometry import reads
+from convcalc.core.geometry.reads import Reads
 from convcalc.errors import InvalidSpecError
 
 Pair = tuple[int, int]
@@ -60,7 +60,7 @@ def transposed_output_size(
 def transposed_reach(kernel: int, stride: int, dilation: int) -> int:
     """Input positions between the first and the last that the widest output unit of a
     transposed convolution reads (its window, in input units): the recurrence's step,
-    used where the exact read pattern is not tracked (core/reads.py).
+    used where the exact read pattern is not tracked (core/geometry/reads.py).
 
     Output o reads input i when ``o + p = i s + t d`` for a tap t: the taps that land
     on whole inputs for one o are ``s / gcd(s, d)`` apart and their inputs

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from convcalc.core.figures import LayerFigures, NetworkFigures, flops
-from convcalc.core.graph import INPUT, Node
+from convcalc.core.count.figures import LayerFigures, NetworkFigures, flops
+from convcalc.core.nets.graph import INPUT, Node
 
 
 @dataclass(frozen=True)

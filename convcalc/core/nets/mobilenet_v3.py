@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convcalc.core.blocks import ActivationName, conv_bn_act, mobilenet_v3_block
-from convcalc.core.graph import INPUT, GraphBuilder, Network
-from convcalc.core.networks import _Rounding, make_divisible
-from convcalc.core.primitives import Activation, GlobalPool, Linear
-from convcalc.core.registry import check_scaling, register_network
+from convcalc.core.nets.blocks import ActivationName, conv_bn_act, mobilenet_v3_block
+from convcalc.core.nets.graph import INPUT, GraphBuilder, Network
+from convcalc.core.nets.mobilenet import _Rounding, make_divisible
+from convcalc.core.nets.registry import check_scaling, register_network
+from convcalc.core.ops.primitives import Activation, GlobalPool, Linear
 from convcalc.errors import InvalidSpecError
 
 # (kernel, expanded, out, SE, activation, stride): the paper's Table 1 (Large), 2 (Small).

@@ -11,9 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from convcalc.core.graph import INPUT, Network
-from convcalc.core.primitives import Shape, numel
-from convcalc.core.shapes import Field, Jumps, Sizes, input_field
+from convcalc.core.geometry.shapes import Field, Jumps, Sizes, input_field
+from convcalc.core.nets.graph import INPUT, Network
+from convcalc.core.ops.primitives import Shape, numel
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 # Any input's bytes per element: a read model's token ids, masks and indices too.
@@ -121,8 +121,8 @@ class NetworkFigures:
     layers: tuple[LayerFigures, ...]
     totals: Totals
     dtype: str = "float32"
-    # core.roofline.Options: the device and fusion the roofline is drawn for (None: no
-    # device, unfused). Set by the pipeline; core.roofline.roofline_of draws it once.
+    # core.count.roofline.Options: the device and fusion the roofline is drawn for (None: no
+    # device, unfused). Set by the pipeline; core.count.roofline.roofline_of draws it once.
     roofline_options: Any = None
 
     def torch_calls(self) -> dict[str, list[LayerFigures]]:

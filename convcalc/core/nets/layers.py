@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from convcalc.core.graph import Network, Node, validate_input
-from convcalc.core.primitives import Conv, Padding, sizes_text
-from convcalc.core.shapes import Sizes
+from convcalc.core.geometry.shapes import Sizes
+from convcalc.core.nets.graph import Network, Node, validate_input
+from convcalc.core.ops.primitives import Conv, Padding, sizes_text
 from convcalc.errors import InvalidSpecError
 
 KernelSpec = Sizes | Literal["global"]
@@ -220,7 +220,7 @@ RESIZE_MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
 def _upsample_then_conv(spec: ConvSpec, mode: str) -> Network:
-    from convcalc.core.ops import Interpolate  # the op table loads only where it is used
+    from convcalc.core.ops.traced import Interpolate  # the op table loads only where it is used
 
     size = spec.conv().out_shape((spec.input_shape,))[2:]
     ones = (1,) * spec.dims

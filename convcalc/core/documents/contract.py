@@ -3,7 +3,7 @@
 ``--value``, budgets, ``check`` and ``diff`` all read the same figures, and
 read them from the document rather than from report objects: any command that
 prints the contract works with them unchanged. Which figures there are, and
-where each sits, is the catalogue's (core.catalogue); so is the schema.
+where each sits, is the catalogue's (core.documents.catalogue); so is the schema.
 
 A document is one report's object, a sweep's list of them, or ``compare``'s
 object with its ``variants``; ``points`` flattens each into named points. A
@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from convcalc.core.catalogue import CATALOGUE, Catalogue, Figure
+from convcalc.core.documents.catalogue import CATALOGUE, Catalogue, Figure
 from convcalc.errors import InvalidSpecError
 
 # Figure -> where it sits under ``analytic`` (a key, or ``memory.<key>``): the catalogue's.
@@ -27,7 +27,7 @@ FIGURES: dict[str, tuple[str, ...]] = {f.name: f.path for f in CATALOGUE}
 BUDGET_FIGURES = CATALOGUE.budget_names
 
 # The published schema (package data), equal to ``json_schema()``: a test keeps them so.
-SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schema" / "report.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "report.schema.json"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
@@ -121,7 +121,7 @@ def json_schema(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
     ``layers``, ``analytic.per_sample``); everything else may grow (the
     contract is extended, never broken), so objects accept more keys.
     """
-    from convcalc.core.report import SCHEMA_VERSION
+    from convcalc.core.documents.report import SCHEMA_VERSION
 
     analytic = _object()
     timing = _object()  # --measure-time's figures
@@ -182,9 +182,8 @@ def json_schema(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
                 "properties": {"device": {"type": "string"}},
             },
             "match": {"type": ["boolean", "null"]},
-            "timing": timing | {
-                "description": "--measure-time: the device's median times beside the bound."
-            },
+            "timing": timing
+            | {"description": "--measure-time: the device's median times beside the bound."},
             "layers": {"type": "array", "items": {"$ref": "#/$defs/layer"}},
             "budgets": {"type": "array", "items": {"$ref": "#/$defs/verdict"}},
             "variant": {"type": "string", "description": "A compare variant's name."},
@@ -224,7 +223,7 @@ def json_schema(catalogue: Catalogue = CATALOGUE) -> dict[str, Any]:
         "title": "convcalc JSON document",
         "description": "What a convcalc command prints with --format json (a report, a sweep's "
         "list of reports, compare's variants), or a check baseline. Generated from "
-        "convcalc.core.catalogue; objects may gain keys, never lose or retype them.",
+        "convcalc.core.documents.catalogue; objects may gain keys, never lose or retype them.",
         "anyOf": [{"$ref": "#/$defs/document"}, {"$ref": "#/$defs/baseline"}],
         "$defs": {
             "document": document,

@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from convcalc.core.blocks import (
+from convcalc.core.nets.blocks import (
     cbam,
     conv_bn_act,
     depthwise_separable,
     inverted_residual,
     squeeze_excitation,
 )
-from convcalc.core.graph import INPUT, GraphBuilder, Network
-from convcalc.core.primitives import GlobalPool, Linear
-from convcalc.core.registry import check_scaling, network_entry, register_network
+from convcalc.core.nets.graph import INPUT, GraphBuilder, Network
+from convcalc.core.nets.registry import check_scaling, network_entry, register_network
+from convcalc.core.ops.primitives import GlobalPool, Linear
 from convcalc.errors import InvalidSpecError
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from convcalc.core.ops import broadcast_shapes
-from convcalc.core.primitives import Primitive, Shape, numel
+from convcalc.core.ops.primitives import Primitive, Shape, numel
+from convcalc.core.ops.traced import broadcast_shapes
 from convcalc.errors import InvalidSpecError
 
 

@@ -56,9 +56,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from convcalc.core.figures import ELEMENT_BYTES, FLOPS_PER_MAC, NetworkFigures
-from convcalc.core.graph import INPUT
-from convcalc.core.primitives import Primitive, fmt_int, numel
+from convcalc.core.count.figures import ELEMENT_BYTES, FLOPS_PER_MAC, NetworkFigures
+from convcalc.core.nets.graph import INPUT
+from convcalc.core.ops.primitives import Primitive, fmt_int, numel
 from convcalc.errors import InvalidSpecError
 
 # ---------------------------------------------------------------- devices
@@ -72,7 +72,7 @@ DTYPE_PEAKS: dict[str, tuple[str, ...]] = {
     "bfloat16": ("bf16",),
     "float16": ("fp16",),
 }
-TABLE_FILE = Path(__file__).resolve().parents[1] / "data" / "hardware.json"
+TABLE_FILE = Path(__file__).resolve().parents[2] / "data" / "hardware.json"
 MEMORY = "memory"  # the level of a layer bounded by the device's main memory (DRAM, HBM)
 
 Bound = Literal["memory", "compute"]

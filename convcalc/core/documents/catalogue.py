@@ -7,7 +7,7 @@ budget (``--max-NAME`` and ``max-NAME`` in ``[tool.convcalc.budgets.*]``)
 bounds it, ``diff`` fails when it grows, and which ``--convention`` totals
 are made of it. Everything else is derived from this table: the budget
 options, the ``--value`` names, the config keys, what ``diff`` compares, and
-the published JSON Schema (core.documents.json_schema). A new figure is one
+the published JSON Schema (core.documents.contract.json_schema). A new figure is one
 more entry here.
 """
 
@@ -225,7 +225,7 @@ CATALOGUE = Catalogue(
             "output_shape", "", "The output's shape, batch first.", ("output_shape",),
             kind="shape", layer=True, required=True,
         ),
-        # The roofline (core/roofline.py states the rules).
+        # The roofline (core/count/roofline.py states the rules).
         _count(
             "bytes_moved", "bytes", "Bytes a layer moves: its weights and each input read "
             "once, its output written once, at each tensor's dtype size (--fused: element-wise "
@@ -263,7 +263,7 @@ CATALOGUE = Catalogue(
             ("roofline", "memory_bound_share"), kind="number", label="memory-bound share",
             needs="--hardware",
         ),
-        # Measured (core/timing.py): the device's real time beside the bound.
+        # Measured (core/count/timing.py): the device's real time beside the bound.
         Figure(
             "measured_time", "seconds", "The median time of the whole forward pass on the "
             "device, warmed up (per layer: its module call's, timed inside the pass; "

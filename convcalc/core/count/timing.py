@@ -9,7 +9,7 @@ each call gets:
 
 - **measured time**: the median, in seconds;
 - **time ratio** = measured time / the lower bound (the sum of the bounds of the
-  call's nodes, core.roofline): 1 is the roof, 3 is a third of it;
+  call's nodes, core.count.roofline): 1 is the roof, 3 is a third of it;
 - **achieved FLOP/s** = FLOPs / measured time, **achieved bytes/s** = bytes moved /
   measured time.
 
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from convcalc.errors import CheckFailedError, InvalidSpecError
 
 if TYPE_CHECKING:
-    from convcalc.core.figures import NetworkFigures
+    from convcalc.core.count.figures import NetworkFigures
 
 
 class BelowBoundError(CheckFailedError):
@@ -104,7 +104,7 @@ class Timing:
 
 def spec_threads(roof: Any) -> int | None:
     """The CPU threads a measured spec (``convcalc hardware measure``) was measured at, so
-    timing runs at the same; None for any other device (a ``core.roofline.Roof``, or None)."""
+    timing runs at the same; None for any other device (a ``core.count.roofline.Roof``, or None)."""
     hardware = getattr(roof, "hardware", None)
     measured = getattr(hardware, "measured", None)
     if not isinstance(measured, Mapping) or measured.get("device") != "cpu":
@@ -214,7 +214,7 @@ def timed(figures: NetworkFigures, timing: Timing) -> Timed:
     """The timing beside the figures' roofline (its device, if any): each timed call's
     bound is the sum of its nodes' bounds, its FLOPs and bytes theirs (under --fused, a
     kernel's on its first node)."""
-    from convcalc.core.roofline import roofline_of
+    from convcalc.core.count.roofline import roofline_of
 
     roofline = roofline_of(figures)
     measured = timing.by_call()

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-from convcalc.core.graph import Network
+from convcalc.core.nets.graph import Network
 from convcalc.errors import InvalidSpecError
 
 SpecT = TypeVar("SpecT")
@@ -47,11 +47,11 @@ class NetworkEntry(Generic[SpecT]):
 # Each built-in network's name -> the module whose import registers it. A new
 # network module adds its names here (tests/test_startup.py checks the two agree).
 HOMES: dict[str, str] = {
-    "mobilenet_v1": "convcalc.core.networks",
-    "mobilenet_v2": "convcalc.core.networks",
-    "mobilenet_v3_large": "convcalc.core.mobilenet_v3",
-    "mobilenet_v3_small": "convcalc.core.mobilenet_v3",
-    "resnet": "convcalc.core.resnet",
+    "mobilenet_v1": "convcalc.core.nets.mobilenet",
+    "mobilenet_v2": "convcalc.core.nets.mobilenet",
+    "mobilenet_v3_large": "convcalc.core.nets.mobilenet_v3",
+    "mobilenet_v3_small": "convcalc.core.nets.mobilenet_v3",
+    "resnet": "convcalc.core.nets.resnet",
 }
 
 _ENTRIES: dict[str, NetworkEntry[Any]] = {}

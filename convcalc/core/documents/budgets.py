@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from convcalc.core.catalogue import CATALOGUE, Catalogue
-from convcalc.core.documents import points
-from convcalc.core.primitives import fmt_int
+from convcalc.core.documents.catalogue import CATALOGUE, Catalogue
+from convcalc.core.documents.contract import points
+from convcalc.core.ops.primitives import fmt_int
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from convcalc.core.figures import LayerFigures, NetworkFigures
-from convcalc.core.graph import Node
-from convcalc.core.primitives import ACTIVATION_CLASSES, numel
+from convcalc.core.count.figures import LayerFigures, NetworkFigures
+from convcalc.core.nets.graph import Node
+from convcalc.core.ops.primitives import ACTIVATION_CLASSES, numel
 from convcalc.errors import InvalidSpecError
 
 # A rule counts one node (its primitive, its figures) for a batch of N samples.

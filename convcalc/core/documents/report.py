@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from convcalc.core.figures import LayerFigures, NetworkFigures, Totals, per_sample
-from convcalc.core.graph import INPUT
-from convcalc.core.primitives import Shape, fmt_int
-from convcalc.core.roofline import roofline_of
-from convcalc.core.shapes import jumps_json
+from convcalc.core.count.figures import LayerFigures, NetworkFigures, Totals, per_sample
+from convcalc.core.count.roofline import roofline_of
+from convcalc.core.geometry.shapes import jumps_json
+from convcalc.core.nets.graph import INPUT
+from convcalc.core.ops.primitives import Shape, fmt_int
 
 # How a notebook (``_repr_markdown_``) and Rich (``__rich__``) show a report: by
 # (report class name, "markdown" or "rich"). The renderers live a layer up;
@@ -219,7 +219,7 @@ def build_checks(figures: NetworkFigures, measured: Measurement) -> tuple[Check,
         checks.append(check("flop_counter_flops", totals.flops, measured.flop_counter_flops,
                             partial))  # fmt: skip
     if measured.flop_counter_training_flops is not None:
-        from convcalc.core.backward import backward
+        from convcalc.core.count.backward import backward
 
         trained = None if partial else backward(figures).flop_counter_training_flops
         checks.append(check("flop_counter_training_flops", trained,
@@ -301,7 +301,7 @@ class Report:
     measured: Measurement | None = None
     checks: tuple[Check, ...] = ()
     baseline: Baseline | None = None
-    # core.timing.Timing: --measure-time's medians on a real device (None: not timed)
+    # core.count.timing.Timing: --measure-time's medians on a real device (None: not timed)
     timing: Any = None
 
     # Typed figures, so a notebook reads ``report.params`` rather than a dict.
@@ -415,17 +415,18 @@ class Report:
 
     @functools.cached_property
     def timed(self) -> Any:
-        """The medians beside the roofline, per call and whole (core.timing.Timed), or None."""
+        """The medians beside the roofline, per call and whole (core.count.timing.Timed),
+        or None."""
         if self.timing is None:
             return None
-        from convcalc.core.timing import timed
+        from convcalc.core.count.timing import timed
 
         return timed(self.figures, self.timing)
 
     def _layer_timing(self, index: int) -> Any:
         if self.timing is None:
             return {}
-        from convcalc.core.timing import layer_figures
+        from convcalc.core.count.timing import layer_figures
 
         return layer_figures(self.timed, index)
 

@@ -1,6 +1,6 @@
 """Integers of any length as text, past Python's int-to-text limit (4,300 digits by default).
 
-Sizes are at most 4,300 digits (core.parse), but their products (MACs of a
+Sizes are at most 4,300 digits (core.values.parse), but their products (MACs of a
 layer whose every side is that long) are longer: ``str()`` refuses them unless
 the limit is lifted (the CLI lifts it; a library caller may not have). This
 converts a piece of at most 1,000 digits at a time, so it never meets the limit.

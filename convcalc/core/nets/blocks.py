@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from convcalc.core.graph import GraphBuilder
-from convcalc.core.primitives import (
+from convcalc.core.nets.graph import GraphBuilder
+from convcalc.core.ops.primitives import (
     Activation,
     Add,
     BatchNorm2d,

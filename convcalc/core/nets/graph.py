@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from convcalc.core.primitives import Primitive, Shape
+from convcalc.core.ops.primitives import Primitive, Shape
 from convcalc.errors import InvalidSpecError
 
 INPUT = "input"

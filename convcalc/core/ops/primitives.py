@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from convcalc.core.shapes import (
+from convcalc.core.geometry.shapes import (
     Field,
     Sizes,
     broadcast_field,
@@ -46,7 +46,7 @@ def fmt_int(value: int) -> str:
     try:
         return f"{value:,}"
     except ValueError:  # past Python's int-to-text limit (4,300 digits by default)
-        from convcalc.core.digits import grouped
+        from convcalc.core.values.digits import grouped
 
         return grouped(value)
 

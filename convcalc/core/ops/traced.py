@@ -26,8 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from convcalc.core.primitives import Linear, Primitive, Shape, fmt_int, numel, per_axis
-from convcalc.core.shapes import (
+from convcalc.core.geometry.shapes import (
     Field,
     Sizes,
     broadcast_field,
@@ -41,6 +40,7 @@ from convcalc.core.shapes import (
     token_field,
     whole_field,
 )
+from convcalc.core.ops.primitives import Linear, Primitive, Shape, fmt_int, numel, per_axis
 from convcalc.errors import InvalidSpecError
 
 
@@ -826,7 +826,7 @@ class DeformConv(Primitive):
 
     @property
     def conv(self) -> Primitive:
-        from convcalc.core.primitives import Conv
+        from convcalc.core.ops.primitives import Conv
 
         return Conv(self.cin, self.cout, self.kernel, self.stride, self.padding, self.dilation,
                     self.groups, self.bias)  # fmt: skip

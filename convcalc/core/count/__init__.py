@@ -1,0 +1,3 @@
+"""Counting: every figure of a network, each peer tool's convention, the backward pass,
+the roofline and the measured time.
+"""

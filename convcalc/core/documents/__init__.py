@@ -1,0 +1,1 @@
+"""The figures' catalogue, reports, the JSON contract, budgets, baselines and diffs."""

@@ -1,0 +1,3 @@
+"""The primitives every layer, block and model is read into, each with its shape rule,
+parameters, work and formula.
+"""
