@@ -218,3 +218,26 @@ def test_ruff_bans_what_each_package_must_not_import(package: str) -> None:
         banned = set(own["lint"]["flake8-tidy-imports"]["banned-api"])
     expected = {"torch", "torchinfo", "rich", "typer"} - ALLOWED.get(package, set())
     assert banned == expected
+
+
+# Inside core, the packages by concern, lowest first: each imports only its own and lower ones.
+CORE_LAYERS = ("values", "geometry", "ops", "nets", "count", "documents", "designs")
+
+
+def core_layer(module: str) -> int:
+    """The rank of a core module's package (``convcalc.core.count.figures`` -> count's)."""
+    part = module.removeprefix("convcalc.core.").split(".")[0]
+    assert part in CORE_LAYERS, f"{module} is in no package of core: add it to CORE_LAYERS"
+    return CORE_LAYERS.index(part)
+
+
+def test_core_packages_import_down() -> None:
+    """values < geometry < ops < nets < count < documents < designs: the numbers users
+    write, sizes along an axis, primitives, networks of them, counting, the documents
+    that carry the counts, and the designs users ask for."""
+    inside = [e for e in edges() if e.module.startswith("convcalc.core.")
+              and e.target.startswith("convcalc.core.")]  # fmt: skip
+    assert len(inside) > 50
+    upward = [f"{e.module}:{e.line} imports {e.target}" for e in inside
+              if core_layer(e.target) > core_layer(e.module)]  # fmt: skip
+    assert upward == []
