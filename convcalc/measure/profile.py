@@ -408,7 +408,7 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
     - A leaf module with no parameter that runs a weighted op on a buffer (a fixed blur
       filter): torchinfo counts parameters only, so it says 0 for that work.
     """
-    reasons: list[tuple[str, str]] = [*packed_unpredictable(model)]
+    reasons: list[tuple[str, str]] = [*packed_unpredictable(model), *_fused_lstm(model)]
     first: dict[int, str] = {}
     again: list[tuple[str, str]] = []
     for path, module in model.named_modules(remove_duplicate=False):
@@ -469,6 +469,24 @@ def unpredictable(model: nn.Module, figures: NetworkFigures) -> tuple[tuple[str,
                 f"has none: its {', '.join(kinds)} runs on a buffer or a computed weight"
             )))  # fmt: skip
     return tuple(reasons)
+
+
+def _fused_lstm(model: nn.Module) -> list[tuple[str, str]]:
+    """On a real device torch runs an ``nn.LSTM`` (without a projection) as one fused kernel
+    (mkldnn on the CPU, cuDNN on CUDA) that FlopCounterMode has no formula for: it counts
+    0 there, so its totals are not compared (on meta, where --cross-check runs by
+    default, it counts the gates and is compared)."""
+    lstms = [path for path, module in model.named_modules()
+             if isinstance(module, nn.LSTM) and not module.proj_size]  # fmt: skip
+    device = _device_of(model)
+    if not lstms or device in (None, "meta"):
+        return []
+    reason = (
+        f"on the {device.upper() if device == 'cpu' else device} torch runs nn.LSTM "
+        f"({lstms[0]}{f' and {len(lstms) - 1} more' if len(lstms) > 1 else ''}) as one "
+        "fused kernel that FlopCounterMode does not count"
+    )
+    return [("flop_counter_flops", reason), ("flop_counter_training_flops", reason)]
 
 
 def _flop_counter_flops(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:

@@ -169,3 +169,19 @@ def test_a_shared_block_s_children_follow_its_caller() -> None:
         "first.0", "first.1.0", "first.1.1", "second.0.0", "second.0.1"]  # fmt: skip
     report = convcalc.profile(model, (1, 3, 4, 4), cross_check=True)
     _clean(report)
+
+
+def test_a_fused_lstm_on_the_cpu_is_not_compared_with_flop_counter() -> None:
+    """On the CPU torch runs nn.LSTM as one fused kernel FlopCounterMode counts 0 for:
+    --cross-check there says "not compared" with the reason, never a mismatch (exit 1);
+    on meta it counts the gates and is compared."""
+    model = First(nn.LSTM(3, 4))
+    on_cpu = convcalc.profile(model, (5, 2, 3), cross_check=True, device="cpu")
+    _clean(on_cpu)
+    skipped = {c.figure: c.reason for c in on_cpu.checks if c.figure == "flop_counter_flops"}
+    assert "fused kernel" in skipped["flop_counter_flops"]
+    on_meta = convcalc.profile(model, (5, 2, 3), cross_check=True)
+    _clean(on_meta)
+    (compared,) = [c for c in on_meta.checks if c.figure == "flop_counter_flops"]
+    assert compared.reason == ""
+    assert compared.measured == 2 * on_meta.macs
