@@ -339,6 +339,20 @@ def test_conventions_lists_what_each_counts() -> None:
     assert "batch norm" in table
 
 
+def test_every_tool_module_is_registered() -> None:
+    """Each module of the conventions package but ``base`` is one tool, named in TOOLS:
+    a module added and never registered would count nothing, silently."""
+    import pkgutil
+
+    from convcalc.core.count import conventions
+
+    found = {m.name for m in pkgutil.iter_modules(conventions.__path__)} - {"base"}
+    registered = [tool.__name__.rpartition(".")[2] for tool in conventions.TOOLS]
+    assert sorted(registered) == sorted(found)
+    named = [c.name for tool in conventions.TOOLS for c in tool.CONVENTIONS]
+    assert len(named) == len(set(named)) == len(CONVENTIONS)
+
+
 # Recurrent layers ---------------------------------------------------------------------
 
 # Every tool with a rule (or, torchscan, none) for nn.LSTM/GRU/RNN and their cells; not
