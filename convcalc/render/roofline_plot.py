@@ -14,6 +14,7 @@ grows, until it crosses the ridge and turns compute-bound.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -134,6 +135,7 @@ def plot_roofline(reports: Sequence[Report], path: str, title: str = "") -> None
     )
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     several = len(drawn) > 1
+    placed: list[tuple[float, float]] = []
     for index, (label, found) in enumerate(drawn):
         colour = colours[index % len(colours)]
         tag = f" ({label})" if several else ""
@@ -164,9 +166,13 @@ def plot_roofline(reports: Sequence[Report], path: str, title: str = "") -> None
                     alpha=0.4,
                 )
         for p in sorted(found, key=lambda p: -p.time)[:LABELLED]:
+            where = (p.intensity, p.measured or p.predicted)
+            if not _free(where, placed):
+                continue  # a costlier layer's label sits there: overlapping text reads as none
+            placed.append(where)
             axes.annotate(
                 p.name,
-                (p.intensity, p.measured or p.predicted),
+                where,
                 fontsize=7,
                 textcoords="offset points",
                 xytext=(4, 2),
@@ -202,3 +208,11 @@ def plot_roofline(reports: Sequence[Report], path: str, title: str = "") -> None
         raise EnvironmentUnavailableError(f"cannot write {path}: {exc.strerror}") from None
     finally:
         plt.close(figure)
+
+
+def _free(where: tuple[float, float], placed: list[tuple[float, float]]) -> bool:
+    """No label yet within a label's size of ``where`` on the log-log axes (a tenth of a
+    decade across, a fifteenth up)."""
+    x, y = math.log10(where[0]), math.log10(max(where[1], 1e-30))
+    return all(abs(x - math.log10(a)) > 0.3 or abs(y - math.log10(max(b, 1e-30))) > 0.07
+               for a, b in placed)  # fmt: skip
