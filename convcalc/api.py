@@ -282,7 +282,7 @@ def pool(
     ``count_include_pad`` average pooling's; ``ceil_mode`` rounds the output size up
     while the last window still starts inside the input or its left padding.
     """
-    from convcalc.core.ops.traced import POOL_MODES, AdaptivePool2d, Pool2d
+    from convcalc.core.ops.pooling import POOL_MODES, AdaptivePool2d, Pool2d
 
     if mode not in POOL_MODES:
         raise InvalidSpecError(f"mode={mode!r} is not max or avg")

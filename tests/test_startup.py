@@ -113,6 +113,24 @@ def test_a_layer_loads_no_network_and_no_op_table() -> None:
     assert "convcalc.api" in modules  # control: the library did run
 
 
+@pytest.mark.parametrize("name", ["pool", "resnet"])
+def test_pools_load_without_the_op_table(name: str) -> None:
+    """pool and ResNet's stem take their pools from core.ops.pooling, not the op table a
+    read model needs (core.ops.traced, which re-exports them)."""
+    code, modules = loaded([*ANALYTIC_RUNS[name], "--no-verify", "--format", "json"])
+    assert code == 0
+    assert "convcalc.core.ops.pooling" in modules
+    assert "convcalc.core.ops.traced" not in modules
+
+
+def test_the_op_table_still_names_the_pools() -> None:
+    """core.ops.traced re-exports the pools: the same classes, for the code that reads a model."""
+    from convcalc.core.ops import pooling, traced
+
+    assert (traced.Pool2d, traced.AdaptivePool2d) == (pooling.Pool2d, pooling.AdaptivePool2d)
+    assert traced.POOL_MODES == pooling.POOL_MODES
+
+
 def test_a_network_loads_its_own_module_only() -> None:
     """resnet builds its network from the registry, which loads core.nets.resnet alone."""
     _, modules = loaded([*ANALYTIC_RUNS["resnet"], "--no-verify", "--format", "json"])

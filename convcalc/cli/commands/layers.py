@@ -19,7 +19,7 @@ from convcalc.errors import InvalidSpecError
 
 def _pool_modes() -> tuple[str, ...]:
     """The pool modes, from the op that takes them (core.ops.traced loads only for pool)."""
-    from convcalc.core.ops.traced import POOL_MODES
+    from convcalc.core.ops.pooling import POOL_MODES
 
     return POOL_MODES
 

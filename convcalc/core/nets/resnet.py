@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from convcalc.core.nets.blocks import attention_block, basic_block, bottleneck, conv_bn_act
 from convcalc.core.nets.graph import INPUT, GraphBuilder, Network
 from convcalc.core.nets.registry import check_scaling, register_network
+from convcalc.core.ops.pooling import Pool2d
 from convcalc.core.ops.primitives import GlobalPool, Linear
-from convcalc.core.ops.traced import Pool2d
 from convcalc.errors import InvalidSpecError
 
 # depth -> (block kind, blocks per stage): the ResNet paper's Table 1.
