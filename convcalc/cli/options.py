@@ -379,7 +379,7 @@ COMMON_OPTIONS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Common:
     """The options every command takes, validated."""
 

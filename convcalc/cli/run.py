@@ -22,7 +22,7 @@ from convcalc.pipeline import run as run_pipeline
 from convcalc.render import OutputFormat
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Plan:
     """A parsed figure command: what to compute, and how to show it."""
 

@@ -27,7 +27,7 @@ def flops(macs: int) -> int:
     return FLOPS_PER_MAC * macs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Counts:
     """What a node and a whole network both have: parameters, work, and the output's field."""
 
@@ -63,7 +63,7 @@ class Counts:
         return self.field.jump
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerFigures(Counts):
     """The analytic figures of one node."""
 
@@ -86,7 +86,7 @@ class LayerFigures(Counts):
         return self.label.removesuffix(" (not counted)")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Totals(Counts):
     """Whole-network figures, for the whole batch."""
 
@@ -113,7 +113,7 @@ class Totals(Counts):
         return self.input_shape[0]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NetworkFigures:
     """Per-layer figures and totals of one network."""
 

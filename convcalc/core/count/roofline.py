@@ -422,7 +422,7 @@ def parse_hardware(text: str, dtype: str = "float32") -> Roof:
 # ---------------------------------------------------------------- the roofline of a network
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Options:
     """How a report's roofline is drawn: on which device (none: bytes and intensity
     only), and whether element-wise ops are fused into the op before them."""
@@ -472,7 +472,7 @@ def elementwise(op: Primitive) -> bool:
     return op.kind in ELEMENTWISE_KINDS and getattr(op, "function", "") not in NOT_ELEMENTWISE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Traffic:
     """What one layer reads and writes, in bytes (before fusion is attributed)."""
 
@@ -486,7 +486,7 @@ class Traffic:
         return self.weights + self.inputs + self.output
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class LayerBound:
     """One layer's roofline. Under ``--fused`` a fused layer (``fused_into`` set) shows
     nothing of its own: its kernel's figures are on the kernel's first layer."""
@@ -552,7 +552,7 @@ class LayerBound:
         return result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Roofline:
     """A network's roofline: per layer (node) and in total."""
 

@@ -17,7 +17,7 @@ from convcalc.core.documents.contract import points
 from convcalc.core.ops.primitives import fmt_int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Verdict:
     """One figure of one point against its budget."""
 

@@ -22,7 +22,7 @@ from convcalc.errors import InvalidSpecError
 Kind = Literal["count", "shape", "number", "text"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Figure:
     """One figure of a report, and everything that reads it."""
 

@@ -235,7 +235,7 @@ def _returned_shapes(figures: NetworkFigures) -> dict[str, Shape]:
     return {call: shapes[node] for call, node in figures.network.call_outputs if node in shapes}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RatioTheory:
     """A closed-form MACs ratio to the standard convolution, and its formula."""
 
@@ -243,7 +243,7 @@ class RatioTheory:
     value: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Baseline:
     """The standard k x k convolution a block replaces, and the block's ratios to it."""
 
@@ -290,7 +290,7 @@ def ratio(value: int, reference: int) -> float | None:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Report:
     """One computed (and perhaps verified) layer, block or network."""
 
@@ -553,7 +553,7 @@ def _jsonable(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CompareReport:
     """``compare``: one report per variant, each with its ratios to the first (standard)."""
 
@@ -601,7 +601,7 @@ class CompareReport:
         return display(self, "rich")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SweepReport:
     """A network at several (width, resolution) points, with ratios to a reference point."""
 

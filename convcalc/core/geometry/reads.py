@@ -31,7 +31,7 @@ LIMIT = 1024
 Span = tuple[int, int] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Reads:
     """One axis's read pattern, in network-input pixels (see the module's docstring)."""
 

@@ -139,7 +139,7 @@ def validate_input(shape: Shape) -> None:
         raise InvalidSpecError(f"input shape {list(shape)} must have positive sizes")
 
 
-@dataclass
+@dataclass(eq=False, repr=False)
 class GraphBuilder:
     """Adds nodes in execution order; blocks call it with their input node names.
 

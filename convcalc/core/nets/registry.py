@@ -23,7 +23,7 @@ from convcalc.errors import InvalidSpecError
 SpecT = TypeVar("SpecT")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NetworkEntry(Generic[SpecT]):
     """One registered network: how to build it and what a sweep compares it with."""
 
