@@ -96,6 +96,35 @@ def test_a_no_verify_json_run_loads_only_its_command(name: str) -> None:
     assert command_modules(modules) == {COMMAND_MODULES[name]}
 
 
+# Modules only some paths use: none loads on a --no-verify JSON run of any figure command.
+ONLY_SOME_PATHS = {
+    "convcalc.core.count.roofline": "the device machinery: --hardware",
+    "convcalc.core.count.backward": "--backward",
+    "convcalc.core.count.timing": "--measure-time",
+    "convcalc.core.ops.traced": "the op table of a read model",
+    "convcalc.render.rows": "tables, CSV and Markdown",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ANALYTIC_RUNS))
+def test_a_no_verify_json_run_loads_no_module_of_other_paths(name: str) -> None:
+    """Each of ONLY_SOME_PATHS loads on its own path only; the JSON run still draws the
+    roofline's bytes moved and intensity (core.count.traffic, the network half)."""
+    code, modules = loaded([*ANALYTIC_RUNS[name], "--no-verify", "--format", "json"])
+    assert code == 0
+    assert modules.isdisjoint(ONLY_SOME_PATHS)
+    assert "convcalc.core.count.traffic" in modules
+
+
+def test_the_roofline_still_names_its_network_half() -> None:
+    """core.count.roofline re-exports core.count.traffic: the same objects."""
+    from convcalc.core.count import roofline, traffic
+
+    for name in ("Options", "Roofline", "LayerBound", "Traffic", "roofline", "roofline_of",
+                 "rate", "seconds", "MEMORY"):  # fmt: skip
+        assert getattr(roofline, name) is getattr(traffic, name)
+
+
 @pytest.mark.parametrize("output", [["--format", "csv"], ["--format", "markdown"],
                                     ["--value", "macs"]])  # fmt: skip
 def test_the_other_plain_formats_load_no_rich(output: list[str]) -> None:

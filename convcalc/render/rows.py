@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from convcalc.core.count.figures import ELEMENT_BYTES, LayerFigures, NetworkFigures, Totals
-from convcalc.core.count.roofline import roofline_of
 from convcalc.core.count.timing import row_figures
+from convcalc.core.count.traffic import roofline_of
 from convcalc.core.documents.catalogue import CATALOGUE, Figure
 from convcalc.core.documents.report import CompareReport, Report, analytic_dict
 from convcalc.core.ops.primitives import Primitive, fmt_int
@@ -51,7 +51,7 @@ class Row:
         if self.kind == "number":
             return f"{value:,.4g}"
         if self.kind == "seconds":
-            from convcalc.core.count.roofline import seconds
+            from convcalc.core.count.traffic import seconds
 
             return seconds(value)
         if self.kind == "share":
@@ -270,7 +270,7 @@ class _Summary:
         timed = self._timed()
         if timed is None or timed.whole.ratio is None:
             return None
-        from convcalc.core.count.roofline import seconds
+        from convcalc.core.count.traffic import seconds
 
         whole = timed.whole
         formula = f"{seconds(whole.measured)} / {seconds(whole.bound)} = {whole.ratio:,.3g}"
@@ -283,7 +283,7 @@ class _Summary:
         timed = self._timed()
         if timed is None or timed.whole.achieved_flops is None:
             return None
-        from convcalc.core.count.roofline import rate, seconds
+        from convcalc.core.count.traffic import rate, seconds
 
         whole = timed.whole
         return Row("achieved_flops", "achieved FLOP/s", None,
@@ -295,7 +295,7 @@ class _Summary:
         timed = self._timed()
         if timed is None or timed.whole.achieved_bandwidth is None:
             return None
-        from convcalc.core.count.roofline import rate, seconds
+        from convcalc.core.count.traffic import rate, seconds
 
         whole = timed.whole
         return Row("achieved_bandwidth", "achieved bytes/s", None,
@@ -476,7 +476,7 @@ def roofline_cells(
     options = report.figures.roofline_options
     if options is None or not options.shown or len(report.figures.layers) < 2:
         return None
-    from convcalc.core.count.roofline import seconds
+    from convcalc.core.count.traffic import seconds
 
     roofline = roofline_of(report.figures)
     total = roofline.time or 0.0
@@ -510,7 +510,7 @@ def timing_cells(
     timed = report.timed
     if timed is None or len(report.figures.layers) < 2:
         return None
-    from convcalc.core.count.roofline import rate, seconds
+    from convcalc.core.count.traffic import rate, seconds
 
     cells = []
     for row in layer_rows(report, depth=depth, top=top):

@@ -214,7 +214,7 @@ def timed(figures: NetworkFigures, timing: Timing) -> Timed:
     """The timing beside the figures' roofline (its device, if any): each timed call's
     bound is the sum of its nodes' bounds, its FLOPs and bytes theirs (under --fused, a
     kernel's on its first node)."""
-    from convcalc.core.count.roofline import roofline_of
+    from convcalc.core.count.traffic import roofline_of
 
     roofline = roofline_of(figures)
     measured = timing.by_call()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.count.figures import LayerFigures, NetworkFigures, Totals, per_sample
-from convcalc.core.count.roofline import roofline_of
+from convcalc.core.count.traffic import roofline_of
 from convcalc.core.geometry.shapes import jumps_json
 from convcalc.core.nets.graph import INPUT
 from convcalc.core.ops.primitives import Shape, fmt_int
