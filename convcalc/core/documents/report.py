@@ -38,7 +38,7 @@ def display(report: Any, kind: str) -> Any:
 SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LayerMeasurement:
     """What torchinfo saw of one module call, named by the node it ran for."""
 
@@ -48,7 +48,7 @@ class LayerMeasurement:
     mult_adds: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Measurement:
     """Figures read off the real module (plain data; produced by ``convcalc.measure``)."""
 

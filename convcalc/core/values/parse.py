@@ -25,9 +25,8 @@ Pair = tuple[int, int]
 Sizes = tuple[int, ...]
 
 _SUFFIXES = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_BUDGET = re.compile(
-    r"^\s*((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?)\s*([KMGT]?)\s*$", re.IGNORECASE
-)
+# Patterns used by one option each: compiled on first use (re's cache), not at import.
+_BUDGET = r"^\s*((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?)\s*([KMGT]?)\s*$"
 
 
 # Python's own default limit on int <-> str conversions (sys.get_int_max_str_digits).
@@ -163,7 +162,7 @@ def parse_padding(text: str, dims: int = 2) -> Sizes | str:
 
 def parse_budget(text: str, option: str) -> int:
     """A budget: an integer, a decimal with K, M, G or T (``1.5M``, ``2G``), or ``1e6``."""
-    match = _BUDGET.match(text)
+    match = re.match(_BUDGET, text, re.IGNORECASE)
     if not match:
         raise InvalidSpecError(
             f"{option}={text!r} is not a count (use an integer, a number with K, M, G or T "
@@ -191,14 +190,14 @@ def parse_list(text: str, option: str) -> list[str]:
     return items
 
 
-_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?", re.IGNORECASE)
+_DECIMAL = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?"  # compiled on first use
 
 
 def parse_widths(text: str) -> list[float]:
     """MobileNet widths: a comma list of finite numbers greater than 0 (``0.75``, ``1e-1``)."""
     values = []
     for item in parse_list(text, "width"):
-        if not _DECIMAL.fullmatch(item):
+        if not re.fullmatch(_DECIMAL, item, re.IGNORECASE):
             raise InvalidSpecError(f"width={item!r} is not a number (such as 0.75){_hint(item)}")
         value = float(item)
         if not 0 < value < float("inf"):  # also rejects nan
