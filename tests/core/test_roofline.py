@@ -348,3 +348,24 @@ def test_the_pipeline_draws_every_point() -> None:
         assert variant["analytic"]["roofline"]["ridge_point"] == 10.0
     with pytest.raises(InvalidSpecError):
         run(Request(convcalc.conv(4, 8), verify=False, hardware=3.5))
+
+
+def test_the_roofline_records_are_frozen() -> None:
+    """Options, Roofline, LayerBound and Traffic are plain slotted classes (start-up), and
+    as frozen as the dataclasses they were: no field is assigned, deleted or added."""
+    from dataclasses import FrozenInstanceError
+
+    design = convcalc.conv(4, 8, input=8)
+    drawn = roofline(analyze(design.network), Options(fused=True))
+    layer = drawn.layer(0)
+    for record, name in ((drawn, "flops"), (drawn.options, "fused"), (layer, "bytes_moved"),
+                         (layer.traffic, "weights")):  # fmt: skip
+        before = getattr(record, name)
+        with pytest.raises(FrozenInstanceError):
+            setattr(record, name, 0)
+        with pytest.raises(FrozenInstanceError):
+            delattr(record, name)
+        with pytest.raises(FrozenInstanceError):
+            record.extra = 1
+        assert getattr(record, name) == before
+    assert layer.traffic.total == layer.bytes_moved > 0

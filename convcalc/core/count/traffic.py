@@ -12,7 +12,7 @@ that only ``--hardware`` needs (start-up, SPEC "Performance").
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
 from typing import Any, Literal, Protocol
 
 from convcalc.core.count.figures import ELEMENT_BYTES, FLOPS_PER_MAC, NetworkFigures
@@ -44,13 +44,34 @@ class Device(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Options:
+class _Record:
+    """The records below: plain classes with ``__slots__``, frozen as a frozen dataclass is
+    (every assignment and deletion refused), without its generated methods, which Python
+    3.11 compiles one by one at import (start-up). Nothing compares or replaces them."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+_set = object.__setattr__
+
+
+class Options(_Record):
     """How a report's roofline is drawn: on which device (none: bytes and intensity
     only), and whether element-wise ops are fused into the op before them."""
 
-    roof: Device | None = None
-    fused: bool = False
+    __slots__ = ("fused", "roof")
+    roof: Device | None
+    fused: bool
+
+    def __init__(self, roof: Device | None = None, fused: bool = False) -> None:
+        _set(self, "roof", roof)
+        _set(self, "fused", fused)
 
     @property
     def shown(self) -> bool:
@@ -94,13 +115,18 @@ def elementwise(op: Primitive) -> bool:
     return op.kind in ELEMENTWISE_KINDS and getattr(op, "function", "") not in NOT_ELEMENTWISE
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Traffic:
+class Traffic(_Record):
     """What one layer reads and writes, in bytes (before fusion is attributed)."""
 
+    __slots__ = ("inputs", "output", "weights")
     weights: int
     inputs: int
     output: int
+
+    def __init__(self, weights: int, inputs: int, output: int) -> None:
+        _set(self, "weights", weights)
+        _set(self, "inputs", inputs)
+        _set(self, "output", output)
 
     @property
     def total(self) -> int:
@@ -108,20 +134,52 @@ class Traffic:
         return self.weights + self.inputs + self.output
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class LayerBound:
+class LayerBound(_Record):
     """One layer's roofline. Under ``--fused`` a fused layer (``fused_into`` set) shows
     nothing of its own: its kernel's figures are on the kernel's first layer."""
 
+    __slots__ = (
+        "bandwidth",
+        "bytes_moved",
+        "flops",
+        "fused_into",
+        "index",
+        "level",
+        "name",
+        "peak",
+        "traffic",
+    )  # fmt: skip
     index: int
     name: str
     traffic: Traffic  # this layer's own reads and writes (after fusion)
     bytes_moved: int  # the kernel's bytes, on its first layer; 0 on a fused one
     flops: int  # likewise
-    fused_into: str | None = None
-    level: str = MEMORY
-    bandwidth: float | None = None  # the level's, on a device
-    peak: float | None = None
+    fused_into: str | None
+    level: str
+    bandwidth: float | None  # the level's, on a device
+    peak: float | None
+
+    def __init__(
+        self,
+        index: int,
+        name: str,
+        traffic: Traffic,
+        bytes_moved: int,
+        flops: int,
+        fused_into: str | None = None,
+        level: str = MEMORY,
+        bandwidth: float | None = None,
+        peak: float | None = None,
+    ) -> None:
+        _set(self, "index", index)
+        _set(self, "name", name)
+        _set(self, "traffic", traffic)
+        _set(self, "bytes_moved", bytes_moved)
+        _set(self, "flops", flops)
+        _set(self, "fused_into", fused_into)
+        _set(self, "level", level)
+        _set(self, "bandwidth", bandwidth)
+        _set(self, "peak", peak)
 
     @property
     def intensity(self) -> float | None:
@@ -174,15 +232,23 @@ class LayerBound:
         return result
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class Roofline:
+class Roofline(_Record):
     """A network's roofline: per layer (node) and in total."""
 
+    __slots__ = ("dtype", "dtype_bytes", "flops", "layers", "options")
     options: Options
     layers: tuple[LayerBound, ...]
     flops: int
     dtype: str
     dtype_bytes: int
+
+    def __init__(self, options: Options, layers: tuple[LayerBound, ...], flops: int, dtype: str,
+                 dtype_bytes: int) -> None:  # fmt: skip
+        _set(self, "options", options)
+        _set(self, "layers", layers)
+        _set(self, "flops", flops)
+        _set(self, "dtype", dtype)
+        _set(self, "dtype_bytes", dtype_bytes)
 
     @property
     def bytes_moved(self) -> int:
