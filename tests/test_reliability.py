@@ -355,3 +355,19 @@ def test_device_is_recorded_lowercase() -> None:
     assert result.exit_code == 0, result.stderr
     spec = json.loads(result.stdout)["spec"]
     assert (spec["device"], spec["device_used"]) == ("cpu", "cpu")
+
+
+def test_roofline_figures_past_a_floats_range_stay_exact() -> None:
+    """FLOPs per byte and the bounds of a spec of thousands of digits are past a float's
+    range: each is the exact quotient (rounded down), in the document and the formulas,
+    never an OverflowError."""
+    side = "9" * 400
+    argv = ["conv", "--cin", side, "--cout", side, "-b", side, "-k", "1", "-i", "1", "--no-verify"]
+    for extra in ([], ["--hardware", "h100-sxm"], ["--fused"]):
+        for output in ("json", "table", "csv", "markdown"):
+            result = invoke(*argv, *extra, "--format", output, "--exact")
+            assert result.exit_code == 0, (extra, output, result.stderr)
+    document = json.loads(invoke(*argv, "--format", "json").stdout)
+    intensity = document["analytic"]["roofline"]["arithmetic_intensity"]
+    assert isinstance(intensity, int)
+    assert intensity > 10**390

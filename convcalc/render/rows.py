@@ -48,8 +48,8 @@ class Row:
             return units.size(int(value), exact)
         if self.kind == "shape":
             return units.shape(value)
-        if self.kind == "number":
-            return f"{value:,.4g}"
+        if self.kind == "number":  # a ratio; an exact quotient past a float's range in full
+            return units.count(value, True) if isinstance(value, int) else f"{value:,.4g}"
         if self.kind == "seconds":
             from convcalc.core.count.traffic import seconds
 

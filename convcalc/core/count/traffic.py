@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import FrozenInstanceError
+from fractions import Fraction
 from typing import Any, Literal, Protocol
 
 from convcalc.core.count.figures import ELEMENT_BYTES, FLOPS_PER_MAC, NetworkFigures
@@ -22,6 +23,20 @@ from convcalc.core.ops.primitives import Primitive, fmt_int, numel
 MEMORY = "memory"  # the level of a layer bounded by the device's main memory (DRAM, HBM)
 
 Bound = Literal["memory", "compute"]
+
+
+def ratio_text(value: float) -> str:
+    """A ratio in four significant digits; an exact quotient past a float's range in full."""
+    return fmt_int(value) if isinstance(value, int) else f"{value:,.4g}"
+
+
+def quotient(a: float, b: float) -> float:
+    """``a / b`` as a float, or, past a float's range (a spec of thousands of digits), the
+    exact quotient rounded down: an integer JSON and the formulas still write."""
+    try:
+        return a / b
+    except OverflowError:
+        return int(Fraction(a) // Fraction(b))
 
 
 class Device(Protocol):
@@ -184,17 +199,17 @@ class LayerBound(_Record):
     @property
     def intensity(self) -> float | None:
         """FLOPs per byte moved (None when it moves nothing)."""
-        return self.flops / self.bytes_moved if self.bytes_moved else None
+        return quotient(self.flops, self.bytes_moved) if self.bytes_moved else None
 
     @property
     def compute_time(self) -> float | None:
         """FLOPs / peak, on a device."""
-        return None if self.peak is None else self.flops / self.peak
+        return None if self.peak is None else quotient(self.flops, self.peak)
 
     @property
     def memory_time(self) -> float | None:
         """Bytes / bandwidth, on a device."""
-        return None if self.bandwidth is None else self.bytes_moved / self.bandwidth
+        return None if self.bandwidth is None else quotient(self.bytes_moved, self.bandwidth)
 
     @property
     def time(self) -> float | None:
@@ -274,7 +289,7 @@ class Roofline(_Record):
     def intensity(self) -> float | None:
         """The whole network's FLOPs per byte."""
         moved = self.bytes_moved
-        return self.flops / moved if moved else None
+        return quotient(self.flops, moved) if moved else None
 
     @property
     def time(self) -> float | None:
@@ -344,7 +359,7 @@ class Roofline(_Record):
         work = sum(x.flops for x in members)
         result: dict[str, Any] = {
             "bytes_moved": moved,
-            "arithmetic_intensity": work / moved if moved else None,
+            "arithmetic_intensity": quotient(work, moved) if moved else None,
         }
         if self.options.roof is not None:
             times = [x for x in members if x.time is not None]
@@ -380,7 +395,8 @@ class Roofline(_Record):
         """``14,193,792 FLOPs / 3,328 B = 4,265``."""
         if not moved:
             return "no bytes moved"
-        return f"{fmt_int(flops)} FLOPs (2 x MACs) / {fmt_int(moved)} B = {flops / moved:,.4g}"
+        ratio = quotient(flops, moved)
+        return f"{fmt_int(flops)} FLOPs (2 x MACs) / {fmt_int(moved)} B = {ratio_text(ratio)}"
 
     def ridge_formula(self) -> str:
         """``989.5 TFLOP/s (bf16) / 3.35 TB/s = 295.4 FLOPs/B``."""
@@ -419,7 +435,8 @@ class Roofline(_Record):
         if layer.intensity is None or layer.ridge is None:
             return ""
         sign = "<=" if layer.bound == "memory" else ">"
-        return f"intensity {layer.intensity:,.4g} {sign} ridge {layer.ridge:,.4g} FLOPs/B"
+        shown = ratio_text(layer.intensity)
+        return f"intensity {shown} {sign} ridge {layer.ridge:,.4g} FLOPs/B"
 
     def share_formula(self) -> str:
         """The memory-bound share with the numbers in."""
@@ -560,6 +577,8 @@ def seconds(value: float | None) -> str:
     """``14.3 ns``, ``1.2 ms``, ``3.4 s``."""
     if value is None:
         return "-"
+    if isinstance(value, int) and value > 10**15:  # an exact quotient past a float's range
+        return f"{fmt_int(value)} s"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
         if value >= scale:
             return f"{value / scale:.3g} {unit}"
