@@ -468,3 +468,11 @@ def test_a_ratio_reads_in_four_digits() -> None:
 
     assert show(8.208902570545078) == "8.209"
     assert show(1_234_567) == "1,234,567"
+
+
+def test_a_ratio_changes_by_a_share_too() -> None:
+    """arithmetic intensity 8.209 -> 8.359 reads +1.83%, as a count's change does."""
+    from convcalc.core.documents.diff import Change, change_text
+
+    change = Change("", "arithmetic_intensity", 8.208902570545078, 8.35893375675455)
+    assert change_text(change) == "+1.83%"

@@ -71,8 +71,9 @@ class Change:
 
     @property
     def share(self) -> float | None:
-        """``new / old - 1`` for counts (None when not both are numbers or old is 0)."""
-        if _count(self.old) and _count(self.new) and self.old:
+        """``new / old - 1`` for counts and ratios (None when not both are numbers or old
+        is 0)."""
+        if _number(self.old) and _number(self.new) and self.old:
             try:
                 return float(self.new / self.old - 1)
             except OverflowError:
@@ -104,6 +105,11 @@ class Change:
 
 def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    """A count or a finite ratio (arithmetic intensity): a change has a share."""
+    return _count(value) or (isinstance(value, float) and math.isfinite(value))
 
 
 def entries(document: Any) -> dict[str, Any]:
