@@ -174,6 +174,20 @@ def test_a_table_does_load_rich() -> None:
     assert "torch" not in modules
 
 
+@pytest.mark.parametrize("name", sorted(ANALYTIC_RUNS))
+def test_the_command_annotations_are_objects_not_text(name: str) -> None:
+    """The figure commands' modules do not postpone annotations: typer reads each option
+    from them, and a string annotation is compiled and evaluated again on every run (at
+    the command's import, and by typer's get_type_hints while it builds the command)."""
+    import inspect
+
+    command = FIGURES[name]
+    own = inspect.unwrap(command)
+    assert command.__annotations__, name  # control: the options are annotations
+    for function in (command, own):
+        assert not any(isinstance(a, str) for a in function.__annotations__.values()), name
+
+
 def test_help_loads_every_command() -> None:
     """convcalc --help lists every command: all their modules are loaded."""
     code, modules = loaded(["--help"])

@@ -1,7 +1,5 @@
 """The attention-block commands: se and cbam."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

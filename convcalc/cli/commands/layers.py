@@ -4,8 +4,6 @@ Each parses its options into a call of the library (``convcalc.conv``...) and
 hands it to the shared steps (``cli.run.run``).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

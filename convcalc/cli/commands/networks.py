@@ -1,7 +1,5 @@
 """The network commands: mobilenet and resnet, per layer or as a sweep (with a plot)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer
