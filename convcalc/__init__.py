@@ -25,7 +25,8 @@ _HOMES = {
     "convcalc.core.designs": ("Comparison", "Design", "Sweep"),
     # convcalc diff as one call: two files compared, their growth judged.
     "convcalc.core.documents.diff": ("Diff", "diff_files"),
-    "convcalc.core.documents.report": ("Check", "CompareReport", "Report", "SweepReport"),
+    "convcalc.core.documents.checks": ("Check",),
+    "convcalc.core.documents.report": ("CompareReport", "Report", "SweepReport"),
     # One call from a request to a result: what every command computes.
     "convcalc.pipeline": ("ModelTarget", "Request", "Result", "run"),
     "convcalc.errors": (
@@ -51,8 +52,9 @@ if TYPE_CHECKING:
         verify,
     )
     from convcalc.core.designs import Comparison, Design, Sweep
+    from convcalc.core.documents.checks import Check
     from convcalc.core.documents.diff import Diff, diff_files
-    from convcalc.core.documents.report import Check, CompareReport, Report, SweepReport
+    from convcalc.core.documents.report import CompareReport, Report, SweepReport
     from convcalc.core.nets.registry import NETWORKS
     from convcalc.errors import (
         CheckFailedError,

@@ -33,7 +33,7 @@ from convcalc.core.designs import Comparison, Design, Sweep
 from convcalc.core.documents.budgets import Verdict, annotate, judge, partial_values
 from convcalc.core.documents.catalogue import CATALOGUE
 from convcalc.core.documents.contract import BUDGET_FIGURES, figure, points, text
-from convcalc.core.documents.report import Check, Report
+from convcalc.core.documents.report import Report
 from convcalc.core.ops.primitives import fmt_int
 from convcalc.errors import (
     BudgetExceededError,
@@ -47,6 +47,7 @@ from convcalc.errors import (
 if TYPE_CHECKING:
     from convcalc.core.count.backward import Backward
     from convcalc.core.count.conventions import ConventionCount
+    from convcalc.core.documents.checks import Check
 
 Notify = Callable[[str], None]
 # (points done, points in all, what is being verified now): a sweep's progress.

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from convcalc.cli import app
 from convcalc.core.count.figures import analyze
-from convcalc.core.documents.report import build_checks
+from convcalc.core.documents.checks import build_checks
 from convcalc.core.nets.layers import ConvSpec, conv_network
 from convcalc.measure import probe
 

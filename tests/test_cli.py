@@ -27,7 +27,7 @@ from typer.testing import CliRunner, Result
 from convcalc import __version__
 from convcalc.cli import app
 from convcalc.core.count.figures import analyze
-from convcalc.core.documents.report import Measurement
+from convcalc.core.documents.checks import Measurement
 from convcalc.core.nets.layers import ConvSpec, conv_network
 from convcalc.measure import probe
 from tests.seeds import SEED_CASES, SeedCase, seed_argv

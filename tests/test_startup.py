@@ -101,6 +101,7 @@ ONLY_SOME_PATHS = {
     "convcalc.core.count.roofline": "the device machinery: --hardware",
     "convcalc.core.count.backward": "--backward",
     "convcalc.core.count.timing": "--measure-time",
+    "convcalc.core.documents.checks": "a verified run's measurement and checks",
     "convcalc.core.ops.traced": "the op table of a read model",
     "convcalc.render.rows": "tables, CSV and Markdown",
 }

@@ -22,7 +22,8 @@ import torch
 import torchinfo
 
 from convcalc.core.count.figures import NetworkFigures
-from convcalc.core.documents.report import LayerMeasurement, Measurement, Report, build_checks
+from convcalc.core.documents.checks import LayerMeasurement, Measurement, build_checks
+from convcalc.core.documents.report import Report
 from convcalc.core.nets.graph import Network
 from convcalc.core.ops.primitives import fmt_int
 from convcalc.errors import EnvironmentUnavailableError

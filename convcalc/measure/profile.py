@@ -22,7 +22,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from convcalc.core.count.figures import DTYPE_BYTES, NetworkFigures, analyze
-from convcalc.core.documents.report import Measurement, Report, build_checks
+from convcalc.core.documents.checks import Measurement, build_checks
+from convcalc.core.documents.report import Report
 from convcalc.core.nets.graph import Network
 from convcalc.core.ops import traced as O  # noqa: N812 - the op table's alias
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
@@ -117,6 +118,57 @@ class _ValueReads(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+# torch's fused recurrent functions, as nn.LSTM, nn.GRU and nn.RNN call them.
+RECURRENT = (torch.lstm, torch.gru, torch.rnn_tanh, torch.rnn_relu)
+
+
+class _RecurrentShapes(TorchFunctionMode):
+    """A fused recurrent call on meta answered with its results' shapes, not run: meta has
+    no kernel for it, so torch runs its gates step by step in Python references (about a
+    second for 64 steps of a 2-layer LSTM, per pass) and imports torch._dynamo for them
+    (2.5 s). The trace and torchinfo read the call, never what is inside it; the
+    FlopCounterMode counts (which do read the gates) run without this mode.
+
+    ``torch.lstm(input, (h, c), weights, ...)`` -> output, h_n, c_n; ``gru``, ``rnn_tanh``
+    and ``rnn_relu`` take ``h`` and give output, h_n; a packed sequence's forms take the
+    batch sizes second. output: the input's sizes but the last, directions x h's last.
+    """
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        shaped = _recurrent_results(func, args) if func in RECURRENT and not kwargs else None
+        return func(*args, **kwargs) if shaped is None else shaped
+
+
+def _recurrent_results(func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """The results of a fused recurrent call on meta tensors, as meta tensors; None where
+    the call is not one nn.LSTM/GRU/RNN makes on meta with matching sizes (torch runs it
+    then, and raises its own error)."""
+    if len(args) != 9 or not isinstance(args[0], torch.Tensor) or not args[0].is_meta:
+        return None
+    packed = isinstance(args[3], (list, tuple))  # (data, batch_sizes, hx, weights, ...)
+    state, weights = (args[2], args[3]) if packed else (args[1], args[2])
+    bidirectional = args[8] if packed else args[7]
+    states = tuple(state) if isinstance(state, (list, tuple)) else (state,)
+    if (
+        len(states) != (2 if func is torch.lstm else 1)
+        or not all(isinstance(t, torch.Tensor) and t.is_meta for t in states)
+        or not weights
+        or weights[0].shape[-1] != args[0].shape[-1]  # layer 1's w_ih: (gates, input)
+    ):
+        return None
+    x = args[0]
+    directions = 2 if bidirectional else 1
+    output = x.new_empty((*x.shape[:-1], directions * states[0].shape[-1]))
+    return (output, *(torch.empty_like(t) for t in states))
+
+
 class MetaUnsupportedError(Exception):
     """The forward pass cannot run on the meta device: ``call`` is what needed values."""
 
@@ -151,7 +203,7 @@ def run_forward(
     reads = _ValueReads()
     on_meta = any(t.device.type == "meta" for t in tensors([args, kwargs]))
     try:
-        with reads:
+        with _RecurrentShapes(), reads:  # beneath the trace's mode: it still reads the call
             recorded = trace(model, args, kwargs)
     except Exception as exc:
         call = _meta_call(exc, reads.seen) if on_meta else None
@@ -350,7 +402,7 @@ def _measure(
     outputs: list[Any] = []  # the model's own result: torchinfo sizes a dict by its last tensor
     hook = model.register_forward_hook(lambda _module, _args, out: outputs.append(out))
     try:
-        with evaluation(model), torch.no_grad(), warnings.catch_warnings():
+        with evaluation(model), torch.no_grad(), warnings.catch_warnings(), _RecurrentShapes():
             warnings.simplefilter("ignore")  # the model's own warnings were shown by the trace
             stats = torchinfo.summary(model, input_data=list(args), verbose=0, device=x.device,
                                       mode="eval", depth=100, **kwargs)  # fmt: skip

@@ -6,14 +6,8 @@ import json
 from dataclasses import replace
 
 from convcalc.core.count.figures import analyze
-from convcalc.core.documents.report import (
-    SCHEMA_VERSION,
-    Check,
-    LayerMeasurement,
-    Measurement,
-    Report,
-    build_checks,
-)
+from convcalc.core.documents.checks import Check, LayerMeasurement, Measurement, build_checks
+from convcalc.core.documents.report import SCHEMA_VERSION, Report
 from convcalc.core.nets.layers import ConvSpec, conv_network, separable_network
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from convcalc.core.count.figures import analyze
-from convcalc.core.documents.report import build_checks
+from convcalc.core.documents.checks import build_checks
 from convcalc.core.nets.graph import Network
 from convcalc.core.nets.layers import COMPARE_VARIANTS, ConvSpec, compare_variant, conv_network
 from convcalc.core.ops import traced as O  # noqa: N812 - as in the build table

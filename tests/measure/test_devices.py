@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from convcalc.core.count.figures import analyze
-from convcalc.core.documents.report import build_checks
+from convcalc.core.documents.checks import build_checks
 from convcalc.core.nets.layers import ConvSpec, conv_network
 from convcalc.errors import EnvironmentUnavailableError
 from convcalc.measure.probe import check_torch_sizes, choose_device, measure

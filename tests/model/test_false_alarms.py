@@ -19,7 +19,8 @@ import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 from torch import nn
 
 import convcalc
-from convcalc.core.documents.report import Report, build_checks
+from convcalc.core.documents.checks import build_checks
+from convcalc.core.documents.report import Report
 
 
 def _compared_and_clean(report: Report) -> None:
