@@ -3,6 +3,7 @@ and per time step, against FlopCounterMode and the parameters torch holds."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 import convcalc
@@ -183,3 +185,55 @@ def test_a_module_called_twice_counts_its_weights_once() -> None:
     report = convcalc.profile(Twice(), (5, 2, 4), verify=False)
     assert report.params == sum(p.numel() for p in nn.LSTM(4, 6).parameters())
     assert report.macs == 2 * 5 * 2 * 4 * 6 * (4 + 6)
+
+
+class _Ops(TorchDispatchMode):
+    """Counts the ops torch dispatches."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.count = 0
+
+    def __torch_dispatch__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
+    ) -> Any:
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _ops_and_report(layer: nn.Module, steps: int, **options: Any) -> tuple[int, Report]:
+    batch_first = getattr(layer, "batch_first", False)
+    shape = (2, steps, 6) if batch_first else (steps, 2, 6)
+    with _Ops() as ops:
+        report = convcalc.profile(First(layer), shape, **options)
+    assert report.match is True, report.failed_checks
+    assert report.totals.not_counted == {}
+    run = First(copy.deepcopy(layer).to("meta"))(torch.zeros(shape, device="meta"))
+    assert report.output_shape == tuple(run.shape)  # as torch runs it, step by step
+    assert report.macs == _flop_counter_macs(First(copy.deepcopy(layer)), shape)  # (to meta)
+    return ops.count, report
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        nn.LSTM(6, 5, num_layers=2, bidirectional=True, batch_first=True),
+        nn.LSTM(6, 5, proj_size=3),
+        nn.GRU(6, 5, num_layers=2),
+        nn.RNN(6, 5, nonlinearity="relu", bidirectional=True),
+    ],
+    ids=["lstm", "lstm-proj", "gru", "rnn-relu"],
+)
+def test_a_fused_recurrent_layer_on_meta_is_read_not_run_step_by_step(layer: nn.Module) -> None:
+    """On meta torch has no kernel for a fused LSTM/GRU/RNN and ran its gates step by step
+    in Python references (a second per pass at 64 steps, and torch._dynamo's import): the
+    trace and torchinfo now take its results' shapes, so the ops torch runs do not grow
+    with the steps, with exact figures and every check passing; FlopCounterMode (which
+    counts the gates) still runs them."""
+    short, report = _ops_and_report(layer, 4)
+    long, _ = _ops_and_report(layer, 40)
+    assert long == short
+    crossed_short, crossed = _ops_and_report(layer, 4, cross_check=True)
+    crossed_long, _ = _ops_and_report(layer, 40, cross_check=True)
+    assert crossed_long > crossed_short
+    assert crossed.macs == report.macs
