@@ -125,9 +125,9 @@ RECURRENT = (torch.lstm, torch.gru, torch.rnn_tanh, torch.rnn_relu)
 class _RecurrentShapes(TorchFunctionMode):
     """A fused recurrent call on meta answered with its results' shapes, not run: meta has
     no kernel for it, so torch runs its gates step by step in Python references (about a
-    second for 64 steps of a 2-layer LSTM, per pass) and imports torch._dynamo for them
-    (2.5 s). The trace and torchinfo read the call, never what is inside it; the
-    FlopCounterMode counts (which do read the gates) run without this mode.
+    second for 64 steps of a 2-layer LSTM, per pass). The trace and torchinfo read the
+    call, never what is inside it; the FlopCounterMode counts (which do read the gates)
+    run without this mode.
 
     ``torch.lstm(input, (h, c), weights, ...)`` -> output, h_n, c_n; ``gru``, ``rnn_tanh``
     and ``rnn_relu`` take ``h`` and give output, h_n; a packed sequence's forms take the
