@@ -21,6 +21,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -137,52 +138,154 @@ def mobilenet(version: int, width: float, resolution: int) -> nn.Module:
 Factory = Callable[[], nn.Module]
 
 
-def workload(name: str) -> Iterator[tuple[Factory, Shape]]:
-    """The (model factory, input shape) pairs of a workload."""
+@dataclass(frozen=True)
+class Example:
+    """A model's example inputs, the same for every tool.
+
+    ``shape``: one float image batch, given to the tools that take a shape the way
+    their documentation shows (torchinfo's ``input_size=``, ptflops' resolution);
+    ``build``: the positional inputs themselves on a device (token ids, a list of
+    images), given to every tool as real tensors (meta tensors on ``meta``).
+    """
+
+    shape: Shape | None = None
+    build: Callable[[str], tuple[Any, ...]] | None = None
+
+    def args(self, device: str = "cpu") -> tuple[Any, ...]:
+        """The positional inputs on ``device``: floats uniform in [0, 1) on the CPU, seeded."""
+        if self.build is not None:
+            return self.build(device)
+        if self.shape is None:
+            raise ValueError("an example needs a shape or a build function")
+        if device == "meta":
+            return (torch.empty(self.shape, device="meta"),)
+        return (torch.randn(self.shape),)
+
+
+def image(shape: Shape) -> Example:
+    return Example(shape=shape)
+
+
+def image_list(channels: int, height: int, width: int) -> Example:
+    """A torchvision detection model's input: a list of one CxHxW image, uniform in [0, 1)."""
+
+    def build(device: str) -> tuple[Any, ...]:
+        if device == "meta":
+            return ([torch.empty(channels, height, width, device="meta")],)
+        generator = torch.Generator().manual_seed(0)
+        return ([torch.rand(channels, height, width, generator=generator)],)
+
+    return Example(build=build)
+
+
+def _timm_size(name: str) -> Shape:
+    """timm's default input size for ``name`` (its pretrained_cfg), as convcalc takes it."""
+    import timm
+
+    cfg = timm.models.get_pretrained_cfg(name)
+    if cfg is None:  # a tagged or unknown name: the built model's own cfg
+        built: Any = timm.create_model(name, pretrained=False)
+        size = tuple(built.pretrained_cfg["input_size"])
+    else:
+        size = tuple(cfg.input_size)
+    channels, height, width = (int(v) for v in size)
+    return (1, channels, height, width)
+
+
+def _on(device: str, value: Any) -> Any:
+    """``value`` with every tensor in it on ``device`` (an empty one of its shape on meta)."""
+    if isinstance(value, torch.Tensor):
+        if device == "meta":
+            return torch.empty(value.shape, dtype=value.dtype, device="meta")
+        return value.to(device)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on(device, item) for item in value)
+    if isinstance(value, dict):
+        return {key: _on(device, item) for key, item in value.items()}
+    return value
+
+
+def _outside(name: str) -> tuple[Factory, Example]:
+    """A model of ``benchmarks/models.py`` and its inputs: the function convcalc's case reads
+    with ``--inputs benchmarks/models.py:NAME_inputs``."""
+    import models
+
+    factory: Factory | None = getattr(models, name, None)
+    inputs: Callable[[], tuple[Any, ...]] | None = getattr(models, f"{name}_inputs", None)
+    if factory is None or inputs is None:
+        raise SystemExit(f"benchmarks/models.py has no {name} and {name}_inputs")
+    return factory, Example(build=lambda device: _on(device, inputs()))
+
+
+# torchvision models that take a list of 3xHxW images (convcalc's shorthand gives one 224x224).
+DETECTION_PREFIXES = ("fasterrcnn", "maskrcnn", "keypointrcnn", "retinanet", "fcos", "ssd")
+
+
+def workload(name: str) -> Iterator[tuple[Factory, Example]]:
+    """The (model factory, example inputs) pairs of a workload."""
     if name == "seed":
-        yield (lambda: nn.Conv2d(4, 8, 3, groups=2)), (1, 4, 224, 224)
+        yield (lambda: nn.Conv2d(4, 8, 3, groups=2)), image((1, 4, 224, 224))
     elif name == "big":
-        yield (lambda: nn.Conv2d(256, 256, 3, padding=1)), (64, 256, 1024, 1024)
+        yield (lambda: nn.Conv2d(256, 256, 3, padding=1)), image((64, 256, 1024, 1024))
     elif name in ("v1", "v2"):
         version = int(name[1])
-        yield (lambda: mobilenet(version, 1.0, 224)), (1, 3, 224, 224)
+        yield (lambda: mobilenet(version, 1.0, 224)), image((1, 3, 224, 224))
     elif name.startswith("tv:"):
         import torchvision
 
         model_name = name[3:]
-        yield (lambda: torchvision.models.get_model(model_name, weights=None)), (1, 3, 224, 224)
+        example = (
+            image_list(3, 224, 224)
+            if model_name.startswith(DETECTION_PREFIXES)
+            else image((1, 3, 224, 224))
+        )
+        yield (lambda: torchvision.models.get_model(model_name, weights=None)), example
+    elif name.startswith("timm:"):
+        import timm
+
+        model_name = name[5:]
+        yield (
+            (lambda: timm.create_model(model_name, pretrained=False)),
+            image(_timm_size(model_name)),
+        )
+    elif name.startswith("py:"):
+        yield _outside(name[3:])
     elif name == "sweep":
         for width in SWEEP_WIDTHS:
             for resolution in SWEEP_RESOLUTIONS:
                 shape: Shape = (1, 3, resolution, resolution)
-                yield functools.partial(mobilenet, 1, width, resolution), shape
+                yield functools.partial(mobilenet, 1, width, resolution), image(shape)
     else:
         raise SystemExit(f"unknown workload {name!r}; use one of {', '.join(WORKLOADS)}")
 
 
-WORKLOADS = ("seed", "big", "v1", "v2", "sweep", "tv:NAME")
+WORKLOADS = ("seed", "big", "v1", "v2", "sweep", "tv:NAME", "timm:NAME", "py:NAME")
 
 
 # ---------------------------------------------------------------- tools
-# Each returns (params, count) as the tool reports them.
+# Each returns (params, count) as the tool reports them. A tool that cannot take the
+# model's inputs raises; the driver reports the failure and does not time it.
 
 Result = tuple[int, int]
 
 
-def run_torchinfo(factory: Factory, shape: Shape) -> Result:
+def run_torchinfo(factory: Factory, example: Example) -> Result:
     import torchinfo
 
-    stats = torchinfo.summary(factory(), input_size=shape, verbose=0)
+    if example.shape is not None:  # an image batch: input_size=, as torchinfo's README shows
+        stats = torchinfo.summary(factory(), input_size=example.shape, verbose=0)
+    else:
+        stats = torchinfo.summary(factory(), input_data=list(example.args()), verbose=0)
     return int(stats.total_params), int(stats.total_mult_adds)
 
 
-def run_torchinfo_meta(factory: Factory, shape: Shape) -> Result:
+def run_torchinfo_meta(factory: Factory, example: Example) -> Result:
     import torchinfo
 
     with torch.device("meta"):
         model = factory()
-    x = torch.empty(shape, device="meta")
-    stats = torchinfo.summary(model, input_data=x, device="meta", verbose=0)
+    args = list(example.args("meta"))
+    stats = torchinfo.summary(model, input_data=args, device="meta", verbose=0)
     return int(stats.total_params), int(stats.total_mult_adds)
 
 
@@ -194,17 +297,22 @@ def ptflops_backend() -> str:
     return "aten" if backends is not None and hasattr(backends, "ATEN") else "pytorch"
 
 
-def run_ptflops(factory: Factory, shape: Shape) -> Result:
+def run_ptflops(factory: Factory, example: Example) -> Result:
     from ptflops import get_model_complexity_info
 
     backend = ptflops_backend()
     extra: dict[str, Any] = {"backend": backend} if backend == "aten" else {}
+    args = example.args()
+    if len(args) != 1:
+        raise RuntimeError("ptflops passes one input to the model")
+    # ptflops builds the input from input_constructor (a resolution it only passes on).
+    resolution = example.shape[1:] if example.shape is not None else (1,)
     macs, params = get_model_complexity_info(
         factory(),
-        shape[1:],
+        resolution,
         as_strings=False,
         print_per_layer_stat=False,
-        input_constructor=lambda _res: torch.randn(shape),
+        input_constructor=lambda _res: args[0],
         **extra,
     )
     if macs is None or params is None:
@@ -213,14 +321,14 @@ def run_ptflops(factory: Factory, shape: Shape) -> Result:
     return int(params), int(macs)
 
 
-def run_thop(factory: Factory, shape: Shape) -> Result:
+def run_thop(factory: Factory, example: Example) -> Result:
     from thop import profile
 
-    macs, params = profile(factory(), inputs=(torch.randn(shape),), verbose=False)
+    macs, params = profile(factory(), inputs=example.args(), verbose=False)
     return int(params), int(macs)
 
 
-def run_torchscan(factory: Factory, shape: Shape, device: str = "cpu") -> Result:
+def run_torchscan(factory: Factory, example: Example, device: str = "cpu") -> Result:
     import contextlib
     import io
 
@@ -228,49 +336,54 @@ def run_torchscan(factory: Factory, shape: Shape, device: str = "cpu") -> Result
 
     with torch.device(device):
         model = factory()
-    x = torch.randn(shape) if device == "cpu" else torch.empty(shape, device=device)
+    args = example.args(device)
     with contextlib.redirect_stdout(io.StringIO()):
-        report = crawl_module(model, args=(x,))
+        report = crawl_module(model, args=args)
     totals = report["totals"]
     return int(totals["parameters"]["value"]), int(totals["module_flops"]["known_value"])
 
 
-def run_torchscan_meta(factory: Factory, shape: Shape) -> Result:
-    return run_torchscan(factory, shape, "meta")
+def run_torchscan_meta(factory: Factory, example: Example) -> Result:
+    return run_torchscan(factory, example, "meta")
 
 
-def run_fvcore(factory: Factory, shape: Shape) -> Result:
+def run_fvcore(factory: Factory, example: Example) -> Result:
     from fvcore.nn import FlopCountAnalysis, parameter_count
 
     model = factory()
-    analysis = FlopCountAnalysis(model, torch.randn(shape))
+    analysis = FlopCountAnalysis(model, example.args())
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     return int(parameter_count(model)[""]), int(analysis.total())
 
 
-def run_flopcounter(factory: Factory, shape: Shape) -> Result:
+def run_flopcounter(factory: Factory, example: Example) -> Result:
     from torch.utils.flop_counter import FlopCounterMode
 
     model = factory()
-    x = torch.randn(shape)
+    args = example.args()
     with FlopCounterMode(display=False) as counter:
-        model(x)
-    return sum(p.numel() for p in model.parameters()), int(counter.get_total_flops())
+        model(*args)
+    return _unique_params(model), int(counter.get_total_flops())
 
 
-def run_flopcounter_meta(factory: Factory, shape: Shape) -> Result:
+def run_flopcounter_meta(factory: Factory, example: Example) -> Result:
     from torch.utils.flop_counter import FlopCounterMode
 
     with torch.device("meta"):
         model = factory()
-    x = torch.empty(shape, device="meta")
+    args = example.args("meta")
     with FlopCounterMode(display=False) as counter:
-        model(x)
-    return sum(p.numel() for p in model.parameters()), int(counter.get_total_flops())
+        model(*args)
+    return _unique_params(model), int(counter.get_total_flops())
+
+
+def _unique_params(model: nn.Module) -> int:
+    """Parameters counted once (``parameters()`` skips a tied weight's second name)."""
+    return sum(p.numel() for p in model.parameters())
 
 
 # tool -> (function, what its count is)
-TOOLS: dict[str, tuple[Callable[[Factory, Shape], Result], str]] = {
+TOOLS: dict[str, tuple[Callable[[Factory, Example], Result], str]] = {
     "torchinfo": (run_torchinfo, "mult-adds"),
     "torchinfo-meta": (run_torchinfo_meta, "mult-adds"),
     "ptflops": (run_ptflops, "MACs"),
@@ -296,8 +409,8 @@ def main(argv: list[str]) -> None:
     params = count = points = 0
     # Inference, as each tool's documentation measures it (torchinfo does both itself).
     with torch.no_grad():
-        for factory, shape in workload(name):
-            p, c = function(functools.partial(_eval, factory), shape)
+        for factory, example in workload(name):
+            p, c = function(functools.partial(_eval, factory), example)
             params, count, points = params + p, count + c, points + 1
     note = f"ptflops backend={ptflops_backend()}" if tool == "ptflops" else ""
     if name in ("v1", "v2", "sweep"):

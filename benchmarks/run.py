@@ -6,6 +6,7 @@ Run from the repository root, with the project's virtual environment (peers need
     .venv/bin/python benchmarks/run.py            # full run: 5 runs, peers as the budget allows
     .venv/bin/python benchmarks/run.py --quick    # smoke test: 3 runs, peers once
     .venv/bin/python benchmarks/run.py --only startup   # start-up alone: 21 rounds, ~40 s
+    .venv/bin/python benchmarks/run.py --only models --runs 3   # `model` vs peers, ~30 min
 
 It prints a table and writes ``benchmarks/results/latest.json``. Every command
 runs in a fresh process, so import cost counts. Rounds interleave the commands
@@ -68,6 +69,8 @@ VIT_RSS_VS_TORCHVISION = 1.2  # vit_h_14 at 518 within 1.2x of `import torch, to
 SWEEP_VS_TORCH = 4.0  # the verified 16-point sweep within 4x of the torch import floor
 BATCH_VS_TORCH = 3.0  # 1,000 verified single-layer specs through `batch` within 3x of it
 BATCH_SIZE = 1000
+OURS_VS_FASTEST_PEER = 1.0  # `convcalc model` (verified) no slower than the fastest peer...
+COUNTS_SHARE = 0.5  # ... that counts the model: at least half its analytic MACs
 
 PEER_TOOLS = (
     "torchinfo", "torchinfo-meta", "ptflops", "thop", "torchscan", "torchscan-meta", "fvcore",
@@ -162,6 +165,45 @@ FLOORS = {
 # torchvision models `convcalc model` is timed on against every peer (issue 8).
 MODEL_CASES = ("resnet50", "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny", "vit_b_16")
 
+# Models from the outside zoos (issue 16): (key, title, convcalc's arguments, peers' workload).
+# The models of benchmarks/models.py are read with the inputs function every peer gets too.
+OUTSIDE = "benchmarks/models.py"
+OUTSIDE_MODEL_CASES: tuple[tuple[str, str, list[str], str], ...] = (
+    ("timm-resnet50", "timm resnet50", ["model", "timm:resnet50"], "timm:resnet50"),
+    (
+        "timm-vit_base_patch16_224",
+        "timm vit_base_patch16_224",
+        ["model", "timm:vit_base_patch16_224"],
+        "timm:vit_base_patch16_224",
+    ),
+    (
+        "timm-inception_v3",
+        "timm inception_v3 at 299 (its default)",
+        ["model", "timm:inception_v3"],
+        "timm:inception_v3",
+    ),
+    *(
+        (
+            key,
+            title,
+            ["model", f"{OUTSIDE}:{name}", "--inputs", f"{OUTSIDE}:{name}_inputs"],
+            f"py:{name}",
+        )
+        for key, title, name in (
+            ("hf-bert", "Hugging Face BERT-base, 128 token ids", "bert"),
+            ("hf-gpt2", "Hugging Face GPT-2, 2 layers, 128 token ids", "gpt2"),
+            ("yolov8n", "ultralytics YOLOv8n detect at 640", "yolov8n"),
+            ("lstm", "LSTM classifier, 64 token ids", "lstm_classifier"),
+        )
+    ),
+    (
+        "tv-fasterrcnn_mobilenet_v3_large_320_fpn",
+        "torchvision fasterrcnn_mobilenet_v3_large_320_fpn, one 224x224 image",
+        ["model", "torchvision:fasterrcnn_mobilenet_v3_large_320_fpn"],
+        "tv:fasterrcnn_mobilenet_v3_large_320_fpn",
+    ),
+)
+
 SWEEP_ARGS = ["--width", "0.25,0.5,0.75,1.0", "--resolution", "128,160,192,224"]
 
 
@@ -231,6 +273,7 @@ def make_cases() -> list[Case]:
             )
             for name in MODEL_CASES
         ),
+        *(Case(key, title, args, workload) for key, title, args, workload in OUTSIDE_MODEL_CASES),
         Case(
             "vit-h",
             "torchvision vit_h_14 at 518 (memory)",
@@ -239,6 +282,11 @@ def make_cases() -> list[Case]:
         ),
         _batch_case(),
     ]
+
+
+def model_case_keys() -> list[str]:
+    """The cases that time `convcalc model` against the peers (``--only models``)."""
+    return [case.key for case in make_cases() if case.args[0] == "model" and case.workload]
 
 
 def _batch_case() -> Case:
@@ -526,6 +574,7 @@ class Settings:
     timeout: float
     mem_cap: int
     verbose: bool
+    peer_margin: float | None = None
 
 
 def execute(command: Command, settings: Settings, record: bool) -> float:
@@ -581,10 +630,13 @@ def measure(commands: list[Command], cases: list[Case], settings: Settings) -> d
         fit = 1 + int(max(0.0, left) // peer_cost)
         peer_rounds = max(min(3, settings.runs), min(peer_rounds, fit))
     chosen = spread(peer_rounds, settings.runs)
+    dropped = out_of_contention(cases, settings.peer_margin)
     for index in range(1, settings.runs):
         print(f"round {index + 1}/{settings.runs} ...", file=sys.stderr)
         for command in commands:
-            if command.failure or (command.role == "peer" and index not in chosen):
+            if command.failure or (
+                command.role == "peer" and (index not in chosen or command.key in dropped)
+            ):
                 continue
             execute(command, settings, record=True)
     elapsed = time.monotonic() - started
@@ -602,7 +654,26 @@ def measure(commands: list[Command], cases: list[Case], settings: Settings) -> d
         "runs": settings.runs,
         "peer_runs": len(chosen),
         "peer_rounds": sorted(i + 1 for i in chosen),
+        "peer_margin": settings.peer_margin,
+        "peers_timed_once": sorted(dropped),
     }
+
+
+def out_of_contention(cases: Sequence[Case], margin: float | None) -> set[str]:
+    """The peers not run after round 1 under ``--peer-margin``: those that do not count their
+    case's model, and those slower than ``margin`` x the fastest peer that counts it."""
+    if margin is None:
+        return set()
+    dropped: set[str] = set()
+    for case in cases:
+        counting, _ = counting_peers(case)
+        times = [p.samples[0] for p in counting if p.samples]
+        fastest = min(times, default=None)
+        for peer in case.peers:
+            slow = fastest is not None and bool(peer.samples) and peer.samples[0] > margin * fastest
+            if peer not in counting or slow:
+                dropped.add(peer.key)
+    return dropped
 
 
 # ---------------------------------------------------------------- report
@@ -664,11 +735,16 @@ def peer_figures(command: Command) -> dict[str, Any] | None:
     return None
 
 
+def in_macs(count: float, unit: str) -> float:
+    """A peer's count in MACs: its FLOPs (FlopCounterMode's, torchscan's) are 2 per MAC."""
+    return count / 2 if "FLOPs" in unit else count
+
+
 def versus(count: int | None, unit: str, reference: dict[str, int]) -> str:
     """How a count compares with the analytic MACs (and our torchinfo-convention figure)."""
     if count is None or not reference:
         return "-"
-    macs = count / 2 if unit.startswith("FLOPs") else count
+    macs = in_macs(count, unit)
     if macs == reference["macs"]:
         return "= MACs"
     if macs == reference["torchinfo_mult_adds"]:
@@ -704,6 +780,12 @@ def report(
         "interleaved round-robin, after a warm-up; median wall time; "
         f"limits {plan['timeout_s']:g} s and {plan['mem_cap_gib']:g} GiB address space per process"
     )
+    if plan.get("peers_timed_once"):
+        out.append(
+            f"{len(plan['peers_timed_once'])} peers timed in round 1 only (--peer-margin "
+            f"{plan['peer_margin']:g}): they do not count their model, or ran over "
+            f"{plan['peer_margin']:g}x the fastest peer that does"
+        )
     foreign = plan.get("foreign_cpu_s")
     if foreign is not None:
         share = plan["foreign_cpu_share"]
@@ -812,6 +894,8 @@ def report(
         )
         out.extend(f"  note: {n}" for n in notes)
         out.extend(f"  {c.label}: {c.failure}" for c in [*case.ours, *case.peers] if c.failure)
+        counting, left_out = counting_peers(case)
+        fastest = min(counting, key=lambda p: p.median or 0.0, default=None)
         doc_cases.append(
             {
                 "key": case.key,
@@ -820,6 +904,12 @@ def report(
                 "analytic": ref or None,
                 "analytic_error": case.reference_error or None,
                 "rows": doc_rows,
+                "counting_peers": [p.key for p in counting],
+                "peers_left_out": left_out,
+                "fastest_counting_peer": None if fastest is None else fastest.key,
+                "ratio_to_fastest_counting_peer": None
+                if fastest is None
+                else ratio(verified.median, fastest.median),
             }
         )
     verdicts = targets(floors, cases, startup)
@@ -1007,26 +1097,47 @@ def targets(
             else why(sweep, torch_floor),
         )
     for case in cases:
-        ours = case.ours[-1]
-        finished = [p for p in case.peers if p.median is not None]
         if not case.peers:
             continue
+        name = f"convcalc no slower than the fastest peer that counts it: {case.title}"
+        ours = case.ours[-1]
         if ours.median is None:
-            check(f"convcalc faster than every peer: {case.title}", None, 1.0, why(ours))
+            check(name, None, OURS_VS_FASTEST_PEER, why(ours))
             continue
-        slower = [p for p in finished if p.median is not None and p.median <= ours.median]
-        fastest = min(finished, key=lambda p: p.median or 0.0, default=None)
-        if fastest is None:
-            detail = "no peer finished"
-        elif slower:
-            detail = ", ".join(f"{p.label} {p.median:.3f} s" for p in slower if p.median)
-            detail = f"ours {ours.median:.3f} s; as fast or faster: {detail}"
-        else:
-            detail = (
-                f"ours {ours.median:.3f} s; fastest peer {fastest.label} {fastest.median:.3f} s"
+        counting, left_out = counting_peers(case)
+        fastest = min(counting, key=lambda p: p.median or 0.0, default=None)
+        aside = f"; not counted: {'; '.join(left_out)}" if left_out else ""
+        if fastest is None or fastest.median is None:
+            verdicts.append(
+                {"target": name, "verdict": "N/A", "detail": f"no peer counts it{aside}"}
             )
-        check(f"convcalc faster than every peer: {case.title}", 1.0 if slower else 0.0, 0.5, detail)
+            continue
+        r = ours.median / fastest.median
+        detail = f"ours {ours.median:.3f} s / {fastest.label} {fastest.median:.3f} s = {r:.2f}x"
+        check(name, r, OURS_VS_FASTEST_PEER, detail + aside)
     return verdicts
+
+
+def counting_peers(case: Case) -> tuple[list[Command], list[str]]:
+    """The peers that timed the case and counted it (at least ``COUNTS_SHARE`` of convcalc's
+    analytic MACs, FLOPs halved; any count where the analytic run failed), and a line for
+    each other peer: why it is left out of the target."""
+    counting: list[Command] = []
+    left_out: list[str] = []
+    for peer in case.peers:
+        figures = peer_figures(peer) if peer.median is not None else None
+        if figures is None:
+            reason = peer.failure.split(" (", 1)[0].split(":", 1)[0] if peer.failure else "no count"
+            left_out.append(f"{peer.label} {reason}")
+            continue
+        macs = in_macs(float(figures["count"]), str(figures["unit"]))
+        floor = COUNTS_SHARE * case.reference["macs"] if case.reference else 0.0
+        if macs > floor:
+            counting.append(peer)
+        else:
+            share = f"{macs / case.reference['macs']:.2%}" if case.reference else "0"
+            left_out.append(f"{peer.label} counts {share} of the MACs")
+    return counting, left_out
 
 
 # ---------------------------------------------------------------- main
@@ -1082,15 +1193,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--only",
-        choices=("startup",),
+        choices=("startup", "models"),
         default=None,
         help="startup: only the start-up runs (every analytic command's --no-verify JSON run) "
-        "and the python and typer/rich floors; no cases, no peers",
+        "and the python and typer/rich floors; no cases, no peers. models: only the "
+        "`convcalc model` cases against their peers (those of --cases, if given) and the "
+        "torch and torchvision floors",
+    )
+    parser.add_argument(
+        "--peer-margin",
+        type=float,
+        default=None,
+        help="after round 1, time again only the peers that count their case's model and "
+        "ran within this factor of the fastest that does (default: every peer; 1.5 with "
+        "--only models)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="each run on stderr")
     args = parser.parse_args(argv)
     if args.runs is None:
         args.runs = STARTUP_RUNS if args.only == "startup" else 5
+    if args.only == "models" and args.peer_margin is None:
+        args.peer_margin = 1.5
     if args.quick:
         args.runs = 3
         args.peer_runs = 1 if args.peer_runs is None else args.peer_runs
@@ -1104,6 +1227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     wanted = [c.strip() for c in args.cases.split(",") if c.strip()]
     if args.only == "startup":
         wanted, args.peers = [], "none"
+    elif args.only == "models":
+        wanted = [key for key in wanted if key in model_case_keys()]
     cases = [c for c in make_cases() if c.key in wanted]
     unknown = set(wanted) - {c.key for c in cases}
     tools = [] if args.peers == "none" else [t.strip() for t in args.peers.split(",") if t.strip()]
@@ -1118,9 +1243,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.timeout,
         int(args.mem_cap_gib * 2**30),
         args.verbose,
+        args.peer_margin,
     )
     floors = ("pass", "typer_rich") if args.only == "startup" else tuple(FLOORS)
-    commands = build(cases, tools, startup_commands(), floors)
+    startup = startup_commands()
+    if args.only == "models":
+        floors, startup = ("torch", "torchvision"), []
+    commands = build(cases, tools, startup, floors)
     plan = measure(commands, cases, settings)
     plan |= {"timeout_s": args.timeout, "mem_cap_gib": args.mem_cap_gib, "budget_s": args.budget}
     text, document = report(commands, cases, machine(), plan)
