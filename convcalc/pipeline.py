@@ -35,6 +35,7 @@ from convcalc.core.documents.catalogue import CATALOGUE
 from convcalc.core.documents.contract import BUDGET_FIGURES, figure, points, text
 from convcalc.core.documents.report import Report
 from convcalc.core.ops.primitives import fmt_int
+from convcalc.core.values.record import Record
 from convcalc.errors import (
     BudgetExceededError,
     ConvCalcError,
@@ -54,8 +55,8 @@ Notify = Callable[[str], None]
 Progress = Callable[[int, int, str], None]
 
 
-@dataclass(frozen=True)
-class ModelTarget:
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelTarget(Record):
     """A model to profile, as ``convcalc.profile`` takes it.
 
     ``model``: a target string (``torchvision:resnet18``, ``pkg.mod:build``,
@@ -77,8 +78,8 @@ class ModelTarget:
 Subject = Design | Comparison | Sweep | ModelTarget
 
 
-@dataclass(frozen=True)
-class Request:
+@dataclass(frozen=True, eq=False, repr=False)
+class Request(Record):
     """What to compute, and how.
 
     ``limits``: budgets by figure (``params``, ``macs``, ``flops``,
@@ -115,8 +116,8 @@ class Request:
     measure_time: Any = False
 
 
-@dataclass(frozen=True)
-class Result:
+@dataclass(frozen=True, eq=False, repr=False)
+class Result(Record):
     """Everything a request gave.
 
     ``conventions`` and ``backward`` hold one entry per point (none unless

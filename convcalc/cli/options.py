@@ -34,6 +34,7 @@ from convcalc.core.values.parse import (
     parse_sizes,
     word,
 )
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 from convcalc.render import OutputFormat
 
@@ -380,7 +381,7 @@ COMMON_OPTIONS = (
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Common:
+class Common(Record):
     """The options every command takes, validated."""
 
     dtype: str = "float32"

@@ -16,6 +16,7 @@ from typing import Any
 
 from convcalc.cli.options import Common
 from convcalc.cli.output import emit, notify
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 from convcalc.pipeline import ModelTarget, Notify, Progress, Request, Result, Subject
 from convcalc.pipeline import run as run_pipeline
@@ -23,7 +24,7 @@ from convcalc.render import OutputFormat
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Plan:
+class Plan(Record):
     """A parsed figure command: what to compute, and how to show it."""
 
     request: Request

@@ -25,13 +25,14 @@ from convcalc.core.nets.layers import (
     standard_network,
 )
 from convcalc.core.nets.registry import network_entry
+from convcalc.core.values.record import Record
 
 if TYPE_CHECKING:  # a network's module loads when it is built (core.nets.registry), not here
     from convcalc.core.nets.mobilenet import MobileNetSpec
 
 
-@dataclass(frozen=True)
-class Design:
+@dataclass(frozen=True, eq=False, repr=False)
+class Design(Record):
     """One layer, block or network, described and ready to analyze."""
 
     command: str
@@ -58,8 +59,8 @@ class Design:
         return Report(self.command, spec, figures, kind=self.kind, baseline=baseline)
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, eq=False, repr=False)
+class Comparison(Record):
     """``compare``: the same cin -> cout built each registered way."""
 
     spec: dict[str, Any]
@@ -77,8 +78,8 @@ class Comparison:
         return CompareReport(self.spec | {"dtype": dtype, "device": device}, reports)
 
 
-@dataclass(frozen=True)
-class Sweep:
+@dataclass(frozen=True, eq=False, repr=False)
+class Sweep(Record):
     """A registered network at every (width, resolution) point, and its reference point."""
 
     title: str

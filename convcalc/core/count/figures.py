@@ -14,6 +14,7 @@ from typing import Any
 from convcalc.core.geometry.shapes import Field, Jumps, Sizes, input_field
 from convcalc.core.nets.graph import INPUT, Network
 from convcalc.core.ops.primitives import Shape, numel
+from convcalc.core.values.record import Record
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 # Any input's bytes per element: a read model's token ids, masks and indices too.
@@ -27,8 +28,8 @@ def flops(macs: int) -> int:
     return FLOPS_PER_MAC * macs
 
 
-@dataclass(frozen=True, eq=False)
-class Counts:
+@dataclass(frozen=True, eq=False, repr=False)
+class Counts(Record):
     """What a node and a whole network both have: parameters, work, and the output's field."""
 
     output_shape: Shape
@@ -63,7 +64,7 @@ class Counts:
         return self.field.jump
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class LayerFigures(Counts):
     """The analytic figures of one node."""
 
@@ -86,7 +87,7 @@ class LayerFigures(Counts):
         return self.label.removesuffix(" (not counted)")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Totals(Counts):
     """Whole-network figures, for the whole batch."""
 
@@ -113,8 +114,8 @@ class Totals(Counts):
         return self.input_shape[0]
 
 
-@dataclass(frozen=True, eq=False)
-class NetworkFigures:
+@dataclass(frozen=True, eq=False, repr=False)
+class NetworkFigures(Record):
     """Per-layer figures and totals of one network."""
 
     network: Network

@@ -77,6 +77,7 @@ from convcalc.core.count.traffic import (
     seconds,
     traffic,
 )
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 __all__ = [
@@ -130,8 +131,8 @@ DTYPE_PEAKS: dict[str, tuple[str, ...]] = {
 TABLE_FILE = Path(__file__).resolve().parents[2] / "data" / "hardware.json"
 
 
-@dataclass(frozen=True)
-class CacheLevel:
+@dataclass(frozen=True, eq=False, repr=False)
+class CacheLevel(Record):
     """One level of a hierarchical roofline: a layer whose working set fits ``bytes`` is
     bounded by ``bandwidth`` (bytes/s) rather than main memory's."""
 
@@ -144,8 +145,8 @@ class CacheLevel:
         return {"name": self.name, "bytes": self.bytes, "bandwidth": self.bandwidth}
 
 
-@dataclass(frozen=True)
-class Hardware:
+@dataclass(frozen=True, eq=False, repr=False)
+class Hardware(Record):
     """A device spec: dense peaks by kind (FLOP/s), main-memory bandwidth (bytes/s),
     optional cache levels, and where the figures come from."""
 
@@ -251,8 +252,8 @@ class Hardware:
         return Roof(self.name, peak, self.bandwidth, key, self.caches, self)
 
 
-@dataclass(frozen=True)
-class Roof:
+@dataclass(frozen=True, eq=False, repr=False)
+class Roof(Record):
     """A device as one run sees it: the peak its dtype reaches, the bandwidths."""
 
     name: str

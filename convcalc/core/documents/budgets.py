@@ -15,10 +15,11 @@ from typing import Any
 from convcalc.core.documents.catalogue import CATALOGUE, Catalogue
 from convcalc.core.documents.contract import points
 from convcalc.core.ops.primitives import fmt_int
+from convcalc.core.values.record import Record
 
 
-@dataclass(frozen=True, eq=False)
-class Verdict:
+@dataclass(frozen=True, eq=False, repr=False)
+class Verdict(Record):
     """One figure of one point against its budget."""
 
     figure: str  # a catalogue figure with a budget: params | macs | flops | activation_bytes

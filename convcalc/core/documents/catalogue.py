@@ -17,13 +17,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 Kind = Literal["count", "shape", "number", "text"]
 
 
-@dataclass(frozen=True, eq=False)
-class Figure:
+@dataclass(frozen=True, eq=False, repr=False)
+class Figure(Record):
     """One figure of a report, and everything that reads it."""
 
     name: str  # the key: --value NAME, max-NAME (dashes), the document's key

@@ -15,10 +15,11 @@ from typing import Any
 from convcalc.core.count.figures import NetworkFigures
 from convcalc.core.nets.graph import INPUT
 from convcalc.core.ops.primitives import Shape, fmt_int
+from convcalc.core.values.record import Record
 
 
-@dataclass(frozen=True, eq=False)
-class LayerMeasurement:
+@dataclass(frozen=True, eq=False, repr=False)
+class LayerMeasurement(Record):
     """What torchinfo saw of one module call, named by the node it ran for."""
 
     name: str
@@ -27,8 +28,8 @@ class LayerMeasurement:
     mult_adds: int
 
 
-@dataclass(frozen=True, eq=False)
-class Measurement:
+@dataclass(frozen=True, eq=False, repr=False)
+class Measurement(Record):
     """Figures read off the real module (plain data; produced by ``convcalc.measure``)."""
 
     device: str
@@ -57,8 +58,8 @@ class Measurement:
         return {layer.name: layer for layer in self.layers}
 
 
-@dataclass(frozen=True)
-class Check:
+@dataclass(frozen=True, eq=False, repr=False)
+class Check(Record):
     """One compared figure, or one that could not be compared (``reason`` says why:
     neither a match nor a mismatch)."""
 

@@ -16,6 +16,7 @@ from convcalc.core.count.figures import LayerFigures, NetworkFigures, Totals, pe
 from convcalc.core.count.traffic import roofline_of
 from convcalc.core.geometry.shapes import jumps_json
 from convcalc.core.ops.primitives import Shape
+from convcalc.core.values.record import Record
 
 if TYPE_CHECKING:  # measured runs only: core.documents.checks loads with the measurement
     from convcalc.core.documents.checks import Check, LayerMeasurement, Measurement
@@ -44,16 +45,16 @@ def not_compared(checks: tuple[Check, ...]) -> tuple[Check, ...]:
     return tuple(check for check in checks if not check.is_compared)
 
 
-@dataclass(frozen=True, eq=False)
-class RatioTheory:
+@dataclass(frozen=True, eq=False, repr=False)
+class RatioTheory(Record):
     """A closed-form MACs ratio to the standard convolution, and its formula."""
 
     formula: str
     value: float
 
 
-@dataclass(frozen=True, eq=False)
-class Baseline:
+@dataclass(frozen=True, eq=False, repr=False)
+class Baseline(Record):
     """The standard k x k convolution a block replaces, and the block's ratios to it."""
 
     params: int
@@ -99,8 +100,8 @@ def ratio(value: int, reference: int) -> float | None:
         return None
 
 
-@dataclass(frozen=True, repr=False)
-class Report:
+@dataclass(frozen=True, eq=False, repr=False)
+class Report(Record):
     """One computed (and perhaps verified) layer, block or network."""
 
     command: str
@@ -358,8 +359,8 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
     return result
 
 
-@dataclass(frozen=True, repr=False)
-class CompareReport:
+@dataclass(frozen=True, eq=False, repr=False)
+class CompareReport(Record):
     """``compare``: one report per variant, each with its ratios to the first (standard)."""
 
     spec: dict[str, Any]
@@ -406,8 +407,8 @@ class CompareReport:
         return display(self, "rich")
 
 
-@dataclass(frozen=True, repr=False)
-class SweepReport:
+@dataclass(frozen=True, eq=False, repr=False)
+class SweepReport(Record):
     """A network at several (width, resolution) points, with ratios to a reference point."""
 
     title: str

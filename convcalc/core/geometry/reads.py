@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
+from convcalc.core.values.record import Record
+
 # Patterns longer than this many units are not tracked (the field falls back to the
 # recurrence); upsampling chains in real networks stay far below it.
 LIMIT = 1024
@@ -31,8 +33,8 @@ LIMIT = 1024
 Span = tuple[int, int] | None
 
 
-@dataclass(frozen=True, eq=False)
-class Reads:
+@dataclass(frozen=True, eq=False, repr=False)
+class Reads(Record):
     """One axis's read pattern, in network-input pixels (see the module's docstring)."""
 
     period: int

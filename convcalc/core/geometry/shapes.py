@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from convcalc.core.geometry import reads
 from convcalc.core.geometry.reads import Reads
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 Pair = tuple[int, int]
@@ -97,8 +98,8 @@ def receptive_field_step(
     return rf_out, _whole(jump * stride)
 
 
-@dataclass(frozen=True)
-class Field:
+@dataclass(frozen=True, eq=False, repr=False)
+class Field(Record):
     """The receptive field of one tensor's units, per spatial axis (L; H, W; or D, H, W),
     in input pixels.
 

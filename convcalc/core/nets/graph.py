@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convcalc.core.ops.primitives import Primitive, Shape
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 INPUT = "input"
 
 
-@dataclass(frozen=True)
-class Node:
+@dataclass(frozen=True, eq=False, repr=False)
+class Node(Record):
     """One call of a primitive."""
 
     name: str
@@ -67,8 +68,8 @@ class Node:
         return self.name if self.unit == "" else self.unit
 
 
-@dataclass(frozen=True)
-class Network:
+@dataclass(frozen=True, eq=False, repr=False)
+class Network(Record):
     """A graph of nodes in execution order; the last node is the output."""
 
     name: str

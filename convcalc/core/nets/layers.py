@@ -15,14 +15,15 @@ from typing import Any, Literal
 from convcalc.core.geometry.shapes import Sizes
 from convcalc.core.nets.graph import Network, Node, validate_input
 from convcalc.core.ops.primitives import Conv, Padding, sizes_text
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 KernelSpec = Sizes | Literal["global"]
 PaddingSpec = Sizes | Literal["same", "valid"]
 
 
-@dataclass(frozen=True)
-class ConvSpec:
+@dataclass(frozen=True, eq=False, repr=False)
+class ConvSpec(Record):
     """One convolution as the user specified it; defaults mirror ``nn.Conv2d``.
 
     Sizes hold one value per spatial axis: the input's length is the number of

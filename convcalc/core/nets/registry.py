@@ -18,13 +18,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from convcalc.core.nets.graph import Network
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 SpecT = TypeVar("SpecT")
 
 
-@dataclass(frozen=True, eq=False)
-class NetworkEntry(Generic[SpecT]):
+@dataclass(frozen=True, eq=False, repr=False)
+class NetworkEntry(Record, Generic[SpecT]):
     """One registered network: how to build it and what a sweep compares it with."""
 
     name: str

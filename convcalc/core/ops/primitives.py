@@ -19,7 +19,7 @@ Counting conventions (SPEC.md, stated once here):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from convcalc.core.geometry.shapes import (
@@ -35,6 +35,7 @@ from convcalc.core.geometry.shapes import (
     transposed_output_size,
     whole_field,
 )
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 Shape = tuple[int, ...]
@@ -66,37 +67,16 @@ def _expect_channels(kind: str, shape: Shape, channels: int) -> None:
         raise InvalidSpecError(f"{kind} expects {channels} input channels, got {shape[1]}")
 
 
-def _compared(op: Primitive) -> tuple[Any, ...]:
-    """The fields a dataclass's ``__eq__`` compares, in order."""
-    return tuple(getattr(op, f.name) for f in fields(op) if f.compare)
-
-
 @dataclass(frozen=True, eq=False, repr=False)
-class Primitive:
+class Primitive(Record):
     """Base: a parameter-free op that keeps its input's shape and costs nothing.
 
     Every primitive is a frozen dataclass declared ``eq=False, repr=False``: its
-    ``__eq__``, ``__hash__`` and ``__repr__`` are the three below, written once for
-    all, which do what a dataclass generates (equal when of the same class with equal
-    compared fields, the hash of those fields, ``Conv(cin=4, ...)``). Python 3.11
-    compiles each generated method of each class at import, and the primitives are
-    many classes (start-up, SPEC "Performance").
+    ``__eq__``, ``__hash__`` and ``__repr__`` are ``Record``'s, which do what a
+    dataclass generates, written once (start-up).
     """
 
     kind: ClassVar[str] = "Primitive"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return _compared(self) == _compared(other)
-
-    def __hash__(self) -> int:
-        return hash(tuple(getattr(self, f.name) for f in fields(self)
-                          if (f.compare if f.hash is None else f.hash)))  # fmt: skip
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
-        return f"{self.__class__.__qualname__}({shown})"
 
     def out_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         """Output shape for these input shapes (raises InvalidSpecError if they do not fit)."""
@@ -198,7 +178,7 @@ class Primitive:
         return sources[0]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Primitive's eq, hash, repr
+@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Conv(Primitive):
     """Every convolution of the family: ``nn.Conv1d``/``2d``/``3d`` and their transposes,
     standard, grouped, depthwise, dilated; with ``shared_kernel`` the shared-kernel
@@ -515,7 +495,7 @@ class Conv(Primitive):
 Conv2d = Conv  # its first name: every convolution was 2-D until 1-D, 3-D and transposes came
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Primitive's eq, hash, repr
+@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Linear(Primitive):
     """``nn.Linear``: params ``in * out (+ out)``; MACs ``N * in * out``."""
 
@@ -578,7 +558,7 @@ class Linear(Primitive):
         return whole_field(sources[0]) if sources[0].folded else sources[0]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Primitive's eq, hash, repr
+@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class BatchNorm2d(Primitive):
     """``nn.BatchNorm2d`` (and 1-D/3-D: channels on dim 1): gamma and beta are parameters
     (2C, when affine); running statistics are buffers."""
@@ -625,7 +605,7 @@ ACTIVATION_CLASSES = {
 ACTIVATIONS = tuple(ACTIVATION_CLASSES)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Primitive's eq, hash, repr
+@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Activation(Primitive):
     """An element-wise nonlinearity (ReLU, ReLU6, sigmoid, GELU, SiLU, hard-swish...).
 
@@ -653,7 +633,7 @@ class Activation(Primitive):
         return self.function
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Primitive's eq, hash, repr
+@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class GlobalPool(Primitive):
     """Global average or max pooling over H x W; ``flatten`` gives (N, C), not (N, C, 1, 1)."""
 
@@ -682,7 +662,7 @@ class GlobalPool(Primitive):
         return global_field(sources[0], (inputs[0][2], inputs[0][3]))
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Primitive's eq, hash, repr
+@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class ChannelPool(Primitive):
     """CBAM's pooling across channels: mean and max, stacked to (N, 2, H, W)."""
 
@@ -705,7 +685,7 @@ class ChannelPool(Primitive):
         return "mean, max over C"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Primitive's eq, hash, repr
+@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class GateMultiply(Primitive):
     """``x * gate``: the gate (N, C), (N, C, 1, 1) or (N, 1, H, W) broadcasts over x."""
 
@@ -734,7 +714,7 @@ class GateMultiply(Primitive):
         return broadcast_field(sources[0], sources[1])
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Primitive's eq, hash, repr
+@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Add(Primitive):
     """Element-wise sum of two equal shapes (residual add, CBAM's branch sum)."""
 
