@@ -117,6 +117,18 @@ def test_a_no_verify_json_run_loads_no_module_of_other_paths(name: str) -> None:
     assert "convcalc.core.count.traffic" in modules
 
 
+@pytest.mark.parametrize("name", sorted(set(ANALYTIC_RUNS) - {"resnet"}))
+def test_exact_arithmetic_loads_where_it_is_used(name: str) -> None:
+    """fractions (a jump after upsampling or a strided merge: ResNet's shortcuts) and decimal
+    (a budget's value and message, a width's rounding notice) load where they are used."""
+    code, modules = loaded([*ANALYTIC_RUNS[name], "--no-verify", "--format", "json"])
+    assert code == 0
+    assert modules.isdisjoint({"fractions", "decimal"})
+    _, budgeted = loaded([*ANALYTIC_RUNS[name], "--no-verify", "--format", "json",
+                          "--max-params", "1.5K"])  # fmt: skip
+    assert "decimal" in budgeted  # control: the budget is read exactly
+
+
 def test_the_roofline_still_names_its_network_half() -> None:
     """core.count.roofline re-exports core.count.traffic: the same objects."""
     from convcalc.core.count import roofline, traffic

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import FrozenInstanceError
-from fractions import Fraction
 from typing import Any, Literal, Protocol
 
 from convcalc.core.count.figures import ELEMENT_BYTES, FLOPS_PER_MAC, NetworkFigures
@@ -36,6 +35,8 @@ def quotient(a: float, b: float) -> float:
     try:
         return a / b
     except OverflowError:
+        from fractions import Fraction  # past a float's range only (start-up)
+
         return int(Fraction(a) // Fraction(b))
 
 

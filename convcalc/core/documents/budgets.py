@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from convcalc.core.documents.catalogue import CATALOGUE, Catalogue
@@ -54,6 +53,8 @@ class Verdict(Record):
         """
         if not self.limit:
             return ""
+        from decimal import Decimal  # a budget's message only (start-up)
+
         percent = Decimal(abs(self.headroom)) * 100 / Decimal(self.limit)
         return f"{percent:.1f}%" if percent < 1_000_000 else f"{percent:.1e}%"
 

@@ -22,9 +22,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from convcalc.core.values.record import Record
+
+if TYPE_CHECKING:  # a Fraction is made on upsampling and strided merges only (start-up)
+    from fractions import Fraction
 
 # Patterns longer than this many units are not tracked (the field falls back to the
 # recurrence); upsampling chains in real networks stay far below it.
@@ -54,6 +57,8 @@ class Reads(Record):
     @property
     def jump(self) -> Fraction:
         """Pixels between neighbouring units."""
+        from fractions import Fraction
+
         return Fraction(self.step, self.period)
 
 
@@ -149,6 +154,8 @@ def resampled(reads: Reads, size: int, out: int, mode: str, align_corners: bool
     reach = {"linear": 1, "bilinear": 1, "trilinear": 1, "bicubic": 3}.get(mode)
     if reach is None and mode not in ("nearest", "nearest-exact"):
         return None
+    from fractions import Fraction
+
     if align_corners and reach is not None:
         scale = Fraction(size - 1, out - 1) if out > 1 else Fraction(0)
         half = Fraction(0)

@@ -6,18 +6,22 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
+from typing import TYPE_CHECKING, Union
 
 from convcalc.core.geometry import reads
 from convcalc.core.geometry.reads import Reads
 from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
+if TYPE_CHECKING:
+    from fractions import Fraction
+
 Pair = tuple[int, int]
 Sizes = tuple[int, ...]  # one value per spatial axis
 # A jump is a whole number of input pixels, or a fraction of one after a transposed
 # (upsampling) convolution: output units 1/2 pixel apart.
-Jump = int | Fraction
+# (fractions is imported where a Fraction is made: a run without upsampling never loads it)
+Jump = Union[int, "Fraction"]  # the string names a class imported for typing only
 Jumps = tuple[Jump, ...]
 
 
@@ -73,7 +77,7 @@ def transposed_reach(kernel: int, stride: int, dilation: int) -> int:
 
 def _whole(value: Jump) -> Jump:
     """A fraction that is a whole number is an int (jumps stay ints in 2-D nets)."""
-    return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
+    return int(value) if value.denominator == 1 else value  # an int's denominator is 1 too
 
 
 def jumps_json(jumps: Jumps) -> list[int | str]:
@@ -190,6 +194,8 @@ def transposed_field(
     if len(kernel) != len(field.jump):
         return field
     axes = range(len(kernel))
+    from fractions import Fraction  # upsampling only (start-up)
+
     jump = tuple(_whole(Fraction(field.jump[a]) / stride[a]) for a in axes)
     if field.whole:
         return Field(field.size, jump, field.padded, field.extent, whole=True)
@@ -207,6 +213,8 @@ RESAMPLE_REACH = {"linear": 1, "bilinear": 1, "trilinear": 1, "bicubic": 3}
 def _ratio(size: int, out: int, align_corners: bool) -> Fraction:
     """Input units between neighbouring output units: ``in / out``, or with align_corners
     ``(in - 1) / (out - 1)`` (the corners' centres meet)."""
+    from fractions import Fraction  # resampling only (start-up)
+
     if align_corners:
         return Fraction(size - 1, out - 1) if out > 1 else Fraction(0)
     return Fraction(size, out)
@@ -222,6 +230,8 @@ def resampled_field(
         return field
     axes = range(len(sizes))
     corners = align_corners and mode in RESAMPLE_REACH  # nearest modes ignore it
+    from fractions import Fraction  # resampling only (start-up)
+
     jump = tuple(_whole(Fraction(field.jump[a]) * _ratio(sizes[a], out[a], corners)) for a in axes)
     if field.whole:
         return Field(field.size, jump, field.padded, field.extent, whole=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from convcalc.core.nets.blocks import (
@@ -128,6 +127,8 @@ class _Rounding:
     def __call__(self, channels: int, alpha: float, value: int) -> int:
         exact = scale(channels, alpha)
         if value != exact:
+            from decimal import Decimal  # a width's rounding only (start-up)
+
             shown = (
                 exact if isinstance(exact, float) else Decimal(exact.numerator) / exact.denominator
             )

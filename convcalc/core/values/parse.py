@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal
 
 from convcalc.errors import InvalidSpecError
 
@@ -168,6 +167,8 @@ def parse_budget(text: str, option: str) -> int:
             f"{option}={text!r} is not a count (use an integer, a number with K, M, G or T "
             "such as 1.5M, or 1e6)"
         )
+    from decimal import Decimal  # budgets only (start-up)
+
     base = Decimal(match.group(1))  # exact: no context rounding yet
     # Bound the magnitude before any arithmetic: 1e999999999 would overflow (or
     # hang in int()), 1e-999999999 would underflow to a silent 0.
