@@ -234,12 +234,11 @@ def workload(name: str) -> Iterator[tuple[Factory, Example]]:
         import torchvision
 
         model_name = name[3:]
-        example = (
-            image_list(3, 224, 224)
-            if model_name.startswith(DETECTION_PREFIXES)
-            else image((1, 3, 224, 224))
-        )
-        yield (lambda: torchvision.models.get_model(model_name, weights=None)), example
+        detection = model_name.startswith(DETECTION_PREFIXES)
+        example = image_list(3, 224, 224) if detection else image((1, 3, 224, 224))
+        # a detector's backbone has its own weights, downloaded unless told not to
+        options: dict[str, Any] = {"weights_backbone": None} if detection else {}
+        yield (lambda: torchvision.models.get_model(model_name, weights=None, **options)), example
     elif name.startswith("timm:"):
         import timm
 
