@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convcalc.render.jsontext import indented, to_json
+from convcalc.render.jsontext import LARGE, indented, to_json
 
 # Every value a document holds, and the ones json.dumps writes by rules of its own.
 SCALARS = (
@@ -73,3 +73,36 @@ def test_a_report_document_is_written_as_before() -> None:
     text = to_json(large)
     assert len(text) > 200_000
     assert text == json.dumps(large, separators=(",", ":")) + "\n"
+
+
+def old_to_json(document: Any) -> str:
+    """The rule as it was written: the compact dump over LARGE characters, else indented."""
+    compact = json.dumps(document, separators=(",", ":"))
+    if len(compact) > LARGE:
+        return compact + "\n"
+    return json.dumps(document, indent=2) + "\n"
+
+
+@given(DOCUMENTS)
+def test_to_json_is_the_rule_as_written(document: Any) -> None:
+    assert to_json(document) == old_to_json(document)
+
+
+@pytest.mark.parametrize("rows", [1_000, 4_500, 6_000, 9_000, 30_000])
+def test_to_json_decides_by_the_compact_length(rows: int) -> None:
+    """Documents around the limit: indented over LARGE while compact is not (indented),
+    compact over it too (compact), a list as long as a sweep's, one NaN among many rows."""
+    document = {"rows": [{"i": i, "name": f"layer{i}"} for i in range(rows)]}
+    assert to_json(document) == old_to_json(document)
+    document["rows"][-1]["x"] = math.nan
+    assert to_json(document) == old_to_json(document)
+
+
+def test_around_the_limit_both_forms_are_written() -> None:
+    """Control for the test above: its documents give both answers."""
+    small = {"rows": [{"i": i, "name": f"layer{i}"} for i in range(6_000)]}
+    large = {"rows": [{"i": i, "name": f"layer{i}"} for i in range(9_000)]}
+    assert len(json.dumps(small, indent=2)) > LARGE >= len(json.dumps(small, separators=(",", ":")))
+    assert to_json(small).startswith("{\n")
+    assert len(json.dumps(large, separators=(",", ":"))) > LARGE
+    assert to_json(large).startswith('{"rows":[')

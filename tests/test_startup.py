@@ -43,7 +43,7 @@ ANALYTIC_RUNS = {
 }
 
 RUN = """
-import json, sys
+import sys
 sys.argv = ["convcalc", *{argv!r}]
 from convcalc.cli.app import main
 code = 0
@@ -52,7 +52,9 @@ try:
 except SystemExit as exc:
     code = exc.code or 0
 sys.stdout.flush()
-sys.stderr.write("\\n" + json.dumps({{"exit": code, "modules": sorted(sys.modules)}}) + "\\n")
+modules = sorted(sys.modules)  # before this script's own json
+import json
+sys.stderr.write("\\n" + json.dumps({{"exit": code, "modules": modules}}) + "\\n")
 """
 
 
@@ -104,6 +106,7 @@ ONLY_SOME_PATHS = {
     "convcalc.core.documents.checks": "a verified run's measurement and checks",
     "convcalc.core.ops.traced": "the op table of a read model",
     "convcalc.render.rows": "tables, CSV and Markdown",
+    "json": "a document over 200 kB compact, or a value render.jsontext leaves to json.dumps",
 }
 
 

@@ -1,60 +1,98 @@
 """A document as JSON text: the one writer of every command's ``--format json``.
 
-Standard library only and nothing else imported, so a JSON run pays for no
-table, CSV or Markdown code (start-up, SPEC "Performance").
+Standard library only, and not even ``json`` for an ordinary document, so a
+JSON run pays for no table, CSV or Markdown code (start-up, SPEC "Performance").
 
-The indented text is exactly ``json.dumps(document, indent=2)``, written by
+A document is indented for reading, exactly as ``json.dumps(document,
+indent=2)`` writes it, unless its compact form (``separators=(",", ":")``) is
+over 200 kB (a sweep's is megabytes, and indenting it costs several times the
+compact dump): then it is that compact form. The indented text is written by
 ``_indented``: the standard library indents in pure Python, one generator per
 nesting level (ResNet-50's 170 kB document took 11 ms of a 0.15 s run);
-``_indented`` writes the same text three times as fast, with the standard
-library's own string, integer and float encoders. Anything it does not write
-the same way (a key that is no string, a subclass, a float that is not finite,
-a circular document) goes to ``json.dumps``, which writes it, or refuses it,
-as it always did.
+``_indented`` writes the same text three times as fast, with the same string
+encoder (``_json``'s, which ``json.encoder`` uses) and ``int``'s and
+``float``'s own ``repr``. Anything it does not write the same way (a key that
+is no string, a subclass, a float that is not finite, a circular document) goes
+to ``json.dumps``, which writes it, or refuses it, as it always did.
+
+The compact form is never longer than the indented one, so an indented text of
+at most 200 kB is the answer without a compact dump; the writer stops as soon
+as it has written more, and only then is the compact form dumped (by ``json``)
+and measured.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from json.encoder import encode_basestring_ascii
 from typing import Any
+
+try:  # the C string encoder json.encoder uses: importing json itself costs start-up
+    from _json import encode_basestring_ascii as _string
+except ImportError:  # an interpreter without json's accelerator
+    from json.encoder import encode_basestring_ascii as _string
+
+LARGE = 200_000  # characters of compact JSON above which a document stays compact
 
 
 def to_json(document: Any) -> str:
-    """One JSON document, exact integers, stable key order.
-
-    Indented for reading unless it is large (a sweep's is megabytes, and
-    indenting it costs several times the compact dump); both parse the same.
-    """
-    compact = json.dumps(document, separators=(",", ":"))
-    if len(compact) > 200_000:
+    """One JSON document, exact integers, stable key order: ``indented`` unless its compact
+    form is over ``LARGE`` characters, then that compact form."""
+    parts: list[str] = []
+    text = None
+    try:
+        _write(document, parts, "\n", [_CHECK])
+        return "".join(parts) + "\n"
+    except _NotPlainError:
+        text = _dumps(document, indent=2)
+    except _LargeError:
+        pass
+    compact = _dumps(document, separators=(",", ":"))
+    if len(compact) > LARGE:
         return compact + "\n"
-    return indented(document) + "\n"
+    return (text if text is not None else indented(document)) + "\n"
 
 
 def indented(document: Any) -> str:
     """``json.dumps(document, indent=2)``, the same text, written faster."""
     parts: list[str] = []
     try:
-        _indented(document, parts, "\n")
-    except (_NotPlainError, RecursionError):
-        return json.dumps(document, indent=2)
+        _write(document, parts, "\n", None)
+    except _NotPlainError:
+        return _dumps(document, indent=2)
     return "".join(parts)
 
 
+def _dumps(document: Any, **options: Any) -> str:
+    import json  # only where the writer does not do (start-up)
+
+    return json.dumps(document, **options)
+
+
 class _NotPlainError(Exception):
-    """A value ``_indented`` leaves to ``json.dumps``."""
+    """A value ``_write`` leaves to ``json.dumps``."""
 
 
-_string = encode_basestring_ascii
+class _LargeError(Exception):
+    """The indented text is over ``LARGE`` characters, so the compact one may be too."""
+
+
 _int = int.__repr__
 _float = float.__repr__
+_CHECK = 4096  # parts written between two measures of the text against LARGE
 
 
-def _indented(value: Any, parts: list[str], newline: str) -> None:
+def _write(value: Any, parts: list[str], newline: str, measure: list[int] | None) -> None:
+    """``_indented``, and a circular or too deep document left to ``json.dumps``."""
+    try:
+        _indented(value, parts, newline, measure)
+    except RecursionError:
+        raise _NotPlainError from None
+
+
+def _indented(value: Any, parts: list[str], newline: str, measure: list[int] | None) -> None:
     """Append ``value`` as ``json.dumps(..., indent=2)`` writes it at the nesting whose
-    line break and indentation is ``newline``."""
+    line break and indentation is ``newline``. With ``measure`` (the number of parts at
+    which to measure the text next), _LargeError once the text is over ``LARGE``."""
     kind = type(value)
     if kind is str:
         parts.append(_string(value))
@@ -72,9 +110,11 @@ def _indented(value: Any, parts: list[str], newline: str) -> None:
             parts.append(separator)
             parts.append(_string(key))
             parts.append(": ")
-            _indented(item, parts, inner)
+            _indented(item, parts, inner, measure)
             separator = "," + inner
         parts.append(newline + "}")
+        if measure is not None and len(parts) > measure[0]:
+            _measure(parts, measure)
     elif kind is list or kind is tuple:
         if not value:
             parts.append("[]")
@@ -83,9 +123,11 @@ def _indented(value: Any, parts: list[str], newline: str) -> None:
         separator = "[" + inner
         for item in value:
             parts.append(separator)
-            _indented(item, parts, inner)
+            _indented(item, parts, inner, measure)
             separator = "," + inner
         parts.append(newline + "]")
+        if measure is not None and len(parts) > measure[0]:
+            _measure(parts, measure)
     elif value is None:
         parts.append("null")
     elif value is True:
@@ -96,3 +138,9 @@ def _indented(value: Any, parts: list[str], newline: str) -> None:
         parts.append(_float(value))
     else:  # NaN, infinities, subclasses, other types: json.dumps' own rules
         raise _NotPlainError
+
+
+def _measure(parts: list[str], measure: list[int]) -> None:
+    if sum(map(len, parts)) > LARGE:
+        raise _LargeError
+    measure[0] = len(parts) + _CHECK
