@@ -6,7 +6,7 @@ Run from the repository root, with the project's virtual environment (peers need
     .venv/bin/python benchmarks/run.py            # full run: 5 runs, peers as the budget allows
     .venv/bin/python benchmarks/run.py --quick    # smoke test: 3 runs, peers once
     .venv/bin/python benchmarks/run.py --only startup   # start-up alone: 21 rounds, ~40 s
-    .venv/bin/python benchmarks/run.py --only models --runs 3   # `model` vs peers, ~30 min
+    .venv/bin/python benchmarks/run.py --only models --runs 3   # `model` vs peers: ~35 min
 
 It prints a table and writes ``benchmarks/results/latest.json``. Every command
 runs in a fresh process, so import cost counts. Rounds interleave the commands
