@@ -24,7 +24,7 @@ import it on first use.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from convcalc.api import DEVICES, AnyReport, analyze, profile, verify
@@ -55,7 +55,6 @@ Notify = Callable[[str], None]
 Progress = Callable[[int, int, str], None]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class ModelTarget(Record):
     """A model to profile, as ``convcalc.profile`` takes it.
 
@@ -78,7 +77,6 @@ class ModelTarget(Record):
 Subject = Design | Comparison | Sweep | ModelTarget
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Request(Record):
     """What to compute, and how.
 
@@ -116,7 +114,6 @@ class Request(Record):
     measure_time: Any = False
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Result(Record):
     """Everything a request gave.
 

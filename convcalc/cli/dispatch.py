@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import shlex
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from convcalc.core.values.record import Record
 from convcalc.errors import ConvCalcError, InvalidSpecError
 from convcalc.interrupts import check_interrupt, interrupted
 
@@ -23,8 +24,7 @@ from convcalc.interrupts import check_interrupt, interrupted
 RUNNERS = ("batch", "check")
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Record):
     """What one command line gave: exit status, error, notices, and its JSON document
     (``--format json``) or its text (any other format, ``--value``)."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -380,7 +379,6 @@ COMMON_OPTIONS = (
 )
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Common(Record):
     """The options every command takes, validated."""
 

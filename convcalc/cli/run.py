@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from convcalc.cli.options import Common
@@ -23,7 +22,6 @@ from convcalc.pipeline import run as run_pipeline
 from convcalc.render import OutputFormat
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Plan(Record):
     """A parsed figure command: what to compute, and how to show it."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any
 
 from convcalc.core.count.figures import analyze as analyze_network
@@ -31,7 +31,6 @@ if TYPE_CHECKING:  # a network's module loads when it is built (core.nets.regist
     from convcalc.core.nets.mobilenet import MobileNetSpec
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Design(Record):
     """One layer, block or network, described and ready to analyze."""
 
@@ -59,7 +58,6 @@ class Design(Record):
         return Report(self.command, spec, figures, kind=self.kind, baseline=baseline)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Comparison(Record):
     """``compare``: the same cin -> cout built each registered way."""
 
@@ -78,7 +76,6 @@ class Comparison(Record):
         return CompareReport(self.spec | {"dtype": dtype, "device": device}, reports)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Sweep(Record):
     """A registered network at every (width, resolution) point, and its reference point."""
 

@@ -24,7 +24,7 @@ import platform
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ import torch.nn.functional as F  # noqa: N812 - the usual torch alias
 
 from convcalc.core.count.roofline import CacheLevel as RoofCache
 from convcalc.core.count.roofline import Hardware
+from convcalc.core.values.record import Record
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 
 Notify = Callable[[str], None]
@@ -40,8 +41,7 @@ CACHE_ROOT = Path("/sys/devices/system/cpu/cpu0/cache")
 TORCH_DTYPES = ("float32", "float16", "bfloat16", "float64")
 
 
-@dataclass(frozen=True)
-class CacheLevel:
+class CacheLevel(Record):
     """One cache level as the threads see it: ``size`` bytes in all (each instance's
     size times the instances the threads use)."""
 
@@ -51,24 +51,21 @@ class CacheLevel:
     instances: int
 
 
-@dataclass(frozen=True)
-class BandwidthPoint:
+class BandwidthPoint(Record):
     """The best copy rate measured at one working set (source and destination)."""
 
     working_set: int  # bytes: 2 x the copied size
     bytes_per_second: float
 
 
-@dataclass(frozen=True)
-class PeakCandidate:
+class PeakCandidate(Record):
     """One kernel tried for the peak, and its best rate."""
 
     kernel: str  # "matmul 2048x2048x2048", "conv2d 16x128x28x28 k3 -> 128"
     flops_per_second: float
 
 
-@dataclass(frozen=True)
-class Probe:
+class Probe(Record):
     """What ``measure_machine`` measured.
 
     ``levels``: (cache level, its bandwidth in bytes/s), innermost first, only the

@@ -15,12 +15,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import torch
 from torch import nn
 
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 # Input dtypes by name (``long`` and ``int`` as torch spells them), each with its bytes per
@@ -59,8 +60,7 @@ def check_dtype(name: str, option: str = "input dtype") -> torch.dtype:
         raise InvalidSpecError(f"{option} {name!r} is not one of {', '.join(DTYPES)}") from None
 
 
-@dataclass(frozen=True)
-class TensorSpec:
+class TensorSpec(Record):
     """A tensor to make: its shape, and its dtype (``None``: the run's input dtype)."""
 
     shape: tuple[int, ...]
@@ -103,8 +103,7 @@ def _walk(item: Any, leaf: Callable[[Any, str], Any], at: str = "") -> Any:
     return item
 
 
-@dataclass(frozen=True)
-class ExampleInputs:
+class ExampleInputs(Record):
     """What a model's forward is called with: ``model(*args, **kwargs)``, each tensor
     given as a TensorSpec or a tensor. ``dtype`` is the dtype of a spec that names none."""
 

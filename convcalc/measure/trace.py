@@ -24,6 +24,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils import hooks as torch_hooks
 
+from convcalc.core.values.record import Record
+
 # Calls that return no tensor and change nothing (size, dim, dtype...): not ops.
 IGNORED = frozenset({"__get__", "size", "dim", "numel", "__len__", "_set_grad_enabled", "item"})
 
@@ -67,8 +69,7 @@ def torch_class(kind: type) -> tuple[str, bool]:
     return base.__name__, base is kind
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(Record):
     """A tensor seen by the trace: the model input, a parameter, or an op's output."""
 
     id: int

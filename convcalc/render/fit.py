@@ -23,6 +23,8 @@ from rich.segment import Segment
 from rich.table import Column, Table
 from rich.text import Text
 
+from convcalc.core.values.record import Record
+
 # A cell is a number when each of its words holds a digit or is a unit or joiner:
 # ``568.7 M``, ``1 x 8 x 222 x 222``, ``3x3 / 1x1``, ``32 -> 64``, ``224x224 global``.
 _JOINERS = {"x", "/", "->", "-", "K", "M", "G", "T", "B", "KB", "MB", "GB", "TB", "global"}
@@ -43,8 +45,7 @@ def _longest_word(text: str) -> int:
     return max((cell_len(w) for w in text.split()), default=0)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Needs:
+class _Needs(Record):
     rigid: int  # narrowest width that breaks no number and no word
     natural: int  # widest cell: the width that wraps nothing
 

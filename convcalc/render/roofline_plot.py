@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from convcalc.core.count.roofline import Roof, rate, roofline_of
 from convcalc.core.documents.report import Report
+from convcalc.core.values.record import Record
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.render.plot import require_matplotlib
 
 LABELLED = 5  # the costliest layers of each point get their name beside them
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(Record):
     """One layer (a node, or a timed module call) on the picture."""
 
     name: str

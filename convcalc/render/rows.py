@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 from convcalc.core.count.figures import ELEMENT_BYTES, LayerFigures, NetworkFigures, Totals
@@ -17,6 +16,7 @@ from convcalc.core.count.traffic import roofline_of
 from convcalc.core.documents.catalogue import CATALOGUE, Figure
 from convcalc.core.documents.report import CompareReport, Report, analytic_dict
 from convcalc.core.ops.primitives import Primitive, fmt_int
+from convcalc.core.values.record import Record
 from convcalc.render import units
 
 Kind = Literal["count", "bytes", "shape", "text", "number", "seconds", "share"]
@@ -24,8 +24,7 @@ NOT_COUNTED = "not counted by torchinfo"
 MAX_TERMS = 6  # longer sums are summarised: the per-layer table has the terms
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(Record):
     """One figure: analytic and measured values, whether they matched, and the formula."""
 
     figure: str

@@ -14,15 +14,14 @@ this. A value needs a gradient when a parameter is upstream of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.count.figures import LayerFigures, NetworkFigures, flops
 from convcalc.core.nets.graph import INPUT, Node
+from convcalc.core.values.record import Record
 
 
-@dataclass(frozen=True)
-class LayerBackward:
+class LayerBackward(Record):
     """One node's backward MACs and what they are; ``flop_counter_macs`` is what
     FlopCounterMode counts, which differs for grouped convolutions."""
 
@@ -32,8 +31,7 @@ class LayerBackward:
     flop_counter_macs: int
 
 
-@dataclass(frozen=True)
-class Backward:
+class Backward(Record):
     """The backward pass of one network."""
 
     layers: tuple[LayerBackward, ...]

@@ -8,7 +8,7 @@ to the description.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from convcalc.core.geometry.shapes import Field, Jumps, Sizes, input_field
@@ -28,7 +28,6 @@ def flops(macs: int) -> int:
     return FLOPS_PER_MAC * macs
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Counts(Record):
     """What a node and a whole network both have: parameters, work, and the output's field."""
 
@@ -64,7 +63,6 @@ class Counts(Record):
         return self.field.jump
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class LayerFigures(Counts):
     """The analytic figures of one node."""
 
@@ -87,7 +85,6 @@ class LayerFigures(Counts):
         return self.label.removesuffix(" (not counted)")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Totals(Counts):
     """Whole-network figures, for the whole batch."""
 
@@ -114,7 +111,6 @@ class Totals(Counts):
         return self.input_shape[0]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class NetworkFigures(Record):
     """Per-layer figures and totals of one network."""
 

@@ -52,7 +52,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +131,6 @@ DTYPE_PEAKS: dict[str, tuple[str, ...]] = {
 TABLE_FILE = Path(__file__).resolve().parents[2] / "data" / "hardware.json"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class CacheLevel(Record):
     """One level of a hierarchical roofline: a layer whose working set fits ``bytes`` is
     bounded by ``bandwidth`` (bytes/s) rather than main memory's."""
@@ -145,7 +144,6 @@ class CacheLevel(Record):
         return {"name": self.name, "bytes": self.bytes, "bandwidth": self.bandwidth}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Hardware(Record):
     """A device spec: dense peaks by kind (FLOP/s), main-memory bandwidth (bytes/s),
     optional cache levels, and where the figures come from."""
@@ -252,7 +250,6 @@ class Hardware(Record):
         return Roof(self.name, peak, self.bandwidth, key, self.caches, self)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Roof(Record):
     """A device as one run sees it: the peak its dtype reaches, the bandwidths."""
 

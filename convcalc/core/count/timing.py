@@ -25,9 +25,9 @@ from __future__ import annotations
 import functools
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from convcalc.core.values.record import Record
 from convcalc.errors import CheckFailedError, InvalidSpecError
 
 if TYPE_CHECKING:
@@ -39,8 +39,7 @@ class BelowBoundError(CheckFailedError):
     the device spec or the count is wrong."""
 
 
-@dataclass(frozen=True)
-class TimingOptions:
+class TimingOptions(Record):
     """How ``--measure-time`` times: ``threads`` CPU intra-op threads (None: as torch runs;
     a measured spec names the threads it was measured at), ``warmup`` forward passes
     first, then at least ``repeats`` (more, up to ``most``, while they take under
@@ -75,8 +74,7 @@ class TimingOptions:
         return max(self.repeats, min(self.most, int(self.seconds / first)))
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(Record):
     """The medians one ``--measure-time`` run measured, in seconds."""
 
     device: str  # "cpu", "cuda"
@@ -118,8 +116,7 @@ def median(samples: Iterable[float]) -> float:
     return float(statistics.median(list(samples)))
 
 
-@dataclass(frozen=True)
-class TimedCall:
+class TimedCall(Record):
     """One module call's measured time beside its roofline."""
 
     call: str
@@ -161,8 +158,7 @@ class TimedCall:
         return {key: value for key, value in found.items() if value is not None}
 
 
-@dataclass(frozen=True)
-class Timed:
+class Timed(Record):
     """A run's timing beside its roofline: per module call and for the whole pass."""
 
     timing: Timing

@@ -8,7 +8,6 @@ value, its limit, the headroom left (negative: the excess) and its message.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.documents.catalogue import CATALOGUE, Catalogue
@@ -17,7 +16,6 @@ from convcalc.core.ops.primitives import fmt_int
 from convcalc.core.values.record import Record
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Verdict(Record):
     """One figure of one point against its budget."""
 

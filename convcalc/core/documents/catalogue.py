@@ -14,7 +14,6 @@ more entry here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from convcalc.core.values.record import Record
@@ -23,7 +22,6 @@ from convcalc.errors import InvalidSpecError
 Kind = Literal["count", "shape", "number", "text"]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Figure(Record):
     """One figure of a report, and everything that reads it."""
 

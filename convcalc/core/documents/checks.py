@@ -9,7 +9,6 @@ only: a ``--no-verify`` run never builds one (start-up, SPEC "Performance").
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.count.figures import NetworkFigures
@@ -18,7 +17,6 @@ from convcalc.core.ops.primitives import Shape, fmt_int
 from convcalc.core.values.record import Record
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class LayerMeasurement(Record):
     """What torchinfo saw of one module call, named by the node it ran for."""
 
@@ -28,7 +26,6 @@ class LayerMeasurement(Record):
     mult_adds: int
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Measurement(Record):
     """Figures read off the real module (plain data; produced by ``convcalc.measure``)."""
 
@@ -58,7 +55,6 @@ class Measurement(Record):
         return {layer.name: layer for layer in self.layers}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Check(Record):
     """One compared figure, or one that could not be compared (``reason`` says why:
     neither a match nor a mismatch)."""

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 from convcalc.core.documents.catalogue import CATALOGUE, Catalogue
 from convcalc.core.documents.diff import parse_tolerance
 from convcalc.core.values.parse import parse_budget
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 
@@ -47,8 +47,7 @@ ENTRY_KEYS = ("command", *BUDGET_KEYS)
 SETTINGS = ("budgets", "baseline", "tolerance")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Record):
     """One named budget entry: a command line and its limits by figure."""
 
     name: str
@@ -56,8 +55,7 @@ class Entry:
     limits: dict[str, int]
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Record):
     """A configuration file's settings and entries, in file order."""
 
     path: Path

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 from convcalc.core.documents.catalogue import CATALOGUE, Catalogue
 from convcalc.core.documents.contract import check_document, points
 from convcalc.core.ops.primitives import fmt_int
+from convcalc.core.values.record import Record
 from convcalc.errors import BudgetExceededError, InvalidSpecError
 
 # The whole-model figures whose growth fails a diff (the others follow from them:
@@ -59,8 +59,7 @@ def parse_tolerance(text: str, option: str = "tolerance") -> Fraction:
     return Fraction(Decimal(match.group(1))) / 100
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Record):
     """One figure that differs (or a point or layer that one side lacks)."""
 
     scope: str  # "" (the model), a point, ``point/layer``; an entry name first for baselines
@@ -315,8 +314,7 @@ def strict_json(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Diff:
+class Diff(Record):
     """Two documents compared: every change, in document order, under a tolerance."""
 
     old: str  # where each document came from (a file name), as messages name it

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from convcalc.core.count.figures import LayerFigures, NetworkFigures, Totals, per_sample
@@ -45,7 +44,6 @@ def not_compared(checks: tuple[Check, ...]) -> tuple[Check, ...]:
     return tuple(check for check in checks if not check.is_compared)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class RatioTheory(Record):
     """A closed-form MACs ratio to the standard convolution, and its formula."""
 
@@ -53,7 +51,6 @@ class RatioTheory(Record):
     value: float
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Baseline(Record):
     """The standard k x k convolution a block replaces, and the block's ratios to it."""
 
@@ -100,7 +97,6 @@ def ratio(value: int, reference: int) -> float | None:
         return None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Report(Record):
     """One computed (and perhaps verified) layer, block or network."""
 
@@ -359,7 +355,6 @@ def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:
     return result
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class CompareReport(Record):
     """``compare``: one report per variant, each with its ratios to the first (standard)."""
 
@@ -407,7 +402,6 @@ class CompareReport(Record):
         return display(self, "rich")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class SweepReport(Record):
     """A network at several (width, resolution) points, with ratios to a reference point."""
 

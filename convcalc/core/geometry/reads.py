@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from convcalc.core.values.record import Record
@@ -36,7 +35,6 @@ LIMIT = 1024
 Span = tuple[int, int] | None
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Reads(Record):
     """One axis's read pattern, in network-input pixels (see the module's docstring)."""
 

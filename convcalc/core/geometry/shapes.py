@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Union
 
 from convcalc.core.geometry import reads
@@ -102,7 +101,6 @@ def receptive_field_step(
     return rf_out, _whole(jump * stride)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Field(Record):
     """The receptive field of one tensor's units, per spatial axis (L; H, W; or D, H, W),
     in input pixels.

@@ -24,7 +24,6 @@ from convcalc.errors import InvalidSpecError
 INPUT = "input"
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Node(Record):
     """One call of a primitive."""
 
@@ -68,7 +67,6 @@ class Node(Record):
         return self.name if self.unit == "" else self.unit
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Network(Record):
     """A graph of nodes in execution order; the last node is the output."""
 

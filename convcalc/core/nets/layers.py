@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal
 
 from convcalc.core.geometry.shapes import Sizes
@@ -22,7 +22,6 @@ KernelSpec = Sizes | Literal["global"]
 PaddingSpec = Sizes | Literal["same", "valid"]
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class ConvSpec(Record):
     """One convolution as the user specified it; defaults mirror ``nn.Conv2d``.
 

@@ -13,7 +13,6 @@ Channel rounding (said on stderr whenever it changes a width):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from convcalc.core.nets.blocks import (
@@ -26,6 +25,7 @@ from convcalc.core.nets.blocks import (
 from convcalc.core.nets.graph import INPUT, GraphBuilder, Network
 from convcalc.core.nets.registry import check_scaling, network_entry, register_network
 from convcalc.core.ops.primitives import GlobalPool, Linear
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 if TYPE_CHECKING:
@@ -86,8 +86,7 @@ def slim_depth(channels: int, alpha: float) -> int:
     return max(int(scale(channels, alpha)), MOBILENET_V1_MIN_DEPTH)
 
 
-@dataclass(frozen=True)
-class MobileNetSpec:
+class MobileNetSpec(Record):
     """A MobileNet as the user asked for it."""
 
     version: int = 1

@@ -12,13 +12,12 @@ hard-swish, (dropout), Linear to the classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from convcalc.core.nets.blocks import ActivationName, conv_bn_act, mobilenet_v3_block
 from convcalc.core.nets.graph import INPUT, GraphBuilder, Network
 from convcalc.core.nets.mobilenet import _Rounding, make_divisible
 from convcalc.core.nets.registry import check_scaling, register_network
 from convcalc.core.ops.primitives import Activation, GlobalPool, Linear
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 # (kernel, expanded, out, SE, activation, stride): the paper's Table 1 (Large), 2 (Small).
@@ -49,8 +48,7 @@ MOBILENET_V3_STEM = 16
 LAST_EXPANSION = 6
 
 
-@dataclass(frozen=True)
-class MobileNetV3Spec:
+class MobileNetV3Spec(Record):
     """A MobileNet V3 as the user asked for it."""
 
     size: str = "large"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, Generic, TypeVar
 
 from convcalc.core.nets.graph import Network
@@ -24,7 +24,6 @@ from convcalc.errors import InvalidSpecError
 SpecT = TypeVar("SpecT")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class NetworkEntry(Record, Generic[SpecT]):
     """One registered network: how to build it and what a sweep compares it with."""
 

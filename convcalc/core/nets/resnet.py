@@ -18,13 +18,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from convcalc.core.nets.blocks import attention_block, basic_block, bottleneck, conv_bn_act
 from convcalc.core.nets.graph import INPUT, GraphBuilder, Network
 from convcalc.core.nets.registry import check_scaling, register_network
 from convcalc.core.ops.pooling import Pool2d
 from convcalc.core.ops.primitives import GlobalPool, Linear
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 # depth -> (block kind, blocks per stage): the ResNet paper's Table 1.
@@ -42,8 +41,7 @@ VARIANTS = ("v1", "v1.5")
 ATTENTIONS = ("se", "cbam")
 
 
-@dataclass(frozen=True)
-class ResNetSpec:
+class ResNetSpec(Record):
     """A ResNet as the user asked for it."""
 
     depth: int = 50

@@ -10,7 +10,6 @@ one op per window element read.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Literal
 
 from convcalc.core.geometry.shapes import Field, Sizes, conv_output_size, global_field, local_field
@@ -45,7 +44,6 @@ def _pool_size(size: int, kernel: int, stride: int, padding: int, dilation: int,
     return out
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Pool2d(Primitive):
     """Max or average pooling over a sliding window (``nn.MaxPool1d``..``3d``,
     ``nn.AvgPool1d``..``3d``): each output reads its window of ``prod(k)`` elements.
@@ -139,7 +137,6 @@ def _adaptive_windows(size: int, out: int) -> int:
     return sum(-(-((i + 1) * size) // out) - (i * size) // out for i in range(out))
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class AdaptivePool2d(Primitive):
     """Adaptive max or average pooling to ``output`` (one size per spatial axis; all 1 is
     a global pool)."""

@@ -19,7 +19,6 @@ Counting conventions (SPEC.md, stated once here):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from convcalc.core.geometry.shapes import (
@@ -67,13 +66,11 @@ def _expect_channels(kind: str, shape: Shape, channels: int) -> None:
         raise InvalidSpecError(f"{kind} expects {channels} input channels, got {shape[1]}")
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Primitive(Record):
     """Base: a parameter-free op that keeps its input's shape and costs nothing.
 
-    Every primitive is a frozen dataclass declared ``eq=False, repr=False``: its
-    ``__eq__``, ``__hash__`` and ``__repr__`` are ``Record``'s, which do what a
-    dataclass generates, written once (start-up).
+    Every primitive is a ``Record``: a frozen dataclass that compiles no code when
+    its class is made (start-up).
     """
 
     kind: ClassVar[str] = "Primitive"
@@ -178,7 +175,6 @@ class Primitive(Record):
         return sources[0]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Conv(Primitive):
     """Every convolution of the family: ``nn.Conv1d``/``2d``/``3d`` and their transposes,
     standard, grouped, depthwise, dilated; with ``shared_kernel`` the shared-kernel
@@ -495,7 +491,6 @@ class Conv(Primitive):
 Conv2d = Conv  # its first name: every convolution was 2-D until 1-D, 3-D and transposes came
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Linear(Primitive):
     """``nn.Linear``: params ``in * out (+ out)``; MACs ``N * in * out``."""
 
@@ -558,7 +553,6 @@ class Linear(Primitive):
         return whole_field(sources[0]) if sources[0].folded else sources[0]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class BatchNorm2d(Primitive):
     """``nn.BatchNorm2d`` (and 1-D/3-D: channels on dim 1): gamma and beta are parameters
     (2C, when affine); running statistics are buffers."""
@@ -605,7 +599,6 @@ ACTIVATION_CLASSES = {
 ACTIVATIONS = tuple(ACTIVATION_CLASSES)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Activation(Primitive):
     """An element-wise nonlinearity (ReLU, ReLU6, sigmoid, GELU, SiLU, hard-swish...).
 
@@ -633,7 +626,6 @@ class Activation(Primitive):
         return self.function
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class GlobalPool(Primitive):
     """Global average or max pooling over H x W; ``flatten`` gives (N, C), not (N, C, 1, 1)."""
 
@@ -662,7 +654,6 @@ class GlobalPool(Primitive):
         return global_field(sources[0], (inputs[0][2], inputs[0][3]))
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class ChannelPool(Primitive):
     """CBAM's pooling across channels: mean and max, stacked to (N, 2, H, W)."""
 
@@ -685,7 +676,6 @@ class ChannelPool(Primitive):
         return "mean, max over C"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class GateMultiply(Primitive):
     """``x * gate``: the gate (N, C), (N, C, 1, 1) or (N, 1, H, W) broadcasts over x."""
 
@@ -714,7 +704,6 @@ class GateMultiply(Primitive):
         return broadcast_field(sources[0], sources[1])
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Add(Primitive):
     """Element-wise sum of two equal shapes (residual add, CBAM's branch sum)."""
 

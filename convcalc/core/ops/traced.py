@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from convcalc.core.geometry.shapes import (
@@ -55,7 +54,6 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     return tuple(out)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Parameter(Primitive):
     """A learnable tensor used directly (class token, position embedding, layer scale).
 
@@ -93,7 +91,6 @@ class Parameter(Primitive):
 FOLDS = frozenset({"flatten", "view", "reshape"})
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Opaque(Primitive):
     """An op whose output shape is known from the trace: free data movement (reshape,
     permute, cat, slicing), or work convcalc has no formula for (``counted`` False)."""
@@ -136,7 +133,6 @@ class Opaque(Primitive):
 POINTWISE_OPS = {"addcmul": 2, "addcdiv": 2, "lerp": 3}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Pointwise(Primitive):
     """Element-wise arithmetic (``x + y``, ``x * gate``, ``x / 2``, ``exp``, ``~mask``): one
     op per output element (``addcmul``/``addcdiv``: a product and a sum, 2; ``lerp`` 3);
@@ -184,7 +180,6 @@ def _matmul_shape(a: Shape, b: Shape) -> tuple[Shape, int]:
     return out, a2[-1]
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class MatMul(Primitive):
     """A product of two activations (``a @ b``, ``bmm``; ``linear`` with a computed weight):
     MACs ``numel(out) x k``."""
@@ -243,7 +238,6 @@ def _einsum_sizes(equation: str, inputs: tuple[Shape, ...]) -> tuple[dict[str, i
     return sizes, rhs
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Einsum(Primitive):
     """``torch.einsum`` of two operands: MACs = the product of every index's size."""
 
@@ -274,7 +268,6 @@ class Einsum(Primitive):
         return merged_field(sources)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Attention(Primitive):
     """``F.scaled_dot_product_attention(q, k, v)``: q k^T and attn v are MACs
     (``batch x L x S x (E + Ev)``); scaling and softmax are 1 per score each."""
@@ -327,7 +320,6 @@ class Attention(Primitive):
 NORM_OPS = {"layer_norm": 4, "group_norm": 4, "rms_norm": 3}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Norm(Primitive):
     """``layer_norm`` (or ``rms_norm``) over the trailing ``normalized`` elements, or
     ``group_norm`` over channel groups: statistics and normalising 4 per element (RMS
@@ -382,7 +374,6 @@ RESIZE_TAPS = {
 }
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Interpolate(Primitive):
     """Resampling to ``size``: nearest copies (free); bilinear blends 4 taps per output
     element (4 element-wise ops)."""
@@ -422,7 +413,6 @@ REDUCE_OPS = {"var": 4, "std": 4, "var_mean": 4, "std_mean": 4, "norm": 2,
               "linalg_vector_norm": 2, "logsumexp": 3}  # fmt: skip
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Reduce(Primitive):
     """A mean, sum, max, var, std or norm over some dimensions (not a global spatial pool):
     reads each input element once (var and std 4 times, a norm twice: REDUCE_OPS).
@@ -465,7 +455,6 @@ RECURRENT_GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 RECURRENT_CLASSES = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN", "rnn_relu": "RNN"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Recurrent(Primitive):
     """``nn.LSTM``, ``nn.GRU``, ``nn.RNN`` (``num_layers``, ``bidirectional``, LSTM's
     ``proj_size``, bias on or off, batch first or not, packed or padded) and, with
@@ -643,7 +632,6 @@ class Recurrent(Primitive):
         return token_field(sources[0], steps)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class DeformConv(Primitive):
     """``torchvision.ops.deform_conv2d``: a 2-D convolution whose every tap reads its input
     at a learned offset (and, with a mask, scaled by it; DCNv2).
@@ -720,7 +708,6 @@ class DeformConv(Primitive):
         return merged_field((self.conv.field(sources[:1], inputs[:1]), *sources[1:]))
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Fold(Primitive):
     """``F.fold`` (col2im): sums the columns of patches into a map; overlapping patches
     add, one op per column element. Its output shape is torch's."""
@@ -745,7 +732,6 @@ class Fold(Primitive):
         return merged_field(sources)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class ConvNamedLinear(Linear):
     """A linear map run in a module whose class name holds "Conv" (GPT-2's Conv1D: addmm
     on a weight of (in, out)): the same figures; torchinfo counts it by its convolution

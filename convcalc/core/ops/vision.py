@@ -14,7 +14,6 @@ each output unit may have seen the whole input: their receptive field is global.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcalc.core.geometry.shapes import Field, merged_field, whole_field
@@ -27,7 +26,6 @@ SELECT_OPS = {"topk": 1, "unique": 1, "unique_consecutive": 1, "nonzero": 1, "wh
               "argwhere": 1, "masked_select": 1}  # fmt: skip
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Select(Primitive):
     """A selection by value (``topk``, ``unique``, ``nonzero``, ``where(condition)``): one
     comparison per input element read; the selected values or indices are copied (free).
@@ -66,7 +64,6 @@ NMS_BOX_OPS = 3
 NMS_PAIR_OPS = 12
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class NMS(Primitive):
     """``torchvision.ops.nms`` on ``boxes`` boxes: each box's area, then the IoU of each
     pair at most once, ``n (n - 1) / 2`` pairs (torchvision's kernel skips a box already
@@ -109,7 +106,6 @@ class NMS(Primitive):
 ROI_SAMPLE_OPS = 5
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class RoIAlign(Primitive):
     """``torchvision.ops.roi_align`` (MultiScaleRoIAlign's per level): each of the K boxes'
     ``C x ph x pw`` bins averages ``s x s`` bilinear samples (s = sampling_ratio): 4 taps
@@ -145,7 +141,6 @@ class RoIAlign(Primitive):
         return whole_field(merged_field(sources))
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class InstanceNorm(Primitive):
     """``F.instance_norm`` (nn.InstanceNorm1d..3d) over C channels: each sample's channel
     normalised by its own statistics (mean, variance, normalise: 4 per element, as group
@@ -182,7 +177,6 @@ class InstanceNorm(Primitive):
         return whole_field(sources[0])  # its statistics read every position
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class GridSample(Primitive):
     """``F.grid_sample``: each output element read at the grid's position, ``bilinear``
     blending 4 taps (4 ops, as a bilinear resize counts; ``bicubic`` 16; ``nearest`` a
@@ -216,7 +210,6 @@ class GridSample(Primitive):
 QUANTIZE_OPS = {"quantize_per_tensor": 4, "quantize_per_channel": 4, "dequantize": 2}
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Quantize(Primitive):
     """``torch.quantize_per_tensor`` (4 ops per element: scale, round, zero point, clamp)
     and ``dequantize`` (2: zero point, scale)."""
@@ -232,7 +225,6 @@ class Quantize(Primitive):
         return self.function
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class Packed(Primitive):
     """An int8 quantized conv or linear map (torch.ao.nn.quantized): its float op's shape,
     MACs and parameter count, read from its packed weights (an int8 weight and a float
@@ -291,7 +283,6 @@ class Packed(Primitive):
         return self.op.field(sources, inputs)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class FusedPointwise(Primitive):
     """Fused element-wise int8 ops (``quantized.add_relu``: an add and a ReLU, 2 per
     output element); tensor operands broadcast."""

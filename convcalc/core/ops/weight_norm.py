@@ -7,7 +7,6 @@ pass (wav2vec2's positional convolution).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from convcalc.core.ops.primitives import Primitive, Shape, numel
@@ -15,7 +14,6 @@ from convcalc.core.ops.traced import broadcast_shapes
 from convcalc.errors import InvalidSpecError
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # Record's eq, hash, repr
 class WeightNorm(Primitive):
     """``w = v * (g / ||v||)``, the 2-norm of ``v`` taken over every axis but ``dim`` (over
     all of ``v`` when ``dim`` is -1), as torch computes it: the norm squares and sums each

@@ -1,48 +1,152 @@
-"""One ``__eq__``, ``__hash__`` and ``__repr__`` for convcalc's frozen dataclasses.
+"""``Record``: the base of convcalc's frozen value classes, a dataclass made without compiling.
 
-A dataclass generates these three for each class, and Python 3.11 compiles each
-generated method separately when the class is made, at import: with some forty
-records on every command line, that was a third of a ``--no-verify`` run's own
-time (start-up, SPEC "Performance"). A record declared
-``@dataclass(frozen=True, eq=False, repr=False)`` on ``Record`` takes these three
-instead, which do what the generated ones do:
+A ``@dataclass(frozen=True)`` compiles up to five methods (``__init__``,
+``__setattr__``, ``__delattr__``, ``__eq__``, ``__hash__``) when its class is made,
+each through ``exec``: about 0.4 ms a class, and a ``--no-verify`` command line
+imports some forty of them before it computes anything (start-up, SPEC
+"Performance"). ``class Name(Record):`` declares the same frozen dataclass (type
+checkers read it as one: ``dataclass_transform``) for almost nothing at import:
 
-- ``==``: equal when ``other`` is of the very same class and the compared fields
-  (``field(compare=...)``) are equal, in order; ``NotImplemented`` otherwise;
+- the fields are a dataclass's own (``dataclasses.fields``, ``replace``, ``asdict``
+  and ``field(compare=..., hash=..., repr=..., default_factory=...)`` all work);
+- ``__init__`` is compiled on the class's first instance, so a class a run never
+  makes costs nothing; it does what a dataclass's does (defaults, factories,
+  keyword-only fields, ``__post_init__``);
+- ``==``: equal when ``other`` is of the very same class and the compared fields are
+  equal, in order; ``NotImplemented`` otherwise;
 - ``hash``: the hash of the tuple of the hashed fields (the compared ones, unless
   ``field(hash=...)`` says otherwise), so it raises where a field is unhashable;
-- ``repr``: ``Name(field=value, ...)`` over the shown fields (``field(repr=...)``).
-
-Frozen-ness (``__setattr__``, ``__delattr__``) and ``__init__`` stay the
-dataclass's own. A class that writes its own ``__repr__`` keeps it.
+- ``repr``: ``Name(field=value, ...)`` over the shown fields, unless the class
+  writes its own;
+- assigning or deleting an attribute raises ``FrozenInstanceError``.
 """
 
 from __future__ import annotations
 
-from dataclasses import Field, fields
+import sys
+from collections.abc import Callable
+from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
+from operator import attrgetter
 from typing import Any, ClassVar
 
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import dataclass_transform
 
+
+@dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
 class Record:
-    """Base of the frozen dataclasses: their ``__eq__``, ``__hash__`` and ``__repr__``."""
+    """Base of the frozen value classes: a frozen dataclass, with no code compiled at import."""
 
     __slots__ = ()
-    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # set by @dataclass on each record
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # set by dataclass() on each record
+    _compared: ClassVar[Callable[[Any], tuple[Any, ...]]]
+    _hashed: ClassVar[Callable[[Any], tuple[Any, ...]]]
+    _shown: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # init=False, eq=False, repr=False: dataclass() collects the fields and compiles nothing
+        dataclass(init=False, eq=False, repr=False)(cls)
+        own = fields(cls)
+        _check_order(own)
+        cls._compared = staticmethod(_getter([f.name for f in own if f.compare]))
+        cls._hashed = staticmethod(
+            _getter([f.name for f in own if (f.compare if f.hash is None else f.hash)])
+        )
+        cls._shown = tuple(f.name for f in own if f.repr)
+        if "__init__" not in cls.__dict__:
+            cls.__init__ = _first_init(cls)  # type: ignore[method-assign]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return _compared(self) == _compared(other)
+        compared = self.__class__._compared
+        return compared(self) == compared(other)
 
     def __hash__(self) -> int:
-        return hash(tuple(getattr(self, f.name) for f in fields(self)
-                          if (f.compare if f.hash is None else f.hash)))  # fmt: skip
+        return hash(self.__class__._hashed(self))
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
         return f"{self.__class__.__qualname__}({shown})"
 
 
-def _compared(record: Record) -> tuple[Any, ...]:
-    """The fields a dataclass's ``__eq__`` compares, in order."""
-    return tuple(getattr(record, f.name) for f in fields(record) if f.compare)
+def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """The named attributes of a record as a tuple (``attrgetter``'s, in C)."""
+    if len(names) > 1:
+        return attrgetter(*names)
+    if names:
+        get = attrgetter(names[0])
+        return lambda record: (get(record),)
+    return lambda _record: ()
+
+
+def _check_order(own: tuple[Field[Any], ...]) -> None:
+    """A dataclass's own rule, at class creation: no positional field without a default
+    after one with a default."""
+    defaulted = None
+    for f in own:
+        if not f.init or f.kw_only:
+            continue
+        if f.default is not MISSING or f.default_factory is not MISSING:
+            defaulted = f.name
+        elif defaulted is not None:
+            raise TypeError(f"non-default argument {f.name!r} follows default argument")
+
+
+def _first_init(cls: type) -> Callable[..., None]:
+    """An ``__init__`` that compiles the class's own on the first instance, then runs it."""
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        made = _make_init(cls)
+        type.__setattr__(cls, "__init__", made)
+        made(self, *args, **kwargs)
+
+    init.__name__, init.__qualname__ = "__init__", f"{cls.__qualname__}.__init__"
+    return init
+
+
+_FACTORY = object()  # a field's default when its default is a factory's
+
+
+def _make_init(cls: type) -> Callable[..., None]:
+    """The ``__init__`` a frozen dataclass would have: each field set through
+    ``object.__setattr__``, then ``__post_init__`` where the class has one."""
+    names: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY}
+    positional: list[str] = []
+    keyword: list[str] = []
+    body: list[str] = []
+    for f in fields(cls):
+        value = f.name
+        if f.default_factory is not MISSING:
+            names[f"_factory_{f.name}"] = f.default_factory
+            made = f"_factory_{f.name}()"
+            value = f"{made} if {f.name} is _FACTORY else {f.name}" if f.init else made
+            default = "=_FACTORY"
+        elif f.default is not MISSING:
+            names[f"_default_{f.name}"] = f.default
+            value = f.name if f.init else f"_default_{f.name}"
+            default = f"=_default_{f.name}"
+        elif not f.init:
+            continue
+        else:
+            default = ""
+        if f.init:
+            (keyword if f.kw_only else positional).append(f"{f.name}{default}")
+        body.append(f"    _set(self, {f.name!r}, {value})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    params = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
+    source = f"def __init__({params}):\n" + ("\n".join(body) or "    pass") + "\n"
+    exec(source, names)
+    init: Callable[..., None] = names["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init

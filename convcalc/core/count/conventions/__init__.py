@@ -15,7 +15,6 @@ A new tool is a module with its rule and ``Convention``, named once in ``TOOLS``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.count.conventions import (
@@ -37,6 +36,7 @@ from convcalc.core.count.conventions.base import (
     module_class,
 )
 from convcalc.core.count.figures import NetworkFigures
+from convcalc.core.values.record import Record
 from convcalc.errors import InvalidSpecError
 
 __all__ = [
@@ -68,8 +68,7 @@ def convention(name: str) -> Convention:
     raise InvalidSpecError(f"unknown convention {name!r}; known: {known}")
 
 
-@dataclass(frozen=True)
-class LayerCount:
+class LayerCount(Record):
     """One node under a convention."""
 
     name: str
@@ -78,8 +77,7 @@ class LayerCount:
     note: str
 
 
-@dataclass(frozen=True)
-class ConventionCount:
+class ConventionCount(Record):
     """A network counted the way one tool counts it, beside the paper MACs."""
 
     convention: Convention

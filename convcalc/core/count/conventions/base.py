@@ -10,12 +10,12 @@ trace; "" in a built network, whose modules run as ``BUILT_CALLS`` says).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from convcalc.core.count.figures import LayerFigures
 from convcalc.core.nets.graph import Node
 from convcalc.core.ops.primitives import ACTIVATION_CLASSES
+from convcalc.core.values.record import Record
 
 # A rule counts one node (its primitive, its figures) for a batch of N samples.
 Rule = Callable[[Node, LayerFigures, int], tuple[int, str]]
@@ -71,8 +71,7 @@ def module_class(node: Node) -> str:
     return _built_module(node.op) if node.module is None else node.module
 
 
-@dataclass(frozen=True)
-class Convention:
+class Convention(Record):
     """One tool's way of counting: its unit, what it counts, and the per-node rule."""
 
     name: str
