@@ -120,10 +120,11 @@ def test_a_no_verify_json_run_loads_no_module_of_other_paths(name: str) -> None:
     assert "convcalc.core.count.traffic" in modules
 
 
-@pytest.mark.parametrize("name", sorted(set(ANALYTIC_RUNS) - {"resnet"}))
+@pytest.mark.parametrize("name", sorted(ANALYTIC_RUNS))
 def test_exact_arithmetic_loads_where_it_is_used(name: str) -> None:
-    """fractions (a jump after upsampling or a strided merge: ResNet's shortcuts) and decimal
-    (a budget's value and message, a width's rounding notice) load where they are used."""
+    """fractions (a jump after upsampling; not a merge of equal jumps, as ResNet's
+    shortcuts are) and decimal (a budget's value and message, a width's rounding notice)
+    load where they are used."""
     code, modules = loaded([*ANALYTIC_RUNS[name], "--no-verify", "--format", "json"])
     assert code == 0
     assert modules.isdisjoint({"fractions", "decimal"})

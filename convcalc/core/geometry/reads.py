@@ -183,8 +183,9 @@ def resampled(reads: Reads, size: int, out: int, mode: str, align_corners: bool
 def merged(patterns: tuple[Reads, ...]) -> Reads | None:
     """Operands read at the same positions: each unit reads what any of them reads."""
     period = math.lcm(*(p.period for p in patterns))
-    if period > LIMIT or len({p.jump for p in patterns}) != 1:
+    first = patterns[0]  # equal jumps (step / period), compared without fractions (start-up)
+    if period > LIMIT or any(p.step * first.period != first.step * p.period for p in patterns):
         return None
-    step = patterns[0].jump * period
+    step = first.step * (period // first.period)  # the shared jump x period
     spans = tuple(_union(p.at(o) for p in patterns) for o in range(period))
-    return _shortest(Reads(period, int(step), spans))
+    return _shortest(Reads(period, step, spans))
