@@ -26,6 +26,7 @@ DOCUMENTS = st.recursive(
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.lists(inner, max_size=3).map(tuple)
+        | st.lists(st.integers() | st.booleans(), max_size=4)  # a shape, and one that is not
         | st.dictionaries(st.text(max_size=5), inner, max_size=4)
     ),
     max_leaves=30,

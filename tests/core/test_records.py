@@ -348,27 +348,37 @@ CALLS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
 ]
 
 
+def made(kind: type[Any], compiled: bool, args: Any, kwargs: Any) -> Any:
+    """An instance of ``kind`` made by its compiled ``__init__`` or by the binding its
+    first instances use."""
+    from convcalc.core.values.record import _Binding, _make_init
+
+    record = object.__new__(kind)
+    if compiled:
+        _make_init(kind)(record, *args, **kwargs)
+    else:
+        _Binding(kind)(record, args, kwargs)
+    return record
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["bound", "compiled"])
 @pytest.mark.parametrize("kind", [Plain, Checked, Single, Empty])
 @pytest.mark.parametrize(("args", "kwargs"), CALLS)
 def test_a_record_is_made_as_its_dataclass_would_be(
-    kind: type[Any], args: Any, kwargs: Any
+    kind: type[Any], args: Any, kwargs: Any, compiled: bool
 ) -> None:
-    twin_kind = declared_twin(kind)
-    mine, theirs = (
-        outcome(lambda k: k(*args, **kwargs), kind),
-        outcome(lambda k: k(*args, **kwargs), twin_kind),
-    )
+    mine = outcome(lambda k: made(k, compiled, args, kwargs), kind)
+    theirs = outcome(lambda k: k(*args, **kwargs), declared_twin(kind))
     assert mine[0] == theirs[0], (mine, theirs)
     if mine[0] == "raises":
         assert mine[1] is theirs[1]
         return
-    made, expected = mine[1], theirs[1]
-    assert {f.name: getattr(made, f.name) for f in dataclasses.fields(made)} == {
-        f.name: getattr(expected, f.name) for f in dataclasses.fields(expected)
-    }
-    assert repr(made) == repr(expected).replace(f"{kind.__name__}(", f"{kind.__qualname__}(", 1)
-    assert outcome(hash, made) == outcome(hash, expected)
-    assert made == kind(*args, **kwargs)
+    record, expected = mine[1], theirs[1]
+    assert vars(record) == vars(expected)
+    assert list(vars(record)) == list(vars(expected))  # set in the same order
+    assert repr(record) == repr(expected).replace(f"{kind.__name__}(", f"{kind.__qualname__}(", 1)
+    assert outcome(hash, record) == outcome(hash, expected)
+    assert record == made(kind, not compiled, args, kwargs)
 
 
 def test_a_factory_makes_a_new_value_for_each_record() -> None:
@@ -397,12 +407,14 @@ def test_a_field_without_a_default_after_one_with_is_refused_when_declared() -> 
             b: int  # type: ignore[misc]  # (mypy refuses it too)
 
 
-def test_a_record_compiles_its_init_on_its_first_instance_only(
+def test_a_record_compiles_its_init_only_once_it_is_made_often(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Declaring a record compiles nothing (a dataclass compiles its methods then);
-    the first instance compiles ``__init__``, the next ones nothing."""
+    """Declaring a record compiles nothing (a dataclass compiles its methods then), nor
+    do its first instances; the COMPILE_AT-th compiles ``__init__``, the next ones nothing."""
     import builtins
+
+    from convcalc.core.values.record import COMPILE_AT
 
     compiled: list[str] = []
     real = builtins.exec
@@ -417,11 +429,12 @@ def test_a_record_compiles_its_init_on_its_first_instance_only(
         x: int
         y: int = 0
 
+    points = [Point(n) for n in range(COMPILE_AT - 1)]
     assert compiled == []
-    assert Point(1) == Point(1, 0)
+    assert points[3] == Point(3, 0)  # the COMPILE_AT-th
     assert len(compiled) == 1
     assert compiled[0].startswith("def __init__(self, x, y=")
-    Point(2, 3)
+    assert [Point(n, 1).y for n in range(5)] == [1] * 5
     assert len(compiled) == 1
 
     @dataclasses.dataclass(frozen=True)

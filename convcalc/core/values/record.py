@@ -9,9 +9,10 @@ checkers read it as one: ``dataclass_transform``) for almost nothing at import:
 
 - the fields are a dataclass's own (``dataclasses.fields``, ``replace``, ``asdict``
   and ``field(compare=..., hash=..., repr=..., default_factory=...)`` all work);
-- ``__init__`` is compiled on the class's first instance, so a class a run never
-  makes costs nothing; it does what a dataclass's does (defaults, factories,
-  keyword-only fields, ``__post_init__``);
+- ``__init__`` does what a dataclass's does (defaults, factories, keyword-only
+  fields, ``__post_init__``); a class's first instances bind their arguments by its
+  fields, and only a class a run makes many of compiles its own (on the 16th), so a
+  class made once costs nothing to declare or make;
 - ``==``: equal when ``other`` is of the very same class and the compared fields are
   equal, in order; ``NotImplemented`` otherwise;
 - ``hash``: the hash of the tuple of the hashed fields (the compared ones, unless
@@ -102,16 +103,73 @@ def _check_order(own: tuple[Field[Any], ...]) -> None:
             raise TypeError(f"non-default argument {f.name!r} follows default argument")
 
 
+# Instances a class makes through the generic ``__init__`` before it compiles its own: a
+# record made once or twice a run (a report, a request) never pays for a compile.
+COMPILE_AT = 16
+
+
 def _first_init(cls: type) -> Callable[..., None]:
-    """An ``__init__`` that compiles the class's own on the first instance, then runs it."""
+    """An ``__init__`` that binds the arguments by the fields (``_bind``) for the class's
+    first instances, and on the ``COMPILE_AT``-th compiles the class's own and runs it."""
+    made = 0
+    bind: _Binding | None = None
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        made = _make_init(cls)
-        type.__setattr__(cls, "__init__", made)
-        made(self, *args, **kwargs)
+        nonlocal made, bind
+        made += 1
+        if made >= COMPILE_AT:
+            compiled = _make_init(cls)
+            type.__setattr__(cls, "__init__", compiled)
+            compiled(self, *args, **kwargs)
+            return
+        if bind is None:
+            bind = _Binding(cls)
+        bind(self, args, kwargs)
 
     init.__name__, init.__qualname__ = "__init__", f"{cls.__qualname__}.__init__"
     return init
+
+
+class _Binding:
+    """What a dataclass's ``__init__`` does, without compiling one: the arguments bound
+    to the fields (the ``TypeError`` Python raises where they do not bind), defaults and
+    factories filled in, each field set in order, then ``__post_init__``."""
+
+    def __init__(self, cls: type) -> None:
+        own = fields(cls)
+        self.name = f"{cls.__qualname__}.__init__()"
+        self.positional = tuple(f.name for f in own if f.init and not f.kw_only)
+        self.accepted = frozenset(f.name for f in own if f.init)
+        self.order = own
+        self.post_init = hasattr(cls, "__post_init__")
+
+    def __call__(self, record: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if len(args) > len(self.positional):
+            raise TypeError(
+                f"{self.name} takes {len(self.positional) + 1} positional arguments but "
+                f"{len(args) + 1} were given"
+            )
+        values = dict(zip(self.positional, args, strict=False))
+        for name in kwargs:
+            if name not in self.accepted:
+                raise TypeError(f"{self.name} got an unexpected keyword argument {name!r}")
+            if name in values:
+                raise TypeError(f"{self.name} got multiple values for argument {name!r}")
+        values.update(kwargs)
+        for f in self.order:
+            if f.init and f.name in values:
+                value = values[f.name]
+            elif f.default_factory is not MISSING:
+                value = f.default_factory()
+            elif not f.init:  # a plain default stays the class's, as a dataclass leaves it
+                continue
+            elif f.default is not MISSING:
+                value = f.default
+            else:
+                raise TypeError(f"{self.name} missing a required argument: {f.name!r}")
+            object.__setattr__(record, f.name, value)
+        if self.post_init:
+            record.__post_init__()
 
 
 _FACTORY = object()  # a field's default when its default is a factory's
@@ -120,28 +178,28 @@ _FACTORY = object()  # a field's default when its default is a factory's
 def _make_init(cls: type) -> Callable[..., None]:
     """The ``__init__`` a frozen dataclass would have: each field set through
     ``object.__setattr__``, then ``__post_init__`` where the class has one."""
-    names: dict[str, Any] = {"_set": object.__setattr__, "_FACTORY": _FACTORY}
+    # the globals it reads: names no field can take (a field's own name is a parameter)
+    names: dict[str, Any] = {"__record_set": object.__setattr__, "__record_factory": _FACTORY}
     positional: list[str] = []
     keyword: list[str] = []
     body: list[str] = []
     for f in fields(cls):
         value = f.name
         if f.default_factory is not MISSING:
-            names[f"_factory_{f.name}"] = f.default_factory
-            made = f"_factory_{f.name}()"
-            value = f"{made} if {f.name} is _FACTORY else {f.name}" if f.init else made
-            default = "=_FACTORY"
-        elif f.default is not MISSING:
-            names[f"_default_{f.name}"] = f.default
-            value = f.name if f.init else f"_default_{f.name}"
-            default = f"=_default_{f.name}"
-        elif not f.init:
+            names[f"__record_factory_{f.name}"] = f.default_factory
+            made = f"__record_factory_{f.name}()"
+            value = f"{made} if {f.name} is __record_factory else {f.name}" if f.init else made
+            default = "=__record_factory"
+        elif not f.init:  # a plain default stays the class's, as a dataclass leaves it
             continue
+        elif f.default is not MISSING:
+            names[f"__record_default_{f.name}"] = f.default
+            default = f"=__record_default_{f.name}"
         else:
             default = ""
         if f.init:
             (keyword if f.kw_only else positional).append(f"{f.name}{default}")
-        body.append(f"    _set(self, {f.name!r}, {value})")
+        body.append(f"    __record_set(self, {f.name!r}, {value})")
     if hasattr(cls, "__post_init__"):
         body.append("    self.__post_init__()")
     params = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
