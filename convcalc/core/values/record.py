@@ -11,7 +11,7 @@ checkers read it as one: ``dataclass_transform``) for almost nothing at import:
   and ``field(compare=..., hash=..., repr=..., default_factory=...)`` all work);
 - ``__init__`` does what a dataclass's does (defaults, factories, keyword-only
   fields, ``__post_init__``); a class's first instances bind their arguments by its
-  fields, and only a class a run makes many of compiles its own (on the 16th), so a
+  fields, and only a class a run makes many of compiles its own (on the 100th), so a
   class made once costs nothing to declare or make;
 - ``==``: equal when ``other`` is of the very same class and the compared fields are
   equal, in order; ``NotImplemented`` otherwise;
@@ -103,9 +103,10 @@ def _check_order(own: tuple[Field[Any], ...]) -> None:
             raise TypeError(f"non-default argument {f.name!r} follows default argument")
 
 
-# Instances a class makes through the generic ``__init__`` before it compiles its own: a
-# record made once or twice a run (a report, a request) never pays for a compile.
-COMPILE_AT = 16
+# Instances a class makes through the generic ``__init__`` before it compiles its own:
+# binding costs about 2 us more per instance than a compiled ``__init__``, and compiling
+# one 0.2-0.35 ms, so a class made fewer times than this never pays for a compile.
+COMPILE_AT = 100
 
 
 def _first_init(cls: type) -> Callable[..., None]:
@@ -130,6 +131,10 @@ def _first_init(cls: type) -> Callable[..., None]:
     return init
 
 
+# How ``_Binding`` fills a field the arguments do not give.
+_REQUIRED, _DEFAULT, _FACTORY_MADE, _CLASS_DEFAULT = range(4)
+
+
 class _Binding:
     """What a dataclass's ``__init__`` does, without compiling one: the arguments bound
     to the fields (the ``TypeError`` Python raises where they do not bind), defaults and
@@ -140,36 +145,50 @@ class _Binding:
         self.name = f"{cls.__qualname__}.__init__()"
         self.positional = tuple(f.name for f in own if f.init and not f.kw_only)
         self.accepted = frozenset(f.name for f in own if f.init)
-        self.order = own
+        # each field: its name, whether an argument may give it, and how it is filled else
+        self.steps = tuple((f.name, f.init, *_fill(f)) for f in own)
         self.post_init = hasattr(cls, "__post_init__")
 
     def __call__(self, record: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if len(args) > len(self.positional):
-            raise TypeError(
-                f"{self.name} takes {len(self.positional) + 1} positional arguments but "
-                f"{len(args) + 1} were given"
-            )
-        values = dict(zip(self.positional, args, strict=False))
-        for name in kwargs:
-            if name not in self.accepted:
-                raise TypeError(f"{self.name} got an unexpected keyword argument {name!r}")
-            if name in values:
-                raise TypeError(f"{self.name} got multiple values for argument {name!r}")
-        values.update(kwargs)
-        for f in self.order:
-            if f.init and f.name in values:
-                value = values[f.name]
-            elif f.default_factory is not MISSING:
-                value = f.default_factory()
-            elif not f.init:  # a plain default stays the class's, as a dataclass leaves it
-                continue
-            elif f.default is not MISSING:
-                value = f.default
-            else:
-                raise TypeError(f"{self.name} missing a required argument: {f.name!r}")
-            object.__setattr__(record, f.name, value)
+        if args:
+            if len(args) > len(self.positional):
+                raise TypeError(
+                    f"{self.name} takes {len(self.positional) + 1} positional arguments but "
+                    f"{len(args) + 1} were given"
+                )
+            values = dict(zip(self.positional, args, strict=False))
+            for name in kwargs:
+                if name in values:
+                    raise TypeError(f"{self.name} got multiple values for argument {name!r}")
+            values.update(kwargs)
+        else:
+            values = kwargs
+        if not self.accepted.issuperset(kwargs):
+            unknown = next(name for name in kwargs if name not in self.accepted)
+            raise TypeError(f"{self.name} got an unexpected keyword argument {unknown!r}")
+        state = record.__dict__  # what object.__setattr__ sets: a record has no slots
+        for name, given, fill, default in self.steps:
+            if given and name in values:
+                state[name] = values[name]
+            elif fill == _DEFAULT:
+                state[name] = default
+            elif fill == _FACTORY_MADE:
+                state[name] = default()
+            elif fill == _REQUIRED:
+                raise TypeError(f"{self.name} missing a required argument: {name!r}")
+            # _CLASS_DEFAULT: init=False with a plain default stays the class's, as a
+            # dataclass leaves it
         if self.post_init:
             record.__post_init__()
+
+
+def _fill(f: Field[Any]) -> tuple[int, Any]:
+    """How a field the arguments do not give is filled, and with what."""
+    if f.default_factory is not MISSING:
+        return _FACTORY_MADE, f.default_factory
+    if f.default is not MISSING:
+        return (_DEFAULT if f.init else _CLASS_DEFAULT), f.default
+    return (_REQUIRED if f.init else _CLASS_DEFAULT), None
 
 
 _FACTORY = object()  # a field's default when its default is a factory's
