@@ -288,12 +288,34 @@ def declared_twin(kind: type[Any]) -> type[Any]:
     return dataclasses.make_dataclass(kind.__name__, declared, frozen=True, namespace=namespace)
 
 
-def test_every_record_takes_the_arguments_its_dataclass_would() -> None:
-    """Every Record class of the library (torch's and the plot's included): its compiled
-    ``__init__`` has the very signature of the dataclass it declares."""
-    import importlib
+def bound_signature(kind: type[Any]) -> list[tuple[str, Any, Any]]:
+    """The parameters ``kind``'s binding takes, as ``signature`` lists them."""
+    import inspect
 
-    from convcalc.core.values.record import Record, _make_init
+    from convcalc.core.values.record import _DEFAULT, _FACTORY_MADE, _Binding
+
+    bind = _Binding(kind)
+    given = [(name, fill, default) for name, init, fill, default in bind.steps if init]
+    positional = [g for g in given if g[0] in bind.positional]
+    keyword = [g for g in given if g[0] not in bind.positional]
+    empty = inspect.Parameter.empty
+    kinds = [inspect.Parameter.POSITIONAL_OR_KEYWORD] * len(positional) + [
+        inspect.Parameter.KEYWORD_ONLY
+    ] * len(keyword)
+    return [("self", inspect.Parameter.POSITIONAL_OR_KEYWORD, empty)] + [
+        (
+            name,
+            kind_,
+            default if fill == _DEFAULT else "factory" if fill == _FACTORY_MADE else empty,
+        )
+        for (name, fill, default), kind_ in zip(positional + keyword, kinds, strict=True)
+    ]
+
+
+def test_every_record_takes_the_arguments_its_dataclass_would() -> None:
+    """Every Record class of the library (torch's and the plot's included) binds the
+    very parameters of the dataclass it declares: names, order, keyword-only, defaults."""
+    import importlib
 
     for name in library_modules():
         importlib.import_module(name)
@@ -304,7 +326,8 @@ def test_every_record_takes_the_arguments_its_dataclass_would() -> None:
     kinds = [k for k in below(Record) - {Record} if k.__module__.startswith("convcalc.")]
     assert len(kinds) > 80  # control
     for kind in kinds:
-        assert signature(_make_init(kind)) == signature(declared_twin(kind).__init__), kind
+        assert bound_signature(kind) == signature(declared_twin(kind).__init__), kind
+    assert bound_signature(Plain) == signature(declared_twin(Plain).__init__)  # kw-only too
 
 
 # Records written for the rules: every way a field can be declared.
@@ -348,26 +371,12 @@ CALLS: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
 ]
 
 
-def made(kind: type[Any], compiled: bool, args: Any, kwargs: Any) -> Any:
-    """An instance of ``kind`` made by its compiled ``__init__`` or by the binding its
-    first instances use."""
-    from convcalc.core.values.record import _Binding, _make_init
-
-    record = object.__new__(kind)
-    if compiled:
-        _make_init(kind)(record, *args, **kwargs)
-    else:
-        _Binding(kind)(record, args, kwargs)
-    return record
-
-
-@pytest.mark.parametrize("compiled", [False, True], ids=["bound", "compiled"])
 @pytest.mark.parametrize("kind", [Plain, Checked, Single, Empty])
 @pytest.mark.parametrize(("args", "kwargs"), CALLS)
 def test_a_record_is_made_as_its_dataclass_would_be(
-    kind: type[Any], args: Any, kwargs: Any, compiled: bool
+    kind: type[Any], args: Any, kwargs: Any
 ) -> None:
-    mine = outcome(lambda k: made(k, compiled, args, kwargs), kind)
+    mine = outcome(lambda k: k(*args, **kwargs), kind)
     theirs = outcome(lambda k: k(*args, **kwargs), declared_twin(kind))
     assert mine[0] == theirs[0], (mine, theirs)
     if mine[0] == "raises":
@@ -378,7 +387,7 @@ def test_a_record_is_made_as_its_dataclass_would_be(
     assert list(vars(record)) == list(vars(expected))  # set in the same order
     assert repr(record) == repr(expected).replace(f"{kind.__name__}(", f"{kind.__qualname__}(", 1)
     assert outcome(hash, record) == outcome(hash, expected)
-    assert record == made(kind, not compiled, args, kwargs)
+    assert record == kind(*args, **kwargs)
 
 
 def test_a_factory_makes_a_new_value_for_each_record() -> None:
@@ -407,14 +416,10 @@ def test_a_field_without_a_default_after_one_with_is_refused_when_declared() -> 
             b: int  # type: ignore[misc]  # (mypy refuses it too)
 
 
-def test_a_record_compiles_its_init_only_once_it_is_made_often(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Declaring a record compiles nothing (a dataclass compiles its methods then), nor
-    do its first instances; the COMPILE_AT-th compiles ``__init__``, the next ones nothing."""
+def test_a_record_compiles_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither declaring a record nor making it compiles code; a dataclass compiles its
+    methods when declared."""
     import builtins
-
-    from convcalc.core.values.record import COMPILE_AT
 
     compiled: list[str] = []
     real = builtins.exec
@@ -429,16 +434,13 @@ def test_a_record_compiles_its_init_only_once_it_is_made_often(
         x: int
         y: int = 0
 
-    points = [Point(n) for n in range(COMPILE_AT - 1)]
+    points = [Point(n) for n in range(200)] + [Point(n, y=1) for n in range(200)]
+    assert points[3] == Point(3, 0)
+    assert points[203] == Point(x=3, y=1)
     assert compiled == []
-    assert points[3] == Point(3, 0)  # the COMPILE_AT-th
-    assert len(compiled) == 1
-    assert compiled[0].startswith("def __init__(self, x, y=")
-    assert [Point(n, 1).y for n in range(5)] == [1] * 5
-    assert len(compiled) == 1
 
     @dataclasses.dataclass(frozen=True)
     class Control:  # control: a dataclass compiles when declared
         x: int
 
-    assert len(compiled) > 1
+    assert compiled

@@ -1,18 +1,18 @@
-"""``Record``: the base of convcalc's frozen value classes, a dataclass made without compiling.
+"""``Record``: the base of convcalc's frozen value classes, a dataclass that compiles nothing.
 
 A ``@dataclass(frozen=True)`` compiles up to five methods (``__init__``,
 ``__setattr__``, ``__delattr__``, ``__eq__``, ``__hash__``) when its class is made,
 each through ``exec``: about 0.4 ms a class, and a ``--no-verify`` command line
 imports some forty of them before it computes anything (start-up, SPEC
 "Performance"). ``class Name(Record):`` declares the same frozen dataclass (type
-checkers read it as one: ``dataclass_transform``) for almost nothing at import:
+checkers read it as one: ``dataclass_transform``) with no code compiled, ever:
 
 - the fields are a dataclass's own (``dataclasses.fields``, ``replace``, ``asdict``
   and ``field(compare=..., hash=..., repr=..., default_factory=...)`` all work);
 - ``__init__`` does what a dataclass's does (defaults, factories, keyword-only
-  fields, ``__post_init__``); a class's first instances bind their arguments by its
-  fields, and only a class a run makes many of compiles its own (on the 100th), so a
-  class made once costs nothing to declare or make;
+  fields, ``__post_init__``, the ``TypeError`` of arguments that do not bind): one
+  binding by a table of the fields, made on the class's first instance, which costs
+  no more per instance than a compiled ``__init__`` (less, by keyword);
 - ``==``: equal when ``other`` is of the very same class and the compared fields are
   equal, in order; ``NotImplemented`` otherwise;
 - ``hash``: the hash of the tuple of the hashed fields (the compared ones, unless
@@ -103,26 +103,12 @@ def _check_order(own: tuple[Field[Any], ...]) -> None:
             raise TypeError(f"non-default argument {f.name!r} follows default argument")
 
 
-# Instances a class makes through the generic ``__init__`` before it compiles its own:
-# binding costs about 2 us more per instance than a compiled ``__init__``, and compiling
-# one 0.2-0.35 ms, so a class made fewer times than this never pays for a compile.
-COMPILE_AT = 100
-
-
 def _first_init(cls: type) -> Callable[..., None]:
-    """An ``__init__`` that binds the arguments by the fields (``_bind``) for the class's
-    first instances, and on the ``COMPILE_AT``-th compiles the class's own and runs it."""
-    made = 0
+    """The class's ``__init__``: its ``_Binding``, made on its first instance."""
     bind: _Binding | None = None
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        nonlocal made, bind
-        made += 1
-        if made >= COMPILE_AT:
-            compiled = _make_init(cls)
-            type.__setattr__(cls, "__init__", compiled)
-            compiled(self, *args, **kwargs)
-            return
+        nonlocal bind
         if bind is None:
             bind = _Binding(cls)
         bind(self, args, kwargs)
@@ -148,8 +134,14 @@ class _Binding:
         # each field: its name, whether an argument may give it, and how it is filled else
         self.steps = tuple((f.name, f.init, *_fill(f)) for f in own)
         self.post_init = hasattr(cls, "__post_init__")
+        self.plain = len(self.positional) == len(self.steps)  # all fields positional
 
     def __call__(self, record: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if self.plain and not kwargs and len(args) == len(self.steps):  # every field, in order
+            record.__dict__.update(zip(self.positional, args, strict=True))
+            if self.post_init:
+                record.__post_init__()
+            return
         if args:
             if len(args) > len(self.positional):
                 raise TypeError(
@@ -189,41 +181,3 @@ def _fill(f: Field[Any]) -> tuple[int, Any]:
     if f.default is not MISSING:
         return (_DEFAULT if f.init else _CLASS_DEFAULT), f.default
     return (_REQUIRED if f.init else _CLASS_DEFAULT), None
-
-
-_FACTORY = object()  # a field's default when its default is a factory's
-
-
-def _make_init(cls: type) -> Callable[..., None]:
-    """The ``__init__`` a frozen dataclass would have: each field set through
-    ``object.__setattr__``, then ``__post_init__`` where the class has one."""
-    # the globals it reads: names no field can take (a field's own name is a parameter)
-    names: dict[str, Any] = {"__record_set": object.__setattr__, "__record_factory": _FACTORY}
-    positional: list[str] = []
-    keyword: list[str] = []
-    body: list[str] = []
-    for f in fields(cls):
-        value = f.name
-        if f.default_factory is not MISSING:
-            names[f"__record_factory_{f.name}"] = f.default_factory
-            made = f"__record_factory_{f.name}()"
-            value = f"{made} if {f.name} is __record_factory else {f.name}" if f.init else made
-            default = "=__record_factory"
-        elif not f.init:  # a plain default stays the class's, as a dataclass leaves it
-            continue
-        elif f.default is not MISSING:
-            names[f"__record_default_{f.name}"] = f.default
-            default = f"=__record_default_{f.name}"
-        else:
-            default = ""
-        if f.init:
-            (keyword if f.kw_only else positional).append(f"{f.name}{default}")
-        body.append(f"    __record_set(self, {f.name!r}, {value})")
-    if hasattr(cls, "__post_init__"):
-        body.append("    self.__post_init__()")
-    params = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
-    source = f"def __init__({params}):\n" + ("\n".join(body) or "    pass") + "\n"
-    exec(source, names)
-    init: Callable[..., None] = names["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    return init
