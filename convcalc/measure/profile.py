@@ -14,6 +14,7 @@ import dataclasses
 import inspect
 import warnings
 from collections.abc import Callable, Sequence
+from types import TracebackType
 from typing import Any, NoReturn
 
 import torch
@@ -32,7 +33,14 @@ from convcalc.measure.probe import read_summary
 from convcalc.measure.read import read_trace
 from convcalc.measure.read_vision import box_share, packed_not_run, packed_unpredictable
 from convcalc.measure.target import describe_exception, resolve_device
-from convcalc.measure.trace import evaluation, tensors, trace
+from convcalc.measure.trace import (
+    Recording,
+    evaluation,
+    observer_call,
+    tensors,
+    trace,
+    tracing,
+)
 
 Notify = Callable[[str], None]
 INPUT_DTYPES = tuple(DTYPES)
@@ -112,9 +120,13 @@ class _ValueReads(TorchFunctionMode):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         if name in VALUE_READS:
-            self.seen.append(VALUE_READS[name])
+            seen = VALUE_READS[name]
         elif name == "where" and len(args) + len(kwargs) == 1:  # where(condition): nonzero
-            self.seen.append("where(condition)")
+            seen = "where(condition)"
+        else:
+            return func(*args, **kwargs)
+        if not observer_call():  # torchinfo's hooks read a pruned weight's mask: not the model
+            self.seen.append(seen)
         return func(*args, **kwargs)
 
 
@@ -195,24 +207,88 @@ def _meta_call(exc: BaseException, seen: list[str]) -> str | None:
 
 
 def run_forward(
-    model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], described: str
-) -> tuple[Network, tuple[str, ...]]:
+    model: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    described: str,
+    *,
+    summarise: bool = False,
+) -> tuple[Network, tuple[str, ...], Summarised | None]:
     """Trace and read ``model(*args, **kwargs)``, and the calls it made that read values
     (VALUE_READS). The user's forward failing is a spec error (exit 2) that names the
-    inputs it was given (``described``); on meta, for want of values, MetaUnsupportedError."""
+    inputs it was given (``described``); on meta, for want of values, MetaUnsupportedError.
+
+    ``summarise``: the forward traced is the one torchinfo's summary runs (one pass for
+    the figures and their check); its statistics and the model's result come back too.
+    Nothing torchinfo does is traced (``trace.tracing``'s ``observed``), and its figures
+    are its own. Where torchinfo itself fails, the trace runs alone (and ``_measure``
+    runs torchinfo again, which says why it fails).
+    """
     reads = _ValueReads()
     on_meta = any(t.device.type == "meta" for t in tensors([args, kwargs]))
+    summarised = None
+    recording: Recording | None = None
     try:
         with _RecurrentShapes(), reads:  # beneath the trace's mode: it still reads the call
-            recorded = trace(model, args, kwargs)
+            if summarise:
+                with tracing(model, args, kwargs, observed=True) as recording:
+                    stats = _summary(model, args, kwargs)
+                recorded = recording.finish(recording.output)
+                summarised = (stats, recording.output)
+            else:
+                recorded = trace(model, args, kwargs)
     except Exception as exc:
-        call = _meta_call(exc, reads.seen) if on_meta else None
+        failure = _model_failure(exc, recording) if summarise else exc
+        if failure is None:  # torchinfo's own: the trace alone, torchinfo's error later
+            return run_forward(model, args, kwargs, described)
+        call = _meta_call(failure, reads.seen) if on_meta else None
         if call is not None:
-            raise MetaUnsupportedError(call, exc) from exc
-        _forward_error(exc, args, described)
+            raise MetaUnsupportedError(call, failure) from failure
+        _forward_error(failure, args, described)
     if not recorded.outputs:
         raise InvalidSpecError("the model returned no tensor")
-    return read_trace(recorded), tuple(dict.fromkeys(reads.seen))
+    return read_trace(recorded), tuple(dict.fromkeys(reads.seen)), summarised
+
+
+# torchinfo's summary of a model and the model's own result in that pass.
+Summarised = tuple[Any, Any]
+
+
+def _summary(model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """torchinfo's summary of ``model(*args, **kwargs)``: every module, eval mode (its
+    ModelStatistics). No ``device``: given one, torchinfo calls ``model.to(device)`` before
+    the forward, which changes nothing where the model is already there and fails where a
+    library's ``_apply`` moves a tensor that its forward would have set (ultralytics'
+    Detect.anchors, left on meta by a failed meta build)."""
+    return torchinfo.summary(model, input_data=list(args), verbose=0, mode="eval", depth=100,
+                             **kwargs)  # fmt: skip
+
+
+def _model_failure(exc: BaseException, recording: Recording | None) -> BaseException | None:
+    """The model's own exception out of torchinfo's summary (which raises "Failed to run
+    torchinfo" from it); None where torchinfo's code failed: before or after the model's
+    forward, or in its hooks (a frame of torchinfo's beneath the forward it called)."""
+    inner = exc.__cause__
+    if (
+        inner is None
+        or recording is None
+        or not recording.running
+        or not _frames_in_torchinfo(exc.__traceback__, last_only=True)
+    ):
+        return None
+    below = inner.__traceback__.tb_next if inner.__traceback__ is not None else None
+    return None if _frames_in_torchinfo(below) else inner
+
+
+def _frames_in_torchinfo(tb: TracebackType | None, *, last_only: bool = False) -> bool:
+    """Whether any frame of the traceback ``tb`` (``last_only``: where it was raised) is
+    torchinfo's code."""
+    found = False
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        found = module.partition(".")[0] == "torchinfo" or (found and not last_only)
+        tb = tb.tb_next
+    return found
 
 
 def _forward_error(exc: BaseException, args: tuple[Any, ...], described: str) -> NoReturn:
@@ -283,8 +359,13 @@ def profile_model(
         model = _moved(model, target, dtype)
     args, kwargs = given.make(target, model)
     said = list(notes)
+    # One forward for the trace and torchinfo's check; a keyword input named as one of
+    # summary()'s options cannot reach torchinfo: the trace alone, and _measure says so.
+    summarise = verify and not TORCHINFO_OPTIONS & set(kwargs)
     try:
-        read, reads = run_forward(model, args, kwargs, given.describe())
+        read, reads, summarised = run_forward(
+            model, args, kwargs, given.describe(), summarise=summarise
+        )
     except MetaUnsupportedError as failure:
         model, owned = _real_model(original, built, rebuild, failure)
         target = _device_of(model) or "cpu"
@@ -295,7 +376,9 @@ def profile_model(
             f"the forward pass cannot run on the meta device ({failure.call}); "
             f"ran it on the {target.upper() if target == 'cpu' else target} instead"
         )
-        read, reads = run_forward(model, args, kwargs, given.describe())
+        read, reads, summarised = run_forward(
+            model, args, kwargs, given.describe(), summarise=summarise
+        )
     if reads and target != "meta":
         said.append(
             f"the forward pass read tensor values ({', '.join(reads)}): its path or sizes "
@@ -330,7 +413,7 @@ def profile_model(
         report = dataclasses.replace(report, timing=timing)
     if not verify:
         return report
-    measured = _measure(model, args, kwargs, cross_check, network.torch_calls)
+    measured = _measure(model, args, kwargs, cross_check, network.torch_calls, summarised)
     measured = dataclasses.replace(measured, unpredictable=unpredictable(model, figures))
     if cross_check and backward and target == "meta":  # (a meta copy: where it runs)
         from convcalc.measure.training import training_flops
@@ -384,9 +467,11 @@ def _measure(
     kwargs: dict[str, Any],
     cross_check: bool,
     traced: Sequence[str] = (),
+    summarised: Summarised | None = None,
 ) -> Measurement:
     """torchinfo (and FlopCounterMode with ``cross_check``) on the model; each leaf call
-    is named as the trace named it (``traced``, in order)."""
+    is named as the trace named it (``traced``, in order). ``summarised``: torchinfo's
+    summary and the model's result from the traced forward (run_forward), else run here."""
     clash = sorted(TORCHINFO_OPTIONS & set(kwargs))
     if clash:
         raise InvalidSpecError(
@@ -399,19 +484,10 @@ def _measure(
     paths: dict[int, str] = {}
     for path, module in model.named_modules(remove_duplicate=False):
         paths.setdefault(id(module), path)
-    outputs: list[Any] = []  # the model's own result: torchinfo sizes a dict by its last tensor
-    hook = model.register_forward_hook(lambda _module, _args, out: outputs.append(out))
-    try:
-        with evaluation(model), torch.no_grad(), warnings.catch_warnings(), _RecurrentShapes():
-            warnings.simplefilter("ignore")  # the model's own warnings were shown by the trace
-            stats = torchinfo.summary(model, input_data=list(args), verbose=0, device=x.device,
-                                      mode="eval", depth=100, **kwargs)  # fmt: skip
-    except Exception as exc:  # torchinfo's own failure on a model that traced fine
-        raise EnvironmentUnavailableError(
-            f"torchinfo could not summarise the model: {describe_exception(exc)}"
-        ) from exc
-    finally:
-        hook.remove()
+    if summarised is None:
+        stats, outputs = _summarised(model, args, kwargs)
+    else:
+        stats, outputs = summarised[0], [summarised[1]]
     flops = _flop_counter_flops(model, args, kwargs) if cross_check else None
     # Each leaf call by the trace's name for it, module by module in the order they ran (a
     # module registered under several parents is named by the path its caller holds it
@@ -439,6 +515,25 @@ def _measure(
     if first:  # the first tensor of the result, as the trace reads it (dicts, ModelOutput)
         measured = dataclasses.replace(measured, output_shape=tuple(first[0].shape))
     return measured
+
+
+def _summarised(
+    model: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, list[Any]]:
+    """torchinfo's summary in a pass of its own, and the model's result in it."""
+    outputs: list[Any] = []  # the model's own result: torchinfo sizes a dict by its last tensor
+    hook = model.register_forward_hook(lambda _module, _args, out: outputs.append(out))
+    try:
+        with evaluation(model), torch.no_grad(), warnings.catch_warnings(), _RecurrentShapes():
+            warnings.simplefilter("ignore")  # the model's own warnings were shown by the trace
+            stats = _summary(model, args, kwargs)
+    except Exception as exc:  # torchinfo's own failure on a model that traced fine
+        raise EnvironmentUnavailableError(
+            f"torchinfo could not summarise the model: {describe_exception(exc)}"
+        ) from exc
+    finally:
+        hook.remove()
+    return stats, outputs
 
 
 # torchinfo's rule for a leaf module's mult-adds reads its parameters by name, not the

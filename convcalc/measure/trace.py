@@ -9,14 +9,20 @@ composite such as ``F.multi_head_attention_forward`` is one event, which the
 reader expands; a function with no reader is listed as "not counted".
 
 Nothing is left behind: no hooks, no changed training flags, no moved weights.
+
+The forward pass recorded may be one that torchinfo's summary runs (``tracing`` with
+``observed``): one pass then serves the trace and the check, and nothing torchinfo
+does, around the forward or in its hooks, is recorded (``observer_call``).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import torch
@@ -28,6 +34,28 @@ from convcalc.core.values.record import Record
 
 # Calls that return no tensor and change nothing (size, dim, dtype...): not ops.
 IGNORED = frozenset({"__get__", "size", "dim", "numel", "__len__", "_set_grad_enabled", "item"})
+
+# Packages whose code can run inside a traced forward pass without being the model's: the
+# hooks of torchinfo, whose summary runs the forward that the trace records.
+OBSERVERS = frozenset({"torchinfo"})
+# torch's own Python between a caller and the modes (a Tensor method written in Python,
+# handle_torch_function): looked through to the caller.
+_PASSED_THROUGH = frozenset({"torch.overrides", "torch._tensor"})
+
+
+def observer_call() -> bool:
+    """Whether the torch call that a TorchFunctionMode is handling (this is called from its
+    ``__torch_function__``) was made by an OBSERVERS package: the first frame up the stack
+    that is neither a mode's ``__torch_function__`` nor torch's own wrapper is theirs."""
+    frame: FrameType | None = sys._getframe(1)  # the caller's frame: the only witness
+    while frame is not None and (
+        frame.f_code.co_name == "__torch_function__"
+        or frame.f_globals.get("__name__") in _PASSED_THROUGH
+    ):
+        frame = frame.f_back
+    if frame is None:
+        return False
+    return str(frame.f_globals.get("__name__", "")).partition(".")[0] in OBSERVERS
 
 
 @dataclass
@@ -127,6 +155,19 @@ class _Recorder(TorchFunctionMode):
         self.next_id = 0
         self.parameter_ids: dict[int, str] = {}
         self.buffer_ids: dict[int, str] = {}
+        # Whether a call made now is recorded: throughout for trace(); for an observed
+        # forward, from the root module's call to its return only (``root``).
+        self.recording = True
+        self.root: nn.Module | None = None
+        self.began = self.returned = False  # the observed forward's root call
+        self.output: Any = None  # its result
+
+    def root_returned(self, _module: nn.Module, _args: Any, out: Any) -> None:
+        """An observed forward's end: a forward hook on the root, placed after the user's
+        own (whose work the trace records, as it does around a plain call) and before
+        the observer's."""
+        if self.began and not self.returned:
+            self.recording, self.returned, self.output = False, True, out
 
     # Values ---------------------------------------------------------------
 
@@ -158,6 +199,8 @@ class _Recorder(TorchFunctionMode):
     # Modules --------------------------------------------------------------
 
     def enter(self, module: nn.Module, args: tuple[Any, ...]) -> None:
+        if module is self.root and len(self.stack) == 1 and not self.began:
+            self.recording = self.began = True  # an observed forward begins
         paths = self.paths.get(id(module))
         if paths is None:  # a module created inside forward: attribute to the caller
             self.stack.append(self.stack[-1])
@@ -211,7 +254,7 @@ class _Recorder(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         name = getattr(func, "__name__", str(func))
-        if name in IGNORED:
+        if name in IGNORED or not self.recording or observer_call():
             return func(*args, **kwargs)
         inputs = [self.wrap(a) for a in args]
         named = {k: self.wrap(v) for k, v in kwargs.items()}
@@ -335,6 +378,52 @@ def trace(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any] | No
     The model and inputs must already be on the device to run on (meta costs
     nothing). Exceptions of the forward pass propagate, with nothing left behind.
     """
+    kwargs = kwargs or {}
+    with tracing(model, inputs, kwargs) as recording:
+        out = model(*inputs, **kwargs)
+    return recording.finish(out)
+
+
+class Recording:
+    """A trace being recorded (``tracing``): ``finish`` gives it, with the model's result."""
+
+    def __init__(self, recorder: _Recorder) -> None:
+        self._recorder = recorder
+
+    @property
+    def output(self) -> Any:
+        """The result of the observed forward's root call (None before it returns)."""
+        return self._recorder.output
+
+    @property
+    def running(self) -> bool:
+        """Whether the observed forward's root call has begun and not returned: an
+        exception now is the forward's (or a hook's inside it)."""
+        return self._recorder.began and not self._recorder.returned
+
+    def finish(self, out: Any) -> Trace:
+        """The trace, ``out`` being the model's result."""
+        recorder = self._recorder
+        recorder.trace.outputs = [recorder.value(t) for t in tensors(out)]
+        return recorder.trace
+
+
+@contextmanager
+def tracing(
+    model: nn.Module,
+    inputs: tuple[Any, ...],
+    kwargs: dict[str, Any] | None = None,
+    *,
+    observed: bool = False,
+) -> Iterator[Recording]:
+    """``trace``'s recorder on while the block runs ``model(*inputs, **kwargs)`` once (eval
+    mode, no grad), every hook and patch removed after, whatever happens.
+
+    ``observed``: the block runs the model inside another tool (torchinfo's summary), whose
+    hooks see the same forward pass: only the model's own call is recorded, from its root
+    module's call to its return, and no call an OBSERVERS package makes, in its hooks or
+    around the forward; ``Recording.output`` holds the root's result.
+    """
     result = Trace()
     paths: dict[int, list[str]] = {}
     leaves: set[str] = set()
@@ -360,10 +449,14 @@ def trace(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any] | No
             result.aliases[name] = first
     for name, buffer in model.named_buffers():
         recorder.buffer_ids[id(buffer)] = name
-    kwargs = kwargs or {}
-    result.inputs = [recorder.value(x) for x in tensors([inputs, kwargs])]  # one per tensor
-    with evaluation(model), torch.no_grad(), _module_hooks(recorder), _marked_methods(recorder), \
-            recorder:  # fmt: skip
-        out = model(*inputs, **kwargs)
-    result.outputs = [recorder.value(t) for t in tensors(out)]
-    return result
+    result.inputs = [recorder.value(x) for x in tensors([inputs, kwargs or {}])]  # one per tensor
+    if observed:
+        recorder.recording, recorder.root = False, model
+    returned = model.register_forward_hook(recorder.root_returned) if observed else None
+    try:
+        with evaluation(model), torch.no_grad(), _module_hooks(recorder), \
+                _marked_methods(recorder), recorder:  # fmt: skip
+            yield Recording(recorder)
+    finally:
+        if returned is not None:
+            returned.remove()
