@@ -252,3 +252,26 @@ def test_a_read_model_gets_the_exact_field() -> None:
     assert report.totals.jump == expected.jump == (Fraction(8, 24), Fraction(11, 16))
     assert expected.reads is not None
     assert [r.jump for r in expected.reads] == list(expected.jump)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(st.lists(_op(), min_size=0, max_size=4))
+def test_a_pointwise_window_keeps_the_field_as_the_general_rule_finds_it(ops: list[Op]) -> None:
+    """A 1 x 1 window at stride 1 without padding returns its input's field as it is (a
+    shortcut: start-up); the general rule, on every chain, finds the same field."""
+    from convcalc.core.geometry import shapes
+
+    _, field = _run(ops)
+    shortcut = local_field(field, (1,), (1,), (1,), (0,))
+    real = shapes._reads_its_own_unit
+    try:
+        shapes._reads_its_own_unit = lambda *_args: False
+        general = local_field(field, (1,), (1,), (2,), (0,))
+    finally:
+        shapes._reads_its_own_unit = real
+    assert shortcut == general
+    assert (shortcut.reads, shortcut.exact, shortcut.whole) == (
+        general.reads,
+        general.exact,
+        general.whole,
+    )

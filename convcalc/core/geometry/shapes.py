@@ -167,7 +167,7 @@ def local_field(
     A window over other axes than the input's spatial ones (a 1-D convolution over
     the channels of a 2-D map, as ECA does) leaves the field as it is.
     """
-    if len(kernel) != len(field.jump):
+    if len(kernel) != len(field.jump) or _reads_its_own_unit(field, kernel, stride, padding_total):
         return field
     axes = range(len(kernel))
     jump = tuple(_whole(field.jump[a] * stride[a]) for a in axes)
@@ -178,6 +178,18 @@ def local_field(
         r, kernel[a], stride[a], dilation[a], padding_total[a] // 2))  # fmt: skip
     return _after(field, patterns, field.exact, jump, padded, lambda a: receptive_field_step(
         field.size[a], field.jump[a], kernel[a], stride[a], dilation[a])[0])  # fmt: skip
+
+
+def _reads_its_own_unit(field: Field, kernel: Sizes, stride: Sizes, padding_total: Sizes) -> bool:
+    """A 1 x 1 window at stride 1 with no padding (a pointwise convolution): each unit
+    reads the one unit below it, so the field is the input's, as the general rule finds
+    it (a whole, folded or empty field is left to that rule)."""
+    return (
+        all(k == 1 for k in kernel)
+        and all(s == 1 for s in stride)
+        and not any(padding_total)
+        and not (field.whole or field.folded or field.empty)
+    )
 
 
 def transposed_field(
