@@ -295,7 +295,9 @@ def bound_signature(kind: type[Any]) -> list[tuple[str, Any, Any]]:
     from convcalc.core.values.record import _DEFAULT, _FACTORY_MADE, _Binding
 
     bind = _Binding(kind)
-    given = [(name, fill, default) for name, init, fill, default in bind.steps if init]
+    given = [
+        (name, fill, default) for name, _, fill, default in bind.steps if name in bind.accepted
+    ]
     positional = [g for g in given if g[0] in bind.positional]
     keyword = [g for g in given if g[0] not in bind.positional]
     empty = inspect.Parameter.empty

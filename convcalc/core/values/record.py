@@ -131,37 +131,42 @@ class _Binding:
         self.name = f"{cls.__qualname__}.__init__()"
         self.positional = tuple(f.name for f in own if f.init and not f.kw_only)
         self.accepted = frozenset(f.name for f in own if f.init)
-        # each field: its name, whether an argument may give it, and how it is filled else
-        self.steps = tuple((f.name, f.init, *_fill(f)) for f in own)
+        # each field: its name, its place among the positional arguments (past them all
+        # when it takes none), and how it is filled when no argument gives it
+        beyond = len(own)
+        self.steps = tuple(
+            (f.name, self.positional.index(f.name) if f.name in self.positional else beyond,
+             *_fill(f))
+            for f in own
+        )  # fmt: skip
         self.post_init = hasattr(cls, "__post_init__")
         self.plain = len(self.positional) == len(self.steps)  # all fields positional
 
     def __call__(self, record: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if self.plain and not kwargs and len(args) == len(self.steps):  # every field, in order
+        given = len(args)
+        if self.plain and not kwargs and given == len(self.steps):  # every field, in order
             record.__dict__.update(zip(self.positional, args, strict=True))
             if self.post_init:
                 record.__post_init__()
             return
-        if args:
-            if len(args) > len(self.positional):
-                raise TypeError(
-                    f"{self.name} takes {len(self.positional) + 1} positional arguments but "
-                    f"{len(args) + 1} were given"
-                )
-            values = dict(zip(self.positional, args, strict=False))
-            for name in kwargs:
-                if name in values:
+        if given > len(self.positional):
+            raise TypeError(
+                f"{self.name} takes {len(self.positional) + 1} positional arguments but "
+                f"{given + 1} were given"
+            )
+        if kwargs:
+            if not self.accepted.issuperset(kwargs):
+                unknown = next(name for name in kwargs if name not in self.accepted)
+                raise TypeError(f"{self.name} got an unexpected keyword argument {unknown!r}")
+            for name in self.positional[:given]:
+                if name in kwargs:
                     raise TypeError(f"{self.name} got multiple values for argument {name!r}")
-            values.update(kwargs)
-        else:
-            values = kwargs
-        if not self.accepted.issuperset(kwargs):
-            unknown = next(name for name in kwargs if name not in self.accepted)
-            raise TypeError(f"{self.name} got an unexpected keyword argument {unknown!r}")
         state = record.__dict__  # what object.__setattr__ sets: a record has no slots
-        for name, given, fill, default in self.steps:
-            if given and name in values:
-                state[name] = values[name]
+        for name, place, fill, default in self.steps:
+            if place < given:
+                state[name] = args[place]
+            elif name in kwargs:  # (an init=False field is never among them: refused above)
+                state[name] = kwargs[name]
             elif fill == _DEFAULT:
                 state[name] = default
             elif fill == _FACTORY_MADE:
