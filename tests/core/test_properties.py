@@ -128,3 +128,18 @@ def test_shared_kernel_divides_depthwise_params_by_cin(
     assert shared.macs == depthwise.macs
     assert shared.params * cin == depthwise.params
     assert shared.output_shape == depthwise.output_shape
+
+
+@given(st.data())
+def test_a_layers_params_are_its_weights_biases_and_batchnorm(data: st.DataObject) -> None:
+    """analyze reads each primitive's three kinds of parameters once and adds them: what
+    every primitive's ``params`` is (no primitive counts its parameters otherwise)."""
+    from convcalc.core.ops.primitives import Primitive
+    from tests.strategies import PRIMITIVES
+
+    def below(kind: type[Primitive]) -> set[type[Primitive]]:
+        return {kind} | {c for sub in kind.__subclasses__() for c in below(sub)}
+
+    assert all("params" not in vars(kind) for kind in below(Primitive) - {Primitive})
+    op = data.draw(st.one_of(*PRIMITIVES.values()))
+    assert op.params == op.weight_params + op.bias_params + op.batchnorm_params

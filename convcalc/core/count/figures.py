@@ -182,6 +182,11 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
         owner = network.owner(node)
         counted = owner is node
         op = node.op
+        # (a primitive's params are its weights, biases and batch-norm parameters: each
+        # read once)
+        weights, biases, batchnorm = (
+            (op.weight_params, op.bias_params, op.batchnorm_params) if counted else (0, 0, 0)
+        )
         layers.append(
             LayerFigures(
                 index=index,
@@ -190,10 +195,10 @@ def analyze(network: Network, dtype: str = "float32") -> NetworkFigures:
                 description=op.describe(),
                 input_shapes=inputs,
                 output_shape=out,
-                params=op.params if counted else 0,
-                weights=op.weight_params if counted else 0,
-                biases=op.bias_params if counted else 0,
-                batchnorm=op.batchnorm_params if counted else 0,
+                params=weights + biases + batchnorm,
+                weights=weights,
+                biases=biases,
+                batchnorm=batchnorm,
                 macs=op.macs(inputs, out),
                 bias_adds=op.bias_adds(out),
                 elementwise=op.elementwise(inputs, out),
