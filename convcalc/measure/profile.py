@@ -9,6 +9,7 @@ is never changed.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import inspect
@@ -36,6 +37,7 @@ from convcalc.measure.target import describe_exception, resolve_device
 from convcalc.measure.trace import (
     Recording,
     evaluation,
+    meta_without_dynamo,
     observer_call,
     tensors,
     trace,
@@ -363,9 +365,10 @@ def profile_model(
     # summary()'s options cannot reach torchinfo: the trace alone, and _measure says so.
     summarise = verify and not TORCHINFO_OPTIONS & set(kwargs)
     try:
-        read, reads, summarised = run_forward(
-            model, args, kwargs, given.describe(), summarise=summarise
-        )
+        with meta_without_dynamo() if target == "meta" else contextlib.nullcontext():
+            read, reads, summarised = run_forward(
+                model, args, kwargs, given.describe(), summarise=summarise
+            )
     except MetaUnsupportedError as failure:
         model, owned = _real_model(original, built, rebuild, failure)
         target = _device_of(model) or "cpu"

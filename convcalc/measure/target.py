@@ -30,6 +30,7 @@ from torch import nn
 
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.inputs import ExampleInputs, TensorSpec
+from convcalc.measure.trace import meta_without_dynamo
 
 Factory = Callable[..., Any]
 Notify = Callable[[str], None]
@@ -205,7 +206,7 @@ def build_model(
             raise _failed(where, kwargs, exc) from exc
         return _checked(model, where), device
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), meta_without_dynamo():
             model = factory(**kwargs)
         device = "meta"
     except Exception as meta_error:  # the constructor may need real tensors: try the CPU

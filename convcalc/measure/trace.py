@@ -17,12 +17,13 @@ does, around the forward or in its hooks, is recorded (``observer_call``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import FrameType
+from types import FrameType, FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -460,3 +461,96 @@ def tracing(
     finally:
         if returned is not None:
             returned.remove()
+
+
+# ---------------------------------------------------------------- meta without torch._dynamo
+
+# Where torch keeps the Python references that run ops on meta (its decompositions).
+_REFERENCE_MODULES = ("torch._refs", "torch._decomp", "torch._prims", "torch._meta_registrations")
+_SLOT = "__dynamo_disable"  # where torch._compile._disable_dynamo keeps disable(fn)
+
+
+@contextmanager
+def meta_without_dynamo() -> Iterator[None]:
+    """torch's Python references for meta ops run without importing ``torch._dynamo`` (1-1.5 s)
+    while the block runs, where nothing has imported it yet.
+
+    Each reference that promotes dtypes is wrapped in ``torch._disable_dynamo``, whose first
+    call imports torch._dynamo to build ``torch._dynamo.disable(fn)``, then keeps it on
+    ``fn.__dynamo_disable``: a meta forward through any elementwise op (a bias add, ReLU,
+    BatchNorm, ``arange``) pays the import once. Until torch._dynamo is imported no frame
+    can be compiled, so ``disable(fn)`` runs exactly as ``fn`` does: each such ``fn`` holds
+    itself there for the block. Where the block imports torch._dynamo after all (a library,
+    FlopCounterMode), every one is removed before that import runs, and all are at the end,
+    so torch is as it was. A torch whose wrapper is not as described is left alone.
+    """
+    if "torch._dynamo" in sys.modules:  # paid already: nothing to save
+        yield
+        return
+    seeded = _dynamo_disabled_references()
+    for fn in seeded:
+        setattr(fn, _SLOT, fn)  # by name: a class body would mangle the attribute
+    finder = _BeforeDynamo(seeded)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        finder.restore()
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(finder)
+
+
+class _BeforeDynamo:
+    """A meta path finder that finds nothing: when ``torch._dynamo`` is about to be
+    imported, it first takes every seeded reference's cache slot back."""
+
+    def __init__(self, seeded: list[FunctionType]) -> None:
+        self.seeded = seeded
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if name == "torch._dynamo":
+            self.restore()
+
+    def restore(self) -> None:
+        for fn in self.seeded:
+            if fn.__dict__.get(_SLOT) is fn:
+                delattr(fn, _SLOT)
+        self.seeded = []
+
+
+def _dynamo_disabled_references() -> list[FunctionType]:
+    """Every function that torch's references wrap in ``torch._disable_dynamo``, found from
+    the loaded reference modules and decomposition tables through the wrappers around them
+    (their closures and ``__wrapped__``); none where the wrapper is not the one known."""
+    from torch._compile import _disable_dynamo
+
+    inner = _disable_dynamo(lambda: None)
+    code = getattr(inner, "__code__", None)
+    if code is None or "fn" not in code.co_freevars:
+        return []
+    slot = code.co_freevars.index("fn")
+    found: dict[int, FunctionType] = {}
+    seen: set[int] = set()
+    pending: list[tuple[Any, int]] = []
+    for name, module in list(sys.modules.items()):
+        if isinstance(module, ModuleType) and name.startswith(_REFERENCE_MODULES):
+            pending.extend((value, 0) for value in list(vars(module).values()))
+    decompositions = sys.modules.get("torch._decomp")
+    tables = getattr(decompositions, "global_decomposition_table", {})
+    for table in list(tables.values()) if isinstance(tables, dict) else []:
+        pending.extend((value, 0) for value in list(table.values()))
+    while pending:
+        item, depth = pending.pop()
+        if not isinstance(item, FunctionType) or id(item) in seen or depth > 12:
+            continue
+        seen.add(id(item))
+        cells = item.__closure__ or ()
+        if item.__code__ is code and len(cells) > slot:
+            wrapped = cells[slot].cell_contents
+            if isinstance(wrapped, FunctionType):
+                found[id(wrapped)] = wrapped
+        for cell in cells:
+            with contextlib.suppress(ValueError):  # an empty cell
+                pending.append((cell.cell_contents, depth + 1))
+        pending.append((getattr(item, "__wrapped__", None), depth + 1))
+    return list(found.values())
