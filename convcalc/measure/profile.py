@@ -33,7 +33,7 @@ from convcalc.measure.inputs import DTYPES, ExampleInputs, TensorSpec, check_dty
 from convcalc.measure.probe import read_summary
 from convcalc.measure.read import read_trace
 from convcalc.measure.read_vision import box_share, packed_not_run, packed_unpredictable
-from convcalc.measure.target import describe_exception, resolve_device
+from convcalc.measure.target import describe_exception, meta_forward_failed, resolve_device
 from convcalc.measure.trace import (
     Recording,
     evaluation,
@@ -343,8 +343,10 @@ def profile_model(
     Where the forward cannot run on meta (``.item()``, ``nonzero``, NMS, int8 packed
     weights), it runs on the CPU instead, said to ``notify``: the user's own model where
     it is on a real device, else ``rebuild()`` (the factory again, on the CPU); with
-    neither, an error that names ``--device cpu``. A forward that read values
-    (VALUE_READS) on a real device gets a notice that its figures hold for that input.
+    neither, an error that names ``--device cpu``. Where convcalc built the model on the
+    CPU because a forward pass its constructor ran failed on meta, it runs there at once.
+    A forward that read values (VALUE_READS) on a real device gets a notice that its
+    figures hold for that input.
     """
     check_dtype(input_dtype)
     given = inputs or ExampleInputs((TensorSpec(tuple(input_shape)),), {}, input_dtype)
@@ -354,13 +356,17 @@ def profile_model(
     if dtype not in DTYPE_BYTES:
         dtype = "float32"
     target = resolve_device(device)
+    said = list(notes)
+    failed = meta_forward_failed(model) if owned and target == "meta" else None
+    if failed is not None:  # its constructor's forward failed on meta: this one would too
+        target = _device_of(model) or "cpu"
+        said.append(_ran_instead(_meta_call(failed, []) or describe_exception(failed), target))
     original, built = model, owned
     if _device_of(model) not in (None, target) and target == "meta":
         model, owned = meta_copy(model), True
     if owned:
         model = _moved(model, target, dtype)
     args, kwargs = given.make(target, model)
-    said = list(notes)
     # One forward for the trace and torchinfo's check; a keyword input named as one of
     # summary()'s options cannot reach torchinfo: the trace alone, and _measure says so.
     summarise = verify and not TORCHINFO_OPTIONS & set(kwargs)
@@ -375,10 +381,7 @@ def profile_model(
         if owned:
             model = _moved(model, target, dtype)
         args, kwargs = given.make(target, model)
-        said.append(
-            f"the forward pass cannot run on the meta device ({failure.call}); "
-            f"ran it on the {target.upper() if target == 'cpu' else target} instead"
-        )
+        said.append(_ran_instead(failure.call, target))
         read, reads, summarised = run_forward(
             model, args, kwargs, given.describe(), summarise=summarise
         )
@@ -428,6 +431,13 @@ def profile_model(
             flop_counter_training_flops=training_flops(trained, meta_args, meta_kwargs),
         )
     return dataclasses.replace(report, measured=measured, checks=build_checks(figures, measured))
+
+
+def _ran_instead(call: str, target: str) -> str:
+    return (
+        f"the forward pass cannot run on the meta device ({call}); "
+        f"ran it on the {target.upper() if target == 'cpu' else target} instead"
+    )
 
 
 def _batch_of_images(given: ExampleInputs) -> tuple[int, ...] | None:

@@ -20,6 +20,7 @@ import inspect
 import os
 import socket
 import sys
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout, suppress
 from pathlib import Path
@@ -222,7 +223,37 @@ def build_model(
             f"({describe_exception(meta_error)}); built on the CPU instead"
         )
         device = "cpu"
+        if _in_forward(meta_error) and isinstance(model, nn.Module):
+            _FORWARD_FAILED_ON_META[model] = meta_error
     return _checked(model, where), device
+
+
+# Models build_model made on the CPU because their constructor ran a forward pass of
+# theirs that failed on meta (ultralytics runs one to find its strides): the forward
+# then fails on meta too, so it runs where the model was built, with no meta attempt.
+_FORWARD_FAILED_ON_META: weakref.WeakKeyDictionary[nn.Module, BaseException] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def meta_forward_failed(model: nn.Module) -> BaseException | None:
+    """What failed on meta in a forward pass that ``model``'s constructor ran, where
+    build_model built it on the CPU for that; else None."""
+    return _FORWARD_FAILED_ON_META.get(model)
+
+
+def _in_forward(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised inside a module's forward pass (a module call in its
+    traceback), not by the constructor's own code."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "_call_impl" and frame.f_globals.get("__name__") == (
+            "torch.nn.modules.module"
+        ):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _checked(model: Any, where: str) -> nn.Module:
