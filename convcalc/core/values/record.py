@@ -13,6 +13,8 @@ checkers read it as one: ``dataclass_transform``) with no code compiled, ever:
   fields, ``__post_init__``, the ``TypeError`` of arguments that do not bind): one
   binding by a table of the fields, made on the class's first instance, which costs
   no more per instance than a compiled ``__init__`` (less, by keyword);
+  ``inspect.signature``, ``help()`` and hypothesis' ``builds()`` see the fields as
+  its parameters;
 - ``==``: equal when ``other`` is of the very same class and the compared fields are
   equal, in order; ``NotImplemented`` otherwise;
 - ``hash``: the hash of the tuple of the hashed fields (the compared ones, unless
@@ -34,6 +36,48 @@ if sys.version_info >= (3, 11):
     from typing import dataclass_transform
 else:  # pragma: no cover - Python 3.10
     from typing_extensions import dataclass_transform
+
+
+class _FieldsSignature:
+    """A record class's signature, read from its fields: its ``__init__`` takes
+    ``*args, **kwargs`` and binds them by the fields (``_Binding``)."""
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        if instance is not None or not getattr(
+            getattr(owner, "__init__", None), "binds_fields", False
+        ):
+            return None  # an instance, or a class with an __init__ of its own: inspect's rules
+        import inspect
+
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        return inspect.Signature(
+            [
+                inspect.Parameter(
+                    f.name,
+                    keyword if f.kw_only else inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=(
+                        f.default
+                        if f.default is not MISSING
+                        else _FACTORY_DEFAULT
+                        if f.default_factory is not MISSING
+                        else inspect.Parameter.empty
+                    ),
+                    annotation=f.type,
+                )
+                for f in fields(owner)
+                if f.init
+            ]
+        )
+
+
+class _FactoryDefault:
+    """What a field with a default factory shows as its default (as a dataclass's)."""
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_FACTORY_DEFAULT = _FactoryDefault()
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field, Field))
@@ -59,6 +103,10 @@ class Record:
         cls._shown = tuple(f.name for f in own if f.repr)
         if "__init__" not in cls.__dict__:
             cls.__init__ = _first_init(cls)  # type: ignore[method-assign]
+
+    # inspect.signature(SomeRecord), help() and hypothesis' builds(): the parameters the
+    # dataclass's __init__ would take, made when asked
+    __signature__: ClassVar[Any] = _FieldsSignature()
 
     def __setattr__(self, name: str, value: object) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -114,6 +162,7 @@ def _first_init(cls: type) -> Callable[..., None]:
         bind(self, args, kwargs)
 
     init.__name__, init.__qualname__ = "__init__", f"{cls.__qualname__}.__init__"
+    init.binds_fields = True  # type: ignore[attr-defined]
     return init
 
 
