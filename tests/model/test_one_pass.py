@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 import convcalc
-from convcalc.errors import EnvironmentUnavailableError
+from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.measure.profile import _ValueReads
 from convcalc.measure.trace import Trace, trace, tracing
 
@@ -130,3 +130,28 @@ def test_torchinfos_own_failure_is_said_as_before() -> None:
         convcalc.profile(_Odd(), input_shape=(1, 3, 8, 8), device="cpu")
     report = convcalc.profile(_Odd(), input_shape=(1, 3, 8, 8), device="cpu", verify=False)
     assert report.measured is None
+
+
+class _Keyed(nn.Module):
+    """A forward with a keyword input that shares a name with one of summary()'s options."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor, mode: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.linear(x + mode)
+        return out
+
+
+def test_a_keyword_input_named_as_torchinfos_option_is_said_after_the_trace() -> None:
+    """torchinfo cannot take a keyword input named ``mode``: the trace runs alone and the
+    run says so (exit 2); --no-verify traces it."""
+    with pytest.raises(
+        InvalidSpecError, match="torchinfo cannot pass a keyword input named 'mode'"
+    ):
+        convcalc.profile(_Keyed(), torch.rand(1, 4), mode=torch.rand(1, 4), device="cpu")
+    report = convcalc.profile(
+        _Keyed(), torch.rand(1, 4), mode=torch.rand(1, 4), device="cpu", verify=False
+    )
+    assert report.macs == 8
