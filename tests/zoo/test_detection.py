@@ -209,7 +209,9 @@ def test_resnet50_detectors_reproduce_the_published_gflops(name: str) -> None:
         assert round(report.macs / 1e9, 3) == published
         return
     dense, per_box, proposals = _box_split(report)
-    assert proposals == 1000
+    # the untrained RPN keeps at most its 1,000 proposals (fewer where NMS merges some:
+    # random weights); the published figure is on 1,000, solved below from the per-box cost
+    assert 0 < proposals <= 1000
     per_detection, detections = _per_detection(report)
     if not per_detection:
         assert _solved_boxes(dense, per_box, published) == 1000
