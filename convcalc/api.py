@@ -595,8 +595,10 @@ def profile(
         from convcalc.measure.profile import profile_model
         from convcalc.measure.target import (
             build_model,
+            built_off_meta,
             find_factory,
             guarded,
+            off_meta,
             resolve_device,
             zoo_inputs,
         )
@@ -628,7 +630,11 @@ def profile(
             )
         if factory is not None:
             on = resolve_device(device)
-            model, built_on = build_model(factory, dict(args or {}), where, notes.append, on)
+            known = off_meta(spec["target"]) if on == "meta" else None
+            model, built_on = build_model(factory, dict(args or {}), where, notes.append,
+                                          "cpu" if known else on)  # fmt: skip
+            if known:
+                built_off_meta(model, known)
             spec["built_on"] = built_on
         if example or keyword_inputs:
             given = _example(example, keyword_inputs, input_dtype)

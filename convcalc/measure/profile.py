@@ -358,7 +358,10 @@ def profile_model(
     target = resolve_device(device)
     said = list(notes)
     failed = meta_forward_failed(model) if owned and target == "meta" else None
-    if failed is not None:  # its constructor's forward failed on meta: this one would too
+    if isinstance(failed, str):  # a zoo model known not to run on meta, built on the CPU
+        target = _device_of(model) or "cpu"
+        said.append(failed)
+    elif failed is not None:  # its constructor's forward failed on meta: this one would too
         target = _device_of(model) or "cpu"
         said.append(_ran_instead(_meta_call(failed, []) or describe_exception(failed), target))
     original, built = model, owned

@@ -231,15 +231,44 @@ def build_model(
 # Models build_model made on the CPU because their constructor ran a forward pass of
 # theirs that failed on meta (ultralytics runs one to find its strides): the forward
 # then fails on meta too, so it runs where the model was built, with no meta attempt.
-_FORWARD_FAILED_ON_META: weakref.WeakKeyDictionary[nn.Module, BaseException] = (
+# A string: the notice for a zoo model known not to run on meta (``off_meta``).
+_FORWARD_FAILED_ON_META: weakref.WeakKeyDictionary[nn.Module, BaseException | str] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def meta_forward_failed(model: nn.Module) -> BaseException | None:
+def meta_forward_failed(model: nn.Module) -> BaseException | str | None:
     """What failed on meta in a forward pass that ``model``'s constructor ran, where
-    build_model built it on the CPU for that; else None."""
+    build_model built it on the CPU for that (or the notice of a zoo model ``off_meta``
+    names, built on the CPU for that); else None."""
     return _FORWARD_FAILED_ON_META.get(model)
+
+
+def off_meta(target: Any) -> str | None:
+    """Why a zoo model's forward pass cannot run on the meta device, where its zoo says so
+    for the whole family: torchvision's detection models read tensor values in their
+    region proposals (``where(condition)``, ``nonzero``, NMS), after their backbone and
+    neck have run. Such a model is built and run on the CPU at once: a meta attempt would
+    fail only there, and cost a second build. None for any other target (tried on meta)."""
+    zoo = zoo_name(target)
+    if zoo is None or zoo[0] != "torchvision":
+        return None
+    import torchvision
+
+    models = torchvision.models
+    if zoo[1] not in models.list_models(module=models.detection):
+        return None
+    return (
+        "torchvision's detection models cannot run their forward pass on the meta device "
+        "(their region proposals read tensor values: where(condition), NMS): built and "
+        "ran it on the CPU"
+    )
+
+
+def built_off_meta(model: nn.Module, notice: str) -> None:
+    """Note that ``model`` was built on the CPU because its forward cannot run on meta
+    (``off_meta``'s notice): profile_model runs it there at once and says so."""
+    _FORWARD_FAILED_ON_META[model] = notice
 
 
 def _in_forward(exc: BaseException) -> bool:

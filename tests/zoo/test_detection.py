@@ -79,10 +79,11 @@ def _meta(name: str) -> dict[str, Any]:
     return dict(models.get_model_weights(name).DEFAULT.meta)
 
 
-def _profile(target: Any, *example: Any, **options: Any) -> Report:
+def _profile(target: Any, *example: Any, said: list[str] | None = None, **options: Any) -> Report:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the models' own deprecation warnings
-        return convcalc.profile(target, *example, cross_check=True, notify=lambda _line: None,
+        return convcalc.profile(target, *example, cross_check=True,
+                                notify=(said if said is not None else []).append,
                                 **options)  # fmt: skip
 
 
@@ -124,14 +125,39 @@ def test_every_detection_model_is_complete_exact_and_quiet(name: str) -> None:
     """Each detector (keypoint and instance segmentation too): nothing uncounted, every
     figure agrees with torchinfo and FlopCounterMode, params are the published count
     once the trunk's BatchNorms are frozen, and the table has backbone, neck and heads."""
-    report = _profile(f"torchvision:{name}", args=_light(name))
+    said: list[str] = []
+    report = _profile(f"torchvision:{name}", args=_light(name), said=said)
     _complete_and_quiet(report)
+    # built and run on the CPU at once (the zoo's rule), said once; no meta attempt
+    assert report.spec["built_on"] == "cpu"
+    assert [line for line in said if "meta device" in line] == [
+        "notice: torchvision's detection models cannot run their forward pass on the meta "
+        "device (their region proposals read tensor values: where(condition), NMS): built "
+        "and ran it on the CPU"
+    ]
     assert report.params - _frozen_norm_params(name) == _meta(name)["num_params"]
     groups = {layer.name.split(".")[0].split(":")[0] for layer in report.layers if layer.macs}
     assert "backbone" in groups
     assert groups & {"head", "rpn", "roi_heads"}, groups
     if name.startswith("ssd"):  # dense heads only: the published figure at its own size
         assert round(report.macs / 1e9, 3) == _meta(name)["_ops"]
+
+
+@pytest.mark.parametrize("name", DETECTION)
+def test_no_detection_model_runs_on_meta(name: str) -> None:
+    """The zoo's rule that sends a detection model to the CPU at once still holds: each,
+    built on meta and given so (no values to run on the CPU), fails its forward pass there
+    at a value read, and the error names --device cpu."""
+    from convcalc.errors import InvalidSpecError
+    from convcalc.measure.target import find_factory
+
+    factory, _ = find_factory(f"torchvision:{name}")
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("ignore")
+        model = factory(**_light(name))
+    image = torch.empty(3, 224, 224, device="meta")
+    with pytest.raises(InvalidSpecError, match=r"cannot run on the meta device \(.*--device cpu"):
+        _profile(model, [image], verify=False)
 
 
 def _solved_boxes(fixed: int, per_box: int, published: float) -> int:
