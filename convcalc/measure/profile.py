@@ -35,6 +35,7 @@ from convcalc.measure.read import read_trace
 from convcalc.measure.read_vision import box_share, packed_not_run, packed_unpredictable
 from convcalc.measure.target import describe_exception, meta_forward_failed, resolve_device
 from convcalc.measure.trace import (
+    OBSERVERS,
     Recording,
     evaluation,
     meta_without_dynamo,
@@ -288,7 +289,7 @@ def _frames_in_torchinfo(tb: TracebackType | None, *, last_only: bool = False) -
     found = False
     while tb is not None:
         module = str(tb.tb_frame.f_globals.get("__name__", ""))
-        found = module.partition(".")[0] == "torchinfo" or (found and not last_only)
+        found = module.partition(".")[0] in OBSERVERS or (found and not last_only)
         tb = tb.tb_next
     return found
 

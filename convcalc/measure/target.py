@@ -251,18 +251,22 @@ def off_meta(target: Any) -> str | None:
     neck have run. Such a model is built and run on the CPU at once: a meta attempt would
     fail only there, and cost a second build. None for any other target (tried on meta)."""
     zoo = zoo_name(target)
-    if zoo is None or zoo[0] != "torchvision":
-        return None
-    import torchvision
-
-    models = torchvision.models
-    if zoo[1] not in models.list_models(module=models.detection):
+    if zoo is None or zoo[0] != "torchvision" or not _torchvision_detection(zoo[1]):
         return None
     return (
         "torchvision's detection models cannot run their forward pass on the meta device "
         "(their region proposals read tensor values: where(condition), NMS): built and "
         "ran it on the CPU"
     )
+
+
+def _torchvision_detection(name: str) -> bool:
+    """Whether torchvision's ``name`` is one of its detection models (a list of images in,
+    region proposals that read values)."""
+    import torchvision
+
+    models = torchvision.models
+    return name in models.list_models(module=models.detection)
 
 
 def built_off_meta(model: nn.Module, notice: str) -> None:
@@ -464,7 +468,7 @@ def zoo_inputs(
         import torchvision
 
         models = torchvision.models
-        if name in models.list_models(module=models.detection) and shapes is not None:
+        if _torchvision_detection(name) and shapes is not None:
             images = [spec for s in shapes or [TensorSpec(DEFAULT_SHAPE)]
                       for spec in _images(s)]  # fmt: skip
             image = "x".join(map(str, images[0].shape))
