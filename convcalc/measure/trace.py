@@ -255,7 +255,8 @@ class _Recorder(TorchFunctionMode):
     ) -> Any:
         kwargs = kwargs or {}
         name = getattr(func, "__name__", str(func))
-        if name in IGNORED or not self.recording or observer_call():
+        # (an observer's call can only be on the stack of an observed forward: ``root`` set)
+        if name in IGNORED or not self.recording or (self.root is not None and observer_call()):
             return func(*args, **kwargs)
         inputs = [self.wrap(a) for a in args]
         named = {k: self.wrap(v) for k, v in kwargs.items()}
