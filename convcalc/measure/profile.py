@@ -41,7 +41,6 @@ from convcalc.measure.trace import (
     meta_without_dynamo,
     observer_call,
     tensors,
-    trace,
     tracing,
 )
 
@@ -231,15 +230,19 @@ def run_forward(
     on_meta = any(t.device.type == "meta" for t in tensors([args, kwargs]))
     summarised = None
     recording: Recording | None = None
+    # under the trace's mode, they see what it passes on; shapes for a fused recurrent
+    # call on meta only (a real device runs it)
+    beneath = (_RecurrentShapes(), reads) if on_meta else (reads,)
     try:
-        with _RecurrentShapes(), reads:  # beneath the trace's mode: it still reads the call
-            if summarise:
-                with tracing(model, args, kwargs, observed=True) as recording:
-                    stats = _summary(model, args, kwargs)
-                recorded = recording.finish(recording.output)
-                summarised = (stats, recording.output)
-            else:
-                recorded = trace(model, args, kwargs)
+        if summarise:  # the modes are on for the model's own call alone, not torchinfo's work
+            with tracing(model, args, kwargs, observed=True, beneath=beneath) as recording:
+                stats = _summary(model, args, kwargs)
+            recorded = recording.finish(recording.output)
+            summarised = (stats, recording.output)
+        else:
+            with tracing(model, args, kwargs, beneath=beneath) as recording:
+                out = model(*args, **kwargs)
+            recorded = recording.finish(out)
     except Exception as exc:
         failure = _model_failure(exc, recording) if summarise else exc
         if failure is None:  # torchinfo's own: the trace alone, torchinfo's error later

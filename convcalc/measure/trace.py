@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType, FunctionType, ModuleType
@@ -162,6 +162,7 @@ class _Recorder(TorchFunctionMode):
         self.root: nn.Module | None = None
         self.began = self.returned = False  # the observed forward's root call
         self.output: Any = None  # its result
+        self.gate: _Gate | None = None  # an observed forward's modes, on for its root call
 
     def root_returned(self, _module: nn.Module, _args: Any, out: Any) -> None:
         """An observed forward's end: a forward hook on the root, placed after the user's
@@ -169,6 +170,8 @@ class _Recorder(TorchFunctionMode):
         the observer's."""
         if self.began and not self.returned:
             self.recording, self.returned, self.output = False, True, out
+            if self.gate is not None:
+                self.gate.close()
 
     # Values ---------------------------------------------------------------
 
@@ -202,6 +205,8 @@ class _Recorder(TorchFunctionMode):
     def enter(self, module: nn.Module, args: tuple[Any, ...]) -> None:
         if module is self.root and len(self.stack) == 1 and not self.began:
             self.recording = self.began = True  # an observed forward begins
+            if self.gate is not None:
+                self.gate.open()
         paths = self.paths.get(id(module))
         if paths is None:  # a module created inside forward: attribute to the caller
             self.stack.append(self.stack[-1])
@@ -417,6 +422,7 @@ def tracing(
     kwargs: dict[str, Any] | None = None,
     *,
     observed: bool = False,
+    beneath: Sequence[TorchFunctionMode] = (),
 ) -> Iterator[Recording]:
     """``trace``'s recorder on while the block runs ``model(*inputs, **kwargs)`` once (eval
     mode, no grad), every hook and patch removed after, whatever happens.
@@ -425,6 +431,9 @@ def tracing(
     hooks see the same forward pass: only the model's own call is recorded, from its root
     module's call to its return, and no call an OBSERVERS package makes, in its hooks or
     around the forward; ``Recording.output`` holds the root's result.
+
+    ``beneath``: modes that run under the recorder's (they see what it passes on), on
+    while the recorder is: the whole block, or an observed forward's root call alone.
     """
     result = Trace()
     paths: dict[int, list[str]] = {}
@@ -452,16 +461,58 @@ def tracing(
     for name, buffer in model.named_buffers():
         recorder.buffer_ids[id(buffer)] = name
     result.inputs = [recorder.value(x) for x in tensors([inputs, kwargs or {}])]  # one per tensor
+    modes = [*beneath, recorder]
     if observed:
         recorder.recording, recorder.root = False, model
+        recorder.gate = _Gate(modes)
     returned = model.register_forward_hook(recorder.root_returned) if observed else None
     try:
         with evaluation(model), torch.no_grad(), _module_hooks(recorder), \
-                _marked_methods(recorder), recorder:  # fmt: skip
+                _marked_methods(recorder), contextlib.ExitStack() as on:  # fmt: skip
+            if not observed:
+                for mode in modes:
+                    on.enter_context(mode)
             yield Recording(recorder)
     finally:
+        if recorder.gate is not None:
+            recorder.gate.close()  # a forward that raised: its modes end here
         if returned is not None:
             returned.remove()
+
+
+class _Gate:
+    """An observed forward's modes, pushed when its root module's call begins and popped
+    when it returns (or the block ends first: the forward raised). Outside that call the
+    observer's own work (torchinfo's, before and after the forward: thousands of
+    ``size``/``numel`` calls on every parameter) runs with no mode of ours in its way."""
+
+    def __init__(self, modes: list[TorchFunctionMode]) -> None:
+        self.modes = modes
+        self.pushed = 0
+
+    def open(self) -> None:
+        for mode in self.modes[self.pushed :]:
+            mode.__enter__()  # type: ignore[no-untyped-call]
+            self.pushed += 1
+
+    def close(self) -> None:
+        stack = _mode_stack()
+        while self.pushed:
+            mode = self.modes[self.pushed - 1]
+            if stack is not None and (not stack or stack[-1] is not mode):
+                # something the forward pushed and left behind sits above ours: not ours
+                # to pop, and ours cannot be popped from beneath it
+                raise RuntimeError("a torch function mode the model entered is still active")
+            mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]
+            self.pushed -= 1
+            stack = _mode_stack()
+
+
+def _mode_stack() -> list[Any] | None:
+    """torch's stack of torch-function modes, innermost last (None where torch does not
+    expose it)."""
+    read = getattr(torch.overrides, "_get_current_function_mode_stack", None)
+    return list(read()) if read is not None else None
 
 
 # ---------------------------------------------------------------- meta without torch._dynamo

@@ -13,6 +13,7 @@ import torch
 import torchinfo
 from torch import nn
 from torch.nn.utils import prune
+from torch.overrides import TorchFunctionMode
 
 import convcalc
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
@@ -155,3 +156,96 @@ def test_a_keyword_input_named_as_torchinfos_option_is_said_after_the_trace() ->
         _Keyed(), torch.rand(1, 4), mode=torch.rand(1, 4), device="cpu", verify=False
     )
     assert report.macs == 8
+
+
+class _Seen(TorchFunctionMode):
+    """A mode beneath the trace's that notes every call it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def __torch_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
+    ) -> Any:
+        self.calls.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
+def _mode_stack() -> list[Any]:
+    return list(torch.overrides._get_current_function_mode_stack())  # type: ignore[no-untyped-call]
+
+
+def test_an_observed_forwards_modes_are_on_for_the_models_call_alone() -> None:
+    """torchinfo's work before and after the forward (it sizes every parameter: thousands
+    of ``size``/``numel`` calls on a real model) runs with no mode of the trace's on; the
+    model's own call runs with all of them, beneath the recorder's included."""
+    model = Small()
+    x = torch.rand(1, 3, 8, 8)
+    seen, outside = _Seen(), _Seen()
+    with outside, tracing(model, (x,), {}, observed=True, beneath=(seen,)) as recording:
+        torchinfo.summary(model, input_data=[x], verbose=0, mode="eval", depth=100)
+    observed = recording.finish(recording.output)
+    assert _events(observed) == _events(trace(model, (x,), {}))
+    assert {"conv2d", "relu", "linear"} <= set(seen.calls)  # the model's own ops
+    # torchinfo sized the parameters after the forward: the outer mode saw it, ours did not
+    assert outside.calls.count("numel") > seen.calls.count("numel")
+    assert _mode_stack() == []
+
+
+class _Raises(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise ValueError("no")
+
+
+@pytest.mark.parametrize("observed", [True, False])
+def test_a_forward_that_raises_leaves_no_mode_on(observed: bool) -> None:
+    """The modes pushed at the root's call end with the block when the forward raises."""
+    model = _Raises()
+    x = torch.rand(1, 3, 8, 8)
+    with (
+        pytest.raises(Exception, match=r"^no$|Failed to run torchinfo"),
+        tracing(model, (x,), {}, observed=observed, beneath=(_Seen(),)),
+    ):
+        _run(model, x, observed)
+    assert _mode_stack() == []
+
+
+def _run(model: nn.Module, x: torch.Tensor, observed: bool) -> None:
+    """The model called by torchinfo's summary (``observed``) or by itself."""
+    if observed:
+        torchinfo.summary(model, input_data=[x], verbose=0, mode="eval")
+    else:
+        model(x)
+
+
+class _LeavesAMode(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.mode = _Seen()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.mode.__enter__()  # type: ignore[no-untyped-call]
+        out: torch.Tensor = self.conv(x)
+        return out
+
+
+def test_a_mode_the_model_leaves_on_is_an_error_not_popped_as_ours() -> None:
+    """A forward that pushes a mode and never pops it sits above the trace's: closing
+    ours would pop the model's instead, so the forward fails loudly."""
+    model = _LeavesAMode()
+    x = torch.rand(1, 3, 8, 8)
+    try:
+        with (
+            pytest.raises(Exception, match="still active"),
+            tracing(model, (x,), {}, observed=True),
+        ):
+            torchinfo.summary(model, input_data=[x], verbose=0, mode="eval")
+    finally:
+        while _mode_stack():  # the model's own, left by it: the test's to clean up
+            torch.overrides._pop_mode()  # type: ignore[no-untyped-call]
