@@ -206,8 +206,9 @@ def build_model(
         except Exception as exc:
             raise _failed(where, kwargs, exc) from exc
         return _checked(model, where), device
+    forwards: list[bool] = []  # whether the constructor called a module of its own
     try:
-        with torch.device("meta"), meta_without_dynamo():
+        with torch.device("meta"), meta_without_dynamo(), _module_calls(forwards):
             model = factory(**kwargs)
         device = "meta"
     except Exception as meta_error:  # the constructor may need real tensors: try the CPU
@@ -223,15 +224,38 @@ def build_model(
             f"({describe_exception(meta_error)}); built on the CPU instead"
         )
         device = "cpu"
-        if _in_forward(meta_error) and isinstance(model, nn.Module):
+        if isinstance(model, nn.Module) and _in_forward(meta_error):
             _FORWARD_FAILED_ON_META[model] = meta_error
+        elif isinstance(model, nn.Module) and forwards:
+            _FORWARD_FAILED_ON_META[model] = (
+                "its constructor ran its forward pass on the meta device, then needed a value "
+                "meta does not have: ran the forward pass on the CPU, where it was built"
+            )
     return _checked(model, where), device
 
 
+@contextmanager
+def _module_calls(seen: list[bool]) -> Iterator[None]:
+    """Note in ``seen`` whether any module is called while the block runs (a global forward
+    pre-hook, removed whatever happens)."""
+
+    def called(_module: nn.Module, _args: Any) -> None:
+        if not seen:
+            seen.append(True)
+
+    handle = nn.modules.module.register_module_forward_pre_hook(called)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 # Models build_model made on the CPU because their constructor ran a forward pass of
-# theirs that failed on meta (ultralytics runs one to find its strides): the forward
-# then fails on meta too, so it runs where the model was built, with no meta attempt.
-# A string: the notice for a zoo model known not to run on meta (``off_meta``).
+# theirs on meta, which failed, or after which the constructor needed a value meta does
+# not have (ultralytics runs one to find its strides, then reads them): the forward runs
+# where the model was built, with no meta attempt (ultralytics' detect head reads values
+# in its forward too). A string: the notice to give (that case, and a zoo model known not
+# to run on meta, ``off_meta``).
 _FORWARD_FAILED_ON_META: weakref.WeakKeyDictionary[nn.Module, BaseException | str] = (
     weakref.WeakKeyDictionary()
 )
@@ -239,8 +263,8 @@ _FORWARD_FAILED_ON_META: weakref.WeakKeyDictionary[nn.Module, BaseException | st
 
 def meta_forward_failed(model: nn.Module) -> BaseException | str | None:
     """What failed on meta in a forward pass that ``model``'s constructor ran, where
-    build_model built it on the CPU for that (or the notice of a zoo model ``off_meta``
-    names, built on the CPU for that); else None."""
+    build_model built it on the CPU for that (or the notice to give where the constructor
+    failed after such a pass, or for a zoo model ``off_meta`` names); else None."""
     return _FORWARD_FAILED_ON_META.get(model)
 
 

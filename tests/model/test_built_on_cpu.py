@@ -1,7 +1,8 @@
-"""A factory whose constructor runs a forward pass of its own that fails on meta (as
-ultralytics runs one to find its strides) is built on the CPU and traced there at once,
-with no meta attempt of the forward; a constructor that fails on meta outside a forward
-pass (as torchvision's RegNets do) is built on the CPU and still traced on meta."""
+"""A factory whose constructor runs a forward pass of its own that fails on meta, or
+after which the constructor fails on meta (as ultralytics runs one to find its strides,
+then reads them), is built on the CPU and traced there at once, with no meta attempt of
+the forward; a constructor that fails on meta with no forward pass run (as torchvision's
+RegNets do) is built on the CPU and still traced on meta."""
 
 from __future__ import annotations
 
@@ -26,6 +27,23 @@ class Probed(nn.Module):
         y: torch.Tensor = self.conv(x)
         if float(y.detach().abs().amax()) > 1e30:  # a value read: no meta kernel for it
             return y * 0
+        return y
+
+
+class Strided(nn.Module):
+    """Its constructor runs its forward on a probe image (which meta runs), then reads a
+    value of the result outside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        probe = self(torch.zeros(1, 3, 16, 16))
+        self.stride = torch.tensor(16.0) / probe.shape[-1]
+        self.bias_shift = float(self.stride.log())  # meta has no value for it
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        DEVICES.append(x.device.type)
+        y: torch.Tensor = self.conv(x)
         return y
 
 
@@ -76,3 +94,17 @@ def test_a_constructors_own_failure_still_runs_the_forward_on_meta() -> None:
     assert report.measured.device == "meta"
     assert any("cannot be built on the meta device" in s for s in said), said
     assert not any("forward pass cannot run" in s for s in said), said
+
+
+def test_a_constructor_that_failed_after_its_forward_runs_the_forward_on_the_cpu() -> None:
+    """Built on the CPU for a value its constructor read after running its forward on
+    meta: the forward runs on the CPU at once (no meta attempt), and a notice says why."""
+    DEVICES.clear()
+    said: list[str] = []
+    report = convcalc.profile(Strided, input_shape=(1, 3, 8, 8), notify=said.append)
+    assert DEVICES == ["meta", "cpu", "cpu"]  # the two builds' probes, then one pass
+    assert report.match
+    assert report.measured is not None
+    assert report.measured.device == "cpu"
+    assert any("cannot be built on the meta device" in s for s in said), said
+    assert any("constructor ran its forward pass on the meta device" in s for s in said), said
