@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,6 +69,8 @@ def compute(job: Plan, say: Notify = notify) -> Result:
     """Run the plan's request (one torch thread; a sweep's progress bar on a terminal),
     then draw its plot. Raises what the pipeline raises; a failure is the result's."""
     request = job.request
+    if request.verify or isinstance(request.subject, ModelTarget) or request.measure_time:
+        load_torch()
     if request.verify and not isinstance(request.subject, ModelTarget):
         use_one_thread()
     with _progress(request) as progress:
@@ -147,6 +150,27 @@ def _progress(request: Request) -> Iterator[Progress | None]:
             bar.update(task, completed=done, total=total, description=f"verifying {what}")
 
         yield advance
+
+
+def load_torch() -> None:
+    """Import torch and torchinfo (a run that measures) with the cyclic collector off, then
+    freeze what they made, as the CLI's own import does (``cli.app.main``).
+
+    torch's import makes hundreds of thousands of objects and no garbage, yet triggers
+    collections that walk them all, and every later full collection walks them again:
+    about a tenth of a second of a verified ``model`` run. The process is the CLI's, so
+    freezing its objects changes no user's interpreter (the library never does this).
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        import convcalc.measure.profile  # noqa: F401  (torch and torchinfo)
+    except ImportError:
+        return  # the pipeline says what is missing
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
 
 
 def use_one_thread() -> None:
