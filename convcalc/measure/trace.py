@@ -476,6 +476,9 @@ def tracing(
     finally:
         if recorder.gate is not None:
             recorder.gate.close()  # a forward that raised: its modes end here
+            # the gate holds the recorder, which holds every tensor the forward made: no
+            # cycle left for the collector alone to free
+            recorder.gate = None
         if returned is not None:
             returned.remove()
 

@@ -9,14 +9,15 @@ import typer
 
 from convcalc.cli.fold import DepthAlias, Fold, Top, check_fold, fold_level
 from convcalc.cli.options import Common, Word, integer, with_options
-from convcalc.cli.run import Plan, plan
+from convcalc.cli.run import Plan, load_torch, plan
 from convcalc.core.values.parse import parse_int, parse_pair, positive
 from convcalc.errors import InvalidSpecError
 from convcalc.pipeline import ModelTarget
 
 
 def _input_dtypes() -> tuple[str, ...]:
-    from convcalc.measure.profile import INPUT_DTYPES  # torch: asked only for a given dtype
+    load_torch()  # asked only for a given dtype
+    from convcalc.measure.profile import INPUT_DTYPES
 
     return INPUT_DTYPES
 
@@ -116,6 +117,7 @@ def model(
     (the model is torch code); the model is built and run on meta unless --device
     cpu|cuda is given, and no weights are ever downloaded.
     """
+    load_torch()  # (with the collector paused: the imports below are torch's)
     from convcalc.measure.inputs import parse_spec
     from convcalc.measure.target import parse_args
 
