@@ -15,7 +15,6 @@ code (``OneLineErrors``).
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Sequence
 from typing import Annotated, Any, NoReturn
@@ -25,6 +24,7 @@ from typer.core import TyperGroup
 from typer.models import CommandInfo
 
 from convcalc import __version__
+from convcalc.cli.collector import paused
 from convcalc.cli.commands import COMMANDS, command
 from convcalc.cli.help import ROOT_EPILOG, epilog
 from convcalc.cli.streams import guarded_stdout, prepare_streams, write_err
@@ -148,24 +148,15 @@ app = LazyTyper(
 def main() -> None:
     """Console-script entry point.
 
-    The named command's module is imported and its click command built with the
-    cyclic collector off (imports make no garbage, and the collections they trigger
-    cost milliseconds of start-up); the command runs with it on. At exit,
-    ``gc.freeze`` spares the interpreter's final collection over torch's objects:
-    0.3-0.65 s of a verified run (benchmarks/NOTES.md).
+    The command runs with the cyclic collector paused (``cli.collector``): its imports,
+    the click command's build and its work make next to no cyclic garbage, and the
+    collections they would trigger cost milliseconds of start-up and, with torch's
+    objects about, tenths of a second. What it made is frozen at the end, which spares
+    the interpreter's final collection (0.3-0.65 s of a verified run over torch's
+    objects: benchmarks/NOTES.md).
     """
-    try:
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            command = _click_command(sys.argv[1:])
-        finally:
-            if collecting:
-                gc.freeze()  # the modules and tables live on: no collection walks them again
-                gc.enable()
-        command()
-    finally:
-        gc.freeze()
+    with paused():
+        _click_command(sys.argv[1:])()
 
 
 def _click_command(argv: list[str]) -> Any:

@@ -97,11 +97,13 @@ def run(argv: list[str], *, text_output: bool = True) -> Outcome:
     ``text_output``: render non-JSON formats to text (batch); off, only the document.
     Raises only what a run alone would end in a traceback for (a bug), or Ctrl-C.
     """
+    from convcalc.cli.collector import collect_line
     from convcalc.cli.output import text
     from convcalc.cli.run import compute, finish
     from convcalc.cli.streams import notices_to
     from convcalc.render import OutputFormat
 
+    collect_line()  # what the line before left (the collector is paused for the command)
     notices: list[str] = []
     with warnings.catch_warnings():  # what one line sets up does not leak into the next
         try:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 from collections.abc import Iterator
 from typing import Any
 
+from convcalc.cli.collector import load_torch
 from convcalc.cli.options import Common
 from convcalc.cli.output import emit, notify
 from convcalc.core.values.record import Record
@@ -73,38 +73,15 @@ def compute(job: Plan, say: Notify = notify) -> Result:
         load_torch()
     if request.verify and not isinstance(request.subject, ModelTarget):
         use_one_thread()
-    with _progress(request) as progress, collector_paused():
+    with _progress(request) as progress:
         return run_pipeline(request, notify=say, progress=progress)
 
 
 def execute(job: Plan) -> None:
     """Compute, write the result to stdout, draw the plot, then raise its failure (exit 1)."""
-    with collector_paused(last=True):
-        result = compute(job)
-        emit(result, job.common)
+    result = compute(job)
+    emit(result, job.common)
     finish(job, result)
-
-
-@contextlib.contextmanager
-def collector_paused(*, last: bool = False) -> Iterator[None]:
-    """The cyclic garbage collector off while a command computes and writes its answer,
-    on again after: what it left is collected at the next command of a batch, or (``last``:
-    the process's one command, which ends it) frozen, never walked.
-
-    A run allocates far more than it leaves as cyclic garbage (a model's library and
-    modules, the trace, the document), and every collection walks everything that is not
-    frozen: on YOLOv8n a quarter of a second went to collections that found next to
-    nothing. The process is the CLI's: the library never pauses the collector.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            if last:
-                gc.freeze()
-            gc.enable()
 
 
 def finish(job: Plan, result: Result, say: Notify = notify) -> None:
@@ -173,27 +150,6 @@ def _progress(request: Request) -> Iterator[Progress | None]:
             bar.update(task, completed=done, total=total, description=f"verifying {what}")
 
         yield advance
-
-
-def load_torch() -> None:
-    """Import torch and torchinfo (a run that measures) with the cyclic collector off, then
-    freeze what they made, as the CLI's own import does (``cli.app.main``).
-
-    torch's import makes hundreds of thousands of objects and no garbage, yet triggers
-    collections that walk them all, and every later full collection walks them again:
-    about a tenth of a second of a verified ``model`` run. The process is the CLI's, so
-    freezing its objects changes no user's interpreter (the library never does this).
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        import convcalc.measure.profile  # noqa: F401  (torch and torchinfo)
-    except ImportError:
-        return  # the pipeline says what is missing
-    finally:
-        if collecting:
-            gc.freeze()
-            gc.enable()
 
 
 def use_one_thread() -> None:

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
+from convcalc.cli.collector import load_torch
 from convcalc.cli.fold import DepthAlias, Fold, Top, check_fold, fold_level
 from convcalc.cli.options import Common, Word, integer, with_options
-from convcalc.cli.run import Plan, load_torch, plan
+from convcalc.cli.run import Plan, plan
 from convcalc.core.values.parse import parse_int, parse_pair, positive
 from convcalc.errors import InvalidSpecError
 from convcalc.pipeline import ModelTarget
