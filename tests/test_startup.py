@@ -288,3 +288,27 @@ def test_the_command_runs_with_the_collector_paused() -> None:
     assert process.returncode == 0, process.stderr
     assert json.loads(process.stdout)["command"] == "conv"
     assert process.stderr.strip().splitlines()[-1] == "[False] True"
+
+
+def test_typer_reads_no_annotation_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building any command's click command reads no postponed annotation: typer would
+    compile and evaluate each one, twice, on every run (the CLI's modules do not
+    postpone the annotations of what typer reads)."""
+    import typer.utils
+
+    from convcalc.cli.app import _click_command
+
+    read: list[Any] = []
+    hints = typer.utils.get_type_hints
+
+    def spy(function: Any, *args: Any, **kwargs: Any) -> Any:
+        read.append(function)
+        return hints(function, *args, **kwargs)
+
+    monkeypatch.setattr(typer.utils, "get_type_hints", spy)
+    for name in COMMANDS:
+        _click_command([name])
+    assert len(read) > len(COMMANDS)  # control: every command, the root and its callbacks
+    postponed = [f"{f.__module__}.{f.__qualname__}" for f in read
+                 if any(isinstance(a, str) for a in getattr(f, "__annotations__", {}).values())]  # fmt: skip
+    assert postponed == []

@@ -13,8 +13,6 @@ load them all. Errors of every kind end in one ``error: ...`` line and an exit
 code (``OneLineErrors``).
 """
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Sequence
 from typing import Annotated, Any, NoReturn

@@ -13,8 +13,6 @@ and ``#`` comments give nothing. ``batch`` exits with the worst status of its
 lines (0 all ok; else the highest of 1, 2, 3), 130 on Ctrl-C.
 """
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path

@@ -9,8 +9,6 @@ value, budget, headroom. Exit 1 names each excess and each growth; exit 2 a
 malformed configuration (file, entry and key named); exit 3 the environment.
 """
 
-from __future__ import annotations
-
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,15 +43,15 @@ DEFAULT_BASELINE = "convcalc-baseline.json"
 class Result:
     """One entry's run: its document, verdicts, baseline changes and failure."""
 
-    entry: core_config.Entry
+    entry: "core_config.Entry"
     document: Any = None
     failure: str | None = None  # the command's own exit-1 message (a mismatch)
     verdicts: list[Verdict] = field(default_factory=list)
-    changes: list[core_diff.Change] = field(default_factory=list)
+    changes: "list[core_diff.Change]" = field(default_factory=list)
     has_baseline: bool = False
 
 
-def run_entry(config: core_config.Config, entry: core_config.Entry) -> Result:
+def run_entry(config: "core_config.Config", entry: "core_config.Entry") -> Result:
     """Run one entry's command line through the pipeline and judge its budgets."""
     from convcalc.cli import dispatch
     from convcalc.pipeline import plain
@@ -128,7 +126,7 @@ def _headroom(verdict: Verdict, raw: bool = False) -> str:
     return f"{fmt_int(verdict.headroom)}{share}"
 
 
-def _baseline_text(change: core_diff.Change | None, has_baseline: bool) -> str:
+def _baseline_text(change: "core_diff.Change | None", has_baseline: bool) -> str:
     if not has_baseline:
         return "no baseline"
     return "=" if change is None else change_text(change)
@@ -183,7 +181,7 @@ def _check_writable(target: Path) -> None:
         raise InvalidSpecError(f"baseline {target}: the directory {target.parent} does not exist")
 
 
-def _document(results: list[Result], config: core_config.Config, ok: bool) -> dict[str, Any]:
+def _document(results: list[Result], config: "core_config.Config", ok: bool) -> dict[str, Any]:
     return {
         "schema": 1,
         "command": "check",
@@ -307,7 +305,7 @@ def check(
 
 def _compare_entry(
     baseline: Path | None, name: str, before: Any, result: Result
-) -> list[core_diff.Change]:
+) -> "list[core_diff.Change]":
     """An entry's changes since its baseline; exit 2 naming the entry, with the way out,
     when its baseline document is of another thing (its command line changed)."""
     from convcalc.core.documents import diff as core_diff

@@ -14,8 +14,6 @@ Infinity, which Python's reader accepts) is written as the string ``"NaN"``,
 (null is an absent value: a figure or layer one side lacks).
 """
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -38,7 +36,7 @@ Tolerance = Annotated[
 ]
 
 
-def render_diff(result: core_diff.Diff, output: OutputFormat) -> None:
+def render_diff(result: "core_diff.Diff", output: OutputFormat) -> None:
     """Write a diff's changes: a table (or JSON, CSV, Markdown) on stdout."""
     from convcalc.core.documents.diff import change_text, show
 

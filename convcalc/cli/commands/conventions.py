@@ -1,7 +1,5 @@
 """The conventions command: what each --convention counts."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

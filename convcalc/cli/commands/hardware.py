@@ -1,8 +1,6 @@
 """The hardware command: the devices ``--hardware`` knows (the shipped table and the specs
 saved on this machine), each with its peaks, bandwidth, ridge point and source."""
 
-from __future__ import annotations
-
 import csv
 import io
 import json

@@ -1,7 +1,5 @@
 """The model command: any PyTorch model, per layer (``convcalc.pipeline.ModelTarget``)."""
 
-from __future__ import annotations
-
 import dataclasses
 from typing import Annotated, Any
 
