@@ -228,8 +228,9 @@ def build_model(
             _FORWARD_FAILED_ON_META[model] = meta_error
         elif isinstance(model, nn.Module) and forwards:
             _FORWARD_FAILED_ON_META[model] = (
-                "its constructor ran its forward pass on the meta device, then needed a value "
-                "meta does not have: ran the forward pass on the CPU, where it was built"
+                "its constructor ran a forward pass on the meta device before it failed "
+                "there: ran the forward pass on the CPU, where it was built, with no meta "
+                "attempt"
             )
     return _checked(model, where), device
 
@@ -251,8 +252,8 @@ def _module_calls(seen: list[bool]) -> Iterator[None]:
 
 
 # Models build_model made on the CPU because their constructor ran a forward pass of
-# theirs on meta, which failed, or after which the constructor needed a value meta does
-# not have (ultralytics runs one to find its strides, then reads them): the forward runs
+# theirs on meta, which failed, or after which the constructor failed on meta
+# (ultralytics runs one to find its strides, then reads them): the forward runs
 # where the model was built, with no meta attempt (ultralytics' detect head reads values
 # in its forward too). A string: the notice to give (that case, and a zoo model known not
 # to run on meta, ``off_meta``).
