@@ -461,33 +461,34 @@ def tracing(
     for name, buffer in model.named_buffers():
         recorder.buffer_ids[id(buffer)] = name
     result.inputs = [recorder.value(x) for x in tensors([inputs, kwargs or {}])]  # one per tensor
-    modes = [*beneath, recorder]
+    gate = _Gate([*beneath, recorder])  # on for the block, or for an observed root call
     if observed:
         recorder.recording, recorder.root = False, model
-        recorder.gate = _Gate(modes)
+        recorder.gate = gate
     returned = model.register_forward_hook(recorder.root_returned) if observed else None
     try:
         with evaluation(model), torch.no_grad(), _module_hooks(recorder), \
-                _marked_methods(recorder), contextlib.ExitStack() as on:  # fmt: skip
+                _marked_methods(recorder):  # fmt: skip
             if not observed:
-                for mode in modes:
-                    on.enter_context(mode)
+                gate.open()
             yield Recording(recorder)
     finally:
-        if recorder.gate is not None:
-            recorder.gate.close()  # a forward that raised: its modes end here
-            # the gate holds the recorder, which holds every tensor the forward made: no
-            # cycle left for the collector alone to free
-            recorder.gate = None
-        if returned is not None:
-            returned.remove()
+        # (the gate holds the recorder, which holds every tensor the forward made: no cycle
+        # left for the collector alone to free)
+        recorder.gate = None
+        try:
+            gate.close()  # the block's, or a forward's that raised: the modes end here
+        finally:
+            if returned is not None:
+                returned.remove()
 
 
 class _Gate:
-    """An observed forward's modes, pushed when its root module's call begins and popped
-    when it returns (or the block ends first: the forward raised). Outside that call the
-    observer's own work (torchinfo's, before and after the forward: thousands of
-    ``size``/``numel`` calls on every parameter) runs with no mode of ours in its way."""
+    """The trace's modes: on for the block of a plain trace; for an observed forward,
+    pushed when its root module's call begins and popped when it returns (or the block
+    ends first: the forward raised). Outside that call the observer's own work
+    (torchinfo's, before and after the forward: thousands of ``size``/``numel`` calls on
+    every parameter) runs with no mode of ours in its way."""
 
     def __init__(self, modes: list[TorchFunctionMode]) -> None:
         self.modes = modes
@@ -499,16 +500,20 @@ class _Gate:
             self.pushed += 1
 
     def close(self) -> None:
-        stack = _mode_stack()
+        """Pop ours. A mode the forward entered and left on sits above them: it is popped
+        too (torch's stack is left as the call found it), and the forward fails for it."""
+        left_on = False
         while self.pushed:
-            mode = self.modes[self.pushed - 1]
-            if stack is not None and (not stack or stack[-1] is not mode):
-                # something the forward pushed and left behind sits above ours: not ours
-                # to pop, and ours cannot be popped from beneath it
-                raise RuntimeError("a torch function mode the model entered is still active")
-            mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]
-            self.pushed -= 1
             stack = _mode_stack()
+            mode = self.modes[self.pushed - 1]
+            if stack is not None and stack and stack[-1] is not mode and mode in stack:
+                left_on = True  # not ours: popped from above ours
+            else:
+                self.pushed -= 1
+            # (a mode's __exit__ pops the top of the stack, whichever mode that is)
+            mode.__exit__(None, None, None)  # type: ignore[no-untyped-call]
+        if left_on:
+            raise RuntimeError("the model's forward left a torch function mode of its own on")
 
 
 def _mode_stack() -> list[Any] | None:

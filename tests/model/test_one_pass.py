@@ -235,17 +235,32 @@ class _LeavesAMode(nn.Module):
         return out
 
 
-def test_a_mode_the_model_leaves_on_is_an_error_not_popped_as_ours() -> None:
-    """A forward that pushes a mode and never pops it sits above the trace's: closing
-    ours would pop the model's instead, so the forward fails loudly."""
+def test_a_mode_the_model_leaves_on_is_an_error_and_the_stack_is_restored() -> None:
+    """A forward that pushes a mode and never pops it: the forward fails for it, torch's
+    mode stack is left as the call found it, and the model keeps no hook of ours."""
     model = _LeavesAMode()
     x = torch.rand(1, 3, 8, 8)
     try:
         with (
-            pytest.raises(Exception, match="still active"),
+            pytest.raises(Exception, match="torchinfo") as caught,  # (its wrapper of the hook's)
             tracing(model, (x,), {}, observed=True),
         ):
             torchinfo.summary(model, input_data=[x], verbose=0, mode="eval")
+        assert "left a torch function mode" in str(caught.value.__cause__)
+        assert _mode_stack() == []
+        assert not model._forward_hooks
     finally:
-        while _mode_stack():  # the model's own, left by it: the test's to clean up
+        while _mode_stack():  # (only if the test fails: not to leak into the next ones)
+            torch.overrides._pop_mode()  # type: ignore[no-untyped-call]
+
+
+def test_a_profile_of_a_model_that_leaves_a_mode_on_fails_cleanly() -> None:
+    """Through the pipeline (torchinfo's pass, then the trace alone): one error naming the
+    mode, and torch's mode stack empty after."""
+    try:
+        with pytest.raises(InvalidSpecError, match="left a torch function mode"):
+            convcalc.profile(_LeavesAMode(), input_shape=(1, 3, 8, 8), device="cpu")
+        assert _mode_stack() == []
+    finally:
+        while _mode_stack():  # (only if the test fails: not to leak into the next ones)
             torch.overrides._pop_mode()  # type: ignore[no-untyped-call]
