@@ -41,6 +41,7 @@ from convcalc.measure.trace import (
     meta_without_dynamo,
     observer_call,
     tensors,
+    trace,
     tracing,
 )
 
@@ -240,9 +241,7 @@ def run_forward(
             recorded = recording.finish(recording.output)
             summarised = (stats, recording.output)
         else:
-            with tracing(model, args, kwargs, beneath=beneath) as recording:
-                out = model(*args, **kwargs)
-            recorded = recording.finish(out)
+            recorded = trace(model, args, kwargs, beneath=beneath)
     except Exception as exc:
         failure = _model_failure(exc, recording) if summarise else exc
         if failure is None:  # torchinfo's own: the trace alone, torchinfo's error later

@@ -378,15 +378,22 @@ def evaluation(model: nn.Module) -> Iterator[None]:
             module.training = training
 
 
-def trace(model: nn.Module, inputs: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> Trace:
+def trace(
+    model: nn.Module,
+    inputs: tuple[Any, ...],
+    kwargs: dict[str, Any] | None = None,
+    *,
+    beneath: Sequence[TorchFunctionMode] = (),
+) -> Trace:
     """Run ``model(*inputs, **kwargs)`` once (eval mode, no grad) and record every op it
     ran; the inputs' tensors (in nested tuples, lists and dicts too) are its inputs, in order.
+    ``beneath``: modes on under the recorder's while it runs (``tracing``).
 
     The model and inputs must already be on the device to run on (meta costs
     nothing). Exceptions of the forward pass propagate, with nothing left behind.
     """
     kwargs = kwargs or {}
-    with tracing(model, inputs, kwargs) as recording:
+    with tracing(model, inputs, kwargs, beneath=beneath) as recording:
         out = model(*inputs, **kwargs)
     return recording.finish(out)
 
