@@ -36,13 +36,16 @@ def paused() -> Iterator[None]:
 def load_torch() -> None:
     """Import torch and torchinfo (a run that measures) with the collector off, and freeze
     what they made: later collections (a batch line's) never walk torch's objects."""
-    with paused():
-        try:
-            import convcalc.measure.profile  # noqa: F401  (torch and torchinfo)
-        except ImportError:
-            return  # the command says what is missing
-    if not gc.isenabled():  # inside a paused command: freeze torch's objects now
-        gc.freeze()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        import convcalc.measure.profile  # noqa: F401  (torch and torchinfo)
+    except ImportError:
+        pass  # the command says what is missing
+    finally:
+        gc.freeze()  # inside a paused command too: torch's objects are never walked
+        if collecting:
+            gc.enable()
 
 
 def collect_line() -> None:
