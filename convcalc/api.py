@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from convcalc.core.count.figures import DTYPE_BYTES
 from convcalc.core.designs import (
@@ -34,15 +34,17 @@ from convcalc.core.documents.report import CompareReport, Report, SweepReport
 from convcalc.core.geometry.shapes import Pair, Sizes
 from convcalc.core.nets import registry
 from convcalc.core.nets.graph import Network, Node
-from convcalc.core.nets.layers import ConvSpec, KernelSpec, PaddingSpec, smallest_group
 from convcalc.core.nets.registry import network_entry
 from convcalc.core.values.parse import check_dims
 from convcalc.errors import EnvironmentUnavailableError, InvalidSpecError
 from convcalc.render import display  # noqa: F401  (registers how a notebook shows a report)
 
 if TYPE_CHECKING:
+    from typing import TypedDict
+
     from typing_extensions import Unpack  # in typing from 3.11; only for the checker here
 
+    from convcalc.core.nets.layers import ConvSpec, KernelSpec, PaddingSpec
     from convcalc.core.nets.mobilenet import MobileNetSpec
 
 # The blocks', networks' and ops' modules load in the constructors that use them, so
@@ -120,31 +122,31 @@ def _padding(value: Any, dims: int) -> PaddingSpec:
     return _sizes(value, "padding", dims)
 
 
-class ConvShape(TypedDict, total=False):
-    """The shape arguments of ``separable``, ``spatial`` and ``compare``, as ``conv`` names
-    them (ints or (H, W) pairs): stride, padding, dilation, bias, input, batch."""
+if TYPE_CHECKING:  # what the keyword arguments are, for the checker (a TypedDict costs start-up)
 
-    stride: Size
-    padding: Size | Literal["same", "valid"]
-    dilation: Size
-    bias: bool
-    input: Size
-    batch: int
-    dims: int | None
+    class ConvShape(TypedDict, total=False):
+        """The shape arguments of ``separable``, ``spatial`` and ``compare``, as ``conv`` names
+        them (ints or (H, W) pairs): stride, padding, dilation, bias, input, batch."""
 
+        stride: Size
+        padding: Size | Literal["same", "valid"]
+        dilation: Size
+        bias: bool
+        input: Size
+        batch: int
+        dims: int | None
 
-class GroupedShape(ConvShape, total=False):
-    """``ConvShape`` and the groups of the block's own convolution."""
+    class GroupedShape(ConvShape, total=False):
+        """``ConvShape`` and the groups of the block's own convolution."""
 
-    groups: int
+        groups: int
 
+    class ConvArgs(GroupedShape, total=False):
+        """Every argument of ``conv`` after the kernel."""
 
-class ConvArgs(GroupedShape, total=False):
-    """Every argument of ``conv`` after the kernel."""
-
-    share_kernel: bool
-    transposed: bool
-    output_padding: Size
+        share_kernel: bool
+        transposed: bool
+        output_padding: Size
 
 
 Kernel = Size | Literal["global"]
@@ -157,6 +159,8 @@ def conv_spec(cin: int, cout: int, kernel: Kernel = 3, **args: Unpack[ConvArgs])
     dilation, size = args.get("dilation", 1), args.get("input", 224)
     output_padding = args.get("output_padding", 0)
     dims = _dims(args.get("dims"), kernel, stride, padding, dilation, size, output_padding)
+    from convcalc.core.nets.layers import ConvSpec  # the layer commands' (start-up)
+
     return ConvSpec(
         cin=_integer(cin, "cin"),
         cout=_integer(cout, "cout"),
@@ -237,6 +241,8 @@ def compare(
     if chosen is None and transposed:
         chosen = 1
     if chosen is None:
+        from convcalc.core.nets.layers import smallest_group
+
         chosen = smallest_group(_integer(cin, "cin"), _integer(cout, "cout")) or 1
     spec = conv_spec(cin, cout, kernel, groups=chosen, transposed=transposed,
                      output_padding=output_padding, **shape)  # fmt: skip

@@ -16,18 +16,11 @@ from typing import TYPE_CHECKING, Any
 from convcalc.core.count.figures import analyze as analyze_network
 from convcalc.core.documents.report import Baseline, CompareReport, RatioTheory, Report, SweepReport
 from convcalc.core.nets.graph import Network
-from convcalc.core.nets.layers import (
-    ConvSpec,
-    compare_networks,
-    conv_network,
-    separable_network,
-    spatial_network,
-    standard_network,
-)
 from convcalc.core.nets.registry import network_entry
 from convcalc.core.values.record import Record
 
 if TYPE_CHECKING:  # a network's module loads when it is built (core.nets.registry), not here
+    from convcalc.core.nets.layers import ConvSpec  # with the layer designs only (start-up)
     from convcalc.core.nets.mobilenet import MobileNetSpec
 
 
@@ -101,16 +94,22 @@ class Sweep(Record):
 
 def conv_design(spec: ConvSpec) -> Design:
     """One ``nn.Conv2d`` (or the shared-kernel depthwise module)."""
+    from convcalc.core.nets.layers import conv_network
+
     network = conv_network(spec)
     return Design("conv", spec.to_dict(), network, network.classify())
 
 
 def _versus_standard(spec: ConvSpec) -> Network:
+    from convcalc.core.nets.layers import standard_network
+
     return standard_network(replace(spec, groups=1, share_kernel=False))
 
 
 def separable_design(spec: ConvSpec) -> Design:
     """Depthwise k x k then pointwise 1x1, beside the standard k x k and the theory ratio."""
+    from convcalc.core.nets.layers import separable_network
+
     kernel = spec.resolved_kernel
     taps = "x".join(map(str, kernel))
     theory = RatioTheory(f"1/{spec.cout} + 1/({taps})", 1 / spec.cout + 1 / math.prod(kernel))
@@ -126,6 +125,8 @@ def separable_design(spec: ConvSpec) -> Design:
 
 def spatial_design(spec: ConvSpec) -> Design:
     """k x 1 then 1 x k, beside the k x k it replaces."""
+    from convcalc.core.nets.layers import spatial_network
+
     return Design(
         "spatial",
         spec.to_dict(),
@@ -137,6 +138,8 @@ def spatial_design(spec: ConvSpec) -> Design:
 
 def compare_design(spec: ConvSpec, groups_given: bool) -> Comparison:
     """Every variant compare can build; ``spec.groups`` is the grouped variant's g."""
+    from convcalc.core.nets.layers import compare_networks
+
     networks, skipped = compare_networks(spec, groups_given)
     spec_dict = spec.to_dict()
     designs = tuple(Design("compare", spec_dict, n, n.classify()) for n in networks)

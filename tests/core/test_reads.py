@@ -275,3 +275,25 @@ def test_a_pointwise_window_keeps_the_field_as_the_general_rule_finds_it(ops: li
         general.exact,
         general.whole,
     )
+
+
+@given(
+    st.integers(1, 4), st.integers(-5, 5), st.integers(0, 6), st.booleans(),
+    st.integers(1, 7), st.integers(1, 4), st.integers(1, 3), st.integers(0, 6),
+)  # fmt: skip
+def test_a_whole_pixel_pattern_takes_the_general_rule_s_answer_directly(
+    step: int, first: int, width: int, reads_none: bool,
+    kernel: int, stride: int, dilation: int, before: int,
+) -> None:  # fmt: skip
+    """Units a whole number of pixels apart (period 1, every net before an upsampling):
+    a window and a merge answer from the one span, exactly as the general rule over
+    the taps and phases does (``_mapped``, ``_union``)."""
+    from convcalc.core.geometry import reads
+
+    pattern = reads.Reads(1, step, (None if reads_none else (first, first + width),))
+    general = reads._mapped(pattern, 1, stride, lambda o: reads._ends(
+        o * stride - before, dilation, kernel, 1))  # fmt: skip
+    assert reads.window(pattern, kernel, stride, dilation, before) == general
+    other = reads.Reads(1, step, ((first - 1, first + width + 2),))
+    spans = tuple(reads._union(p.at(o) for p in (pattern, other)) for o in range(1))
+    assert reads.merged((pattern, other)) == reads.Reads(1, step, spans)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any
+import typing
+from dataclasses import KW_ONLY
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given
@@ -397,6 +399,64 @@ def test_a_record_is_made_as_its_dataclass_would_be(
     assert repr(record) == repr(expected).replace(f"{kind.__name__}(", f"{kind.__qualname__}(", 1)
     assert outcome(hash, record) == outcome(hash, expected)
     assert record == kind(*args, **kwargs)
+
+
+class Marked(Record):
+    """Fields around the annotations that make none, and keyword-only ones."""
+
+    kind: ClassVar[str] = "marked"
+    count: typing.ClassVar[int] = 0
+    a: int
+    b: tuple[int, ...] = ()
+    _: KW_ONLY
+    c: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class MarkedTwin:
+    """Fields around the annotations that make none, and keyword-only ones."""
+
+    kind: ClassVar[str] = "marked"
+    count: typing.ClassVar[int] = 0
+    a: int
+    b: tuple[int, ...] = ()
+    _: KW_ONLY
+    c: str | None = None
+
+
+class Undocumented(Record):
+    a: int
+    b: str = "b"
+
+
+@dataclasses.dataclass(frozen=True)
+class UndocumentedTwin:
+    a: int
+    b: str = "b"
+
+
+def described(kind: type[Any]) -> list[tuple[Any, ...]]:
+    """Each field as dataclasses describes it (its annotation's text as the type)."""
+    return [(f.name, f.type, f.default, f.init, f.kw_only, f.repr, f.compare, f.hash)
+            for f in dataclasses.fields(kind)]  # fmt: skip
+
+
+def test_fields_are_read_from_the_annotations_as_a_dataclass_reads_them() -> None:
+    """ClassVar (by either spelling) is no field, KW_ONLY marks the fields after it, and
+    each field's type is its annotation's string, as @dataclass makes them; the class's
+    annotations are left as written."""
+    assert described(Marked) == described(MarkedTwin)
+    assert [f.name for f in dataclasses.fields(Marked)] == ["a", "b", "c"]  # control
+    assert Marked.__annotations__ == MarkedTwin.__annotations__
+    assert Marked.kind == "marked"
+    assert Marked(1, c="x") == Marked(1, (), c="x")
+    with pytest.raises(TypeError):
+        Marked(1, (), "x")  # type: ignore[call-arg]  # c is keyword-only
+
+
+def test_a_record_without_a_docstring_gets_the_dataclass_one() -> None:
+    assert UndocumentedTwin.__doc__ == "UndocumentedTwin(a: 'int', b: 'str' = 'b')"  # control
+    assert Undocumented.__doc__ == "Undocumented(a: 'int', b: 'str' = 'b')"
 
 
 def test_a_factory_makes_a_new_value_for_each_record() -> None:

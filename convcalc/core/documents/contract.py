@@ -27,7 +27,7 @@ FIGURES: dict[str, tuple[str, ...]] = {f.name: f.path for f in CATALOGUE}
 BUDGET_FIGURES = CATALOGUE.budget_names
 
 # The published schema (package data), equal to ``json_schema()``: a test keeps them so.
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema" / "report.schema.json"
+SCHEMA_FILE = Path(__file__).parents[2] / "schema" / "report.schema.json"  # (no resolve: start-up)
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 

@@ -117,6 +117,11 @@ def window(reads: Reads, kernel: int, stride: int, dilation: int, before: int
            ) -> Reads | None:  # fmt: skip
     """A sliding window (convolution, pooling): unit u reads units
     ``u s - before + t d`` for taps t < k (``before``: the padding on the left)."""
+    if reads.period == 1:  # units whole pixels apart (the usual net): the span, moved out
+        span, step = reads.spans[0], reads.step
+        if span is not None:
+            span = (span[0] - step * before, span[1] + step * ((kernel - 1) * dilation - before))
+        return Reads(1, step * stride, (span,))
     cycle = reads.period // math.gcd(reads.period, dilation)
     return _mapped(reads, 1, stride,
                    lambda o: _ends(o * stride - before, dilation, kernel, cycle))  # fmt: skip
@@ -182,8 +187,10 @@ def resampled(reads: Reads, size: int, out: int, mode: str, align_corners: bool
 
 def merged(patterns: tuple[Reads, ...]) -> Reads | None:
     """Operands read at the same positions: each unit reads what any of them reads."""
-    period = math.lcm(*(p.period for p in patterns))
     first = patterns[0]  # equal jumps (step / period), compared without fractions (start-up)
+    if all(p.period == 1 and p.step == first.step for p in patterns):  # whole-pixel units
+        return Reads(1, first.step, (_union(p.spans[0] for p in patterns),))
+    period = math.lcm(*(p.period for p in patterns))
     if period > LIMIT or any(p.step * first.period != first.step * p.period for p in patterns):
         return None
     step = first.step * (period // first.period)  # the shared jump x period

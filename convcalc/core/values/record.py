@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import MISSING, Field, FrozenInstanceError, dataclass, field, fields
+from dataclasses import KW_ONLY, MISSING, Field, FrozenInstanceError, dataclass, field, fields
 from operator import attrgetter
 from typing import Any, ClassVar
 
@@ -92,8 +92,9 @@ class Record:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        # init=False, eq=False, repr=False: dataclass() collects the fields and compiles nothing
-        dataclass(init=False, eq=False, repr=False)(cls)
+        if "__init__" not in cls.__dict__:  # first: dataclass() reads it for a docstring
+            cls.__init__ = _first_init(cls)  # type: ignore[method-assign]
+        _collect_fields(cls)
         own = fields(cls)
         _check_order(own)
         cls._compared = staticmethod(_getter([f.name for f in own if f.compare]))
@@ -101,8 +102,6 @@ class Record:
             _getter([f.name for f in own if (f.compare if f.hash is None else f.hash)])
         )
         cls._shown = tuple(f.name for f in own if f.repr)
-        if "__init__" not in cls.__dict__:
-            cls.__init__ = _first_init(cls)  # type: ignore[method-assign]
 
     # inspect.signature(SomeRecord), help() and hypothesis' builds(): the parameters the
     # dataclass's __init__ would take, made when asked
@@ -126,6 +125,57 @@ class Record:
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
         return f"{self.__class__.__qualname__}({shown})"
+
+
+class _Annotation:
+    """A field's annotation as ``dataclass()`` sees it while it collects the fields: not a
+    string, so that it does not match each one against ``ClassVar``, ``InitVar`` and
+    ``KW_ONLY`` by regular expression (three matches a field, most of a record class's
+    cost); its repr is the string's, for the docstring ``dataclass()`` writes."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+
+# An annotation's head (before ``[``) that makes it no field, or the keyword-only marker.
+_CLASS_VARIABLES = frozenset({"ClassVar", "typing.ClassVar"})
+_KEYWORD_ONLY = frozenset({"KW_ONLY", "dataclasses.KW_ONLY"})
+_INIT_ONLY = frozenset({"InitVar", "dataclasses.InitVar"})
+
+
+def _collect_fields(cls: type) -> None:
+    """``dataclass(init=False, eq=False, repr=False)(cls)``: the fields collected and no
+    code compiled. The class's own string annotations (``from __future__ import
+    annotations``) are read here: a ``ClassVar`` is no field, ``KW_ONLY`` marks the
+    keyword-only ones, an ``InitVar`` is left to ``dataclass()``, every other is a field
+    whose ``type`` is its string, as ``dataclass()`` would make it."""
+    # what dataclass() reads (inspect.get_annotations would import inspect: start-up)
+    written = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+    seen: dict[str, Any] = {}
+    for name, annotation in written.items():
+        if type(annotation) is not str:
+            seen[name] = annotation
+            continue
+        head = annotation.partition("[")[0].strip()
+        if head in _KEYWORD_ONLY:
+            seen[name] = KW_ONLY
+        elif head in _INIT_ONLY:
+            seen[name] = annotation  # dataclass()'s own reading
+        elif head not in _CLASS_VARIABLES:
+            seen[name] = _Annotation(annotation)
+    cls.__annotations__ = seen
+    try:
+        dataclass(init=False, eq=False, repr=False)(cls)
+    finally:
+        cls.__annotations__ = written
+    for f in cls.__dict__["__dataclass_fields__"].values():
+        if type(f.type) is _Annotation:
+            f.type = f.type.text
 
 
 def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
