@@ -265,7 +265,7 @@ def test_the_command_runs_with_the_collector_paused() -> None:
     collects each line's garbage: tests/test_collector.py), and it is on again at the end,
     as the console script starts it."""
     code = (
-        "import gc, sys\n"
+        "import atexit, gc, sys\n"
         "import convcalc.cli.run as run\n"
         "seen = []\n"
         "execute = run.execute\n"
@@ -276,10 +276,8 @@ def test_the_command_runs_with_the_collector_paused() -> None:
         "sys.argv = ['convcalc', 'conv', '--cin', '4', '--cout', '8', '--no-verify',\n"
         "            '--format', 'json']\n"
         "from convcalc.__main__ import main\n"
-        "try:\n"
-        "    main()\n"
-        "finally:\n"
-        "    sys.stderr.write(f'\\n{seen} {gc.isenabled()}\\n')\n"
+        "atexit.register(lambda: sys.stderr.write(f'\\n{seen} {gc.isenabled()}\\n'))\n"
+        "main()\n"
     )
     process = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
@@ -315,3 +313,69 @@ def test_typer_reads_no_annotation_string(monkeypatch: pytest.MonkeyPatch) -> No
 
     postponed = [f"{f.__module__}.{f.__qualname__}" for f in read if strings(f)]
     assert postponed == []
+
+
+# The console script's entry point, with a module-level object whose finaliser says
+# when the interpreter tears the modules down, and an atexit function that says it ran.
+_LEAVING = """
+import atexit, sys
+sys.argv = ["convcalc", *sys.argv[1:]]
+
+class Torn:
+    def __del__(self):
+        sys.stderr.write("torn down\\n")
+
+sys.modules["teardown_witness"] = type(sys)("teardown_witness")
+sys.modules["teardown_witness"].witness = Torn()
+atexit.register(lambda: sys.stderr.write("atexit ran\\n"))
+{before}
+from convcalc.__main__ import main
+main()
+"""
+
+
+def _leave(*argv: str, before: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _LEAVING.format(before=before), *argv],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["resnet", "--depth", "18", "--no-verify", "--format", "json"], 0),
+        (["conv", "--cin", "4", "--cout", "8", "--no-verify", "--max-params", "1"], 1),
+        (["conv", "--cin", "0", "--cout", "8", "--no-verify"], 2),
+    ],
+)
+def test_an_analytic_run_ends_without_the_teardown(argv: list[str], code: int) -> None:
+    """No torch, one thread, no tracer: the process ends once its output is flushed and
+    its atexit functions have run, with its own exit status; the modules are not torn
+    down one by one (the witness's finaliser never runs)."""
+    process = _leave(*argv)
+    assert process.returncode == code, process.stderr
+    assert "atexit ran" in process.stderr
+    assert "torn down" not in process.stderr
+    if code == 0:
+        assert json.loads(process.stdout)["command"] == argv[0]  # the whole document
+    else:
+        assert process.stderr.count("error:") == 1
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "import torch",  # torch's own exit work
+        "import threading, time; threading.Thread(target=time.sleep, args=(1,)).start()",
+        "sys.settrace(lambda *args: None)",  # a tracer (coverage, a debugger)
+    ],
+)
+def test_a_run_with_torch_a_thread_or_a_tracer_ends_as_usual(before: str) -> None:
+    """Control, and the cases that keep the interpreter's exit: the teardown runs."""
+    process = _leave("conv", "--cin", "4", "--cout", "8", "--no-verify", "--format", "json",
+                     before=before)  # fmt: skip
+    assert process.returncode == 0, process.stderr
+    assert json.loads(process.stdout)["command"] == "conv"
+    assert "atexit ran" in process.stderr
+    assert "torn down" in process.stderr
