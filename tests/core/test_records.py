@@ -459,6 +459,35 @@ def test_a_record_without_a_docstring_gets_the_dataclass_one() -> None:
     assert Undocumented.__doc__ == "Undocumented(a: 'int', b: 'str' = 'b')"
 
 
+class Keyed(Record):
+    a: int
+    b: str = "b"
+    c: tuple[int, ...] = ()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"a": 1, "b": "x", "c": (2,)},  # every field, in the order declared
+        {"c": (2,), "a": 1, "b": "x"},  # every field, in another order
+        {"a": 1, "c": (2,)},
+        {"a": 1, "b": "x", "c": (2,), "d": 4},  # one too many
+        {"b": "x", "c": (2,)},  # a missing
+    ],
+)
+def test_a_record_made_by_keyword_is_made_as_its_dataclass_would_be(
+    kwargs: dict[str, Any],
+) -> None:
+    mine = outcome(lambda k: k(**kwargs), Keyed)
+    theirs = outcome(lambda k: k(**kwargs), declared_twin(Keyed))
+    assert mine[0] == theirs[0], (mine, theirs)
+    if mine[0] == "raises":
+        assert mine[1] is theirs[1]
+        return
+    assert vars(mine[1]) == vars(theirs[1])
+    assert list(vars(mine[1])) == list(vars(theirs[1]))  # set in the order declared
+
+
 def test_a_factory_makes_a_new_value_for_each_record() -> None:
     first, second = Plain(1), Plain(1)
     assert first.c == second.c == []

@@ -240,11 +240,18 @@ class _Binding:
         )  # fmt: skip
         self.post_init = hasattr(cls, "__post_init__")
         self.plain = len(self.positional) == len(self.steps)  # all fields positional
+        # every field by keyword in the order declared (none init=False): set as given
+        self.in_order = tuple(f.name for f in own) if len(self.accepted) == len(own) else ()
 
     def __call__(self, record: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         given = len(args)
         if self.plain and not kwargs and given == len(self.steps):  # every field, in order
             record.__dict__.update(zip(self.positional, args, strict=True))
+            if self.post_init:
+                record.__post_init__()
+            return
+        if not given and kwargs and tuple(kwargs) == self.in_order:  # every field, by name
+            record.__dict__.update(kwargs)
             if self.post_init:
                 record.__post_init__()
             return
