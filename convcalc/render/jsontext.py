@@ -78,6 +78,8 @@ class _LargeError(Exception):
 
 _int = int.__repr__
 _float = float.__repr__
+_finite = math.isfinite
+_INT = {int}
 _CHECK = 4096  # parts written between two measures of the text against LARGE
 
 
@@ -128,6 +130,16 @@ def _indented(
                 parts.append(prefix + _string(item))
             elif known is int:
                 parts.append(prefix + _int(item))
+            elif item is None:
+                parts.append(prefix + "null")
+            elif known is bool:
+                parts.append(prefix + ("true" if item else "false"))
+            elif known is float and _finite(item):
+                parts.append(prefix + _float(item))
+            elif known is list and item and set(map(type, item)) == _INT:  # a shape
+                deeper = inner + "  "
+                parts.append(prefix + "[" + deeper + ("," + deeper).join(map(_int, item))
+                             + inner + "]")  # fmt: skip
             else:
                 parts.append(prefix)
                 _indented(item, parts, inner, measure, keys)
