@@ -111,9 +111,12 @@ def options_of(callback: Callable[..., Any]) -> dict[str, str]:
         callback, eval_str=True
     )
     for parameter in signature.parameters.values():
-        for info in typing.get_args(parameter.annotation)[1:]:
+        # an option in Annotated (its first positional is a declaration) or as the default
+        # (cli.options: its first positional is the default value)
+        for info in [*typing.get_args(parameter.annotation)[1:], parameter.default]:
             if isinstance(info, typer.models.OptionInfo):
-                declared = [info.default] if isinstance(info.default, str) else []
+                annotated = info is not parameter.default
+                declared = [info.default] if annotated and isinstance(info.default, str) else []
                 for text in [*declared, *(info.param_decls or ())]:
                     if text.startswith("-"):
                         found |= dict.fromkeys(text.split("/"), info.help or "")

@@ -122,259 +122,184 @@ def integer(option: str) -> dict[str, Any]:
     return {"parser": functools.partial(parse_int, option=option), "metavar": "INTEGER"}
 
 
+INPUT_HELP = "Input size: 64 or HxW (64x48)."
+NO_VERIFY_HELP = "Analytic figures only, by arithmetic: never imports torch (fast)."
+
 Groups = Annotated[
     int,
     typer.Option("-g", "--groups", help="Groups (must divide cin and cout).", **integer("groups")),
 ]
 Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Bias on the convolutions.")]
-Input = Annotated[str, typer.Option("-i", "--input", help="Input size: 64 or HxW (64x48).")]
+Input = Annotated[str, typer.Option("-i", "--input", help=INPUT_HELP)]
 Batch = Annotated[int, typer.Option("-b", "--batch", help="Batch size N.", **integer("batch"))]
 
 
 def _option(
-    name: str, annotation: Any, default: Any = inspect.Parameter.empty
+    name: str, kind: Any, *declared: str, default: Any = ..., **settings: Any
 ) -> inspect.Parameter:
+    """A keyword parameter ``name: kind`` whose default is ``typer.Option(default,
+    *declared, **settings)`` (``...``: required), as typer reads a signature. (Not
+    ``Annotated[kind, typer.Option(...)]``: making thirty of those costs start-up.)"""
     return inspect.Parameter(
-        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(default, *declared, **settings),
+        annotation=kind,
     )
 
 
 # The convolution's shape, as nn.Conv2d names and defaults it (groups and bias
 # are each command's own: their meaning differs between commands).
 SHAPE_OPTIONS = (
-    _option("cin", Annotated[int, typer.Option("--cin", help="Input channels.", **integer("cin"))]),
-    _option(
-        "cout", Annotated[int, typer.Option("--cout", help="Output channels.", **integer("cout"))]
-    ),
-    _option(
-        "kernel",
-        Annotated[str, typer.Option("-k", "--kernel", help="Kernel: 3, HxW (3x1) or global.")],
-        "3",
-    ),
-    _option(
-        "stride", Annotated[str, typer.Option("-s", "--stride", help="Stride: 1 or HxW.")], "1"
-    ),
-    _option(
-        "padding",
-        Annotated[str, typer.Option("-p", "--padding", help="Padding: 1, HxW, same or valid.")],
-        "0",
-    ),
-    _option(
-        "dilation",
-        Annotated[str, typer.Option("-d", "--dilation", help="Dilation: 1 or HxW.")],
-        "1",
-    ),
-    _option("bias", Bias, True),
-    _option("input_size", Input, "224"),
-    _option("batch", Batch, 1),
+    _option("cin", int, "--cin", help="Input channels.", **integer("cin")),
+    _option("cout", int, "--cout", help="Output channels.", **integer("cout")),
+    _option("kernel", str, "-k", "--kernel", default="3", help="Kernel: 3, HxW (3x1) or global."),
+    _option("stride", str, "-s", "--stride", default="1", help="Stride: 1 or HxW."),
+    _option("padding", str, "-p", "--padding", default="0", help="Padding: 1, HxW, same or valid."),
+    _option("dilation", str, "-d", "--dilation", default="1", help="Dilation: 1 or HxW."),
+    _option("bias", bool, "--bias/--no-bias", default=True, help="Bias on the convolutions."),
+    _option("input_size", str, "-i", "--input", default="224", help=INPUT_HELP),
+    _option("batch", int, "-b", "--batch", default=1, help="Batch size N.", **integer("batch")),
     _option(
         "dims",
-        Annotated[
-            int,
-            typer.Option(
-                "--dims",
-                help="Spatial axes: 1 (Conv1d), 2 (Conv2d) or 3 (Conv3d); sizes take one value "
-                "or one per axis (3x3x3, 16x112x112).",
-                **integer("dims"),
-            ),
-        ],
-        2,
+        int,
+        "--dims",
+        default=2,
+        help="Spatial axes: 1 (Conv1d), 2 (Conv2d) or 3 (Conv3d); sizes take one value "
+        "or one per axis (3x3x3, 16x112x112).",
+        **integer("dims"),
     ),
 )
 
 # An attention block's input and its MLP's reduction (se, cbam).
 BLOCK_OPTIONS = (
-    _option(
-        "channels",
-        Annotated[
-            int,
-            typer.Option("--channels", help="Channels C of the input.", **integer("channels")),
-        ],
-    ),
+    _option("channels", int, "--channels", help="Channels C of the input.", **integer("channels")),
     _option(
         "reduction",
-        Annotated[
-            int,
-            typer.Option(
-                "--reduction",
-                help="Reduction r: the MLP's hidden width is C // r.",
-                **integer("reduction"),
-            ),
-        ],
-        16,
+        int,
+        "--reduction",
+        default=16,
+        help="Reduction r: the MLP's hidden width is C // r.",
+        **integer("reduction"),
     ),
-    _option("input_size", Input, "224"),
-    _option("batch", Batch, 1),
+    _option("input_size", str, "-i", "--input", default="224", help=INPUT_HELP),
+    _option("batch", int, "-b", "--batch", default=1, help="Batch size N.", **integer("batch")),
 )
 
 COMMON_OPTIONS = (
     _option(
         "dtype",
-        Annotated[
-            str,
-            typer.Option(
-                "--dtype",
-                click_type=Word(tuple(DTYPE_BYTES)),
-                help="Element type for memory figures and verification.",
-            ),
-        ],
-        "float32",
+        str,
+        "--dtype",
+        default="float32",
+        click_type=Word(tuple(DTYPE_BYTES)),
+        help="Element type for memory figures and verification.",
     ),
     _option(
         "device",
-        Annotated[
-            str,
-            typer.Option(
-                "--device",
-                click_type=Word(DEVICES),
-                help="Where to verify: auto (CUDA if present, else CPU), cpu, cuda or meta. "
-                "Large specs move to meta on their own, with a notice.",
-            ),
-        ],
-        "auto",
+        str,
+        "--device",
+        default="auto",
+        click_type=Word(DEVICES),
+        help="Where to verify: auto (CUDA if present, else CPU), cpu, cuda or meta. "
+        "Large specs move to meta on their own, with a notice.",
     ),
     _option(
         "output",
-        Annotated[
-            OutputFormat,
-            typer.Option("--format", click_type=formats(), help="Output format."),
-        ],
-        OutputFormat.table,
+        OutputFormat,
+        "--format",
+        default=OutputFormat.table,
+        click_type=formats(),
+        help="Output format.",
     ),
     _option(
         "exact",
-        Annotated[
-            bool, typer.Option("--exact", help="Exact integers in tables instead of K/M/G units.")
-        ],
-        False,
+        bool,
+        "--exact",
+        default=False,
+        help="Exact integers in tables instead of K/M/G units.",
     ),
-    _option(
-        "no_verify",
-        Annotated[
-            bool,
-            typer.Option(
-                "--no-verify",
-                help="Analytic figures only, by arithmetic: never imports torch (fast).",
-            ),
-        ],
-        False,
-    ),
+    _option("no_verify", bool, "--no-verify", default=False, help=NO_VERIFY_HELP),
     _option(
         "cross_check",
-        Annotated[
-            bool,
-            typer.Option(
-                "--cross-check",
-                help="Also count FLOPs with torch's FlopCounterMode (about 1-2 s more: "
-                "its first use imports torch._dynamo).",
-            ),
-        ],
-        False,
+        bool,
+        "--cross-check",
+        default=False,
+        help="Also count FLOPs with torch's FlopCounterMode (about 1-2 s more: "
+        "its first use imports torch._dynamo).",
     ),
     # --max-params, --max-macs, ...: one per budget figure of the catalogue.
     *(
-        _option(
-            f.parameter,
-            Annotated[str | None, typer.Option("--" + f.option, help=f.budget_help)],
-            None,
-        )
+        _option(f.parameter, str | None, "--" + f.option, default=None, help=f.budget_help)
         for f in CATALOGUE.budgets
     ),
     _option(
         "value",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--value",
-                metavar="FIGURE",
-                click_type=Word(CATALOGUE.values, check=False),
-                help="Print only this analytic figure, a bare number (one line per sweep "
-                "point or variant): params, macs, flops, activation_bytes, output_shape, ...",
-            ),
-        ],
-        None,
+        str | None,
+        "--value",
+        default=None,
+        metavar="FIGURE",
+        click_type=Word(CATALOGUE.values, check=False),
+        help="Print only this analytic figure, a bare number (one line per sweep "
+        "point or variant): params, macs, flops, activation_bytes, output_shape, ...",
     ),
     _option(
         "convention",
-        Annotated[
-            str,
-            typer.Option(
-                "--convention",
-                click_type=Word(_convention_names, check=False),
-                help="Also count as this tool does, layer by layer, beside the paper figure "
-                "(convcalc conventions lists what each counts).",
-            ),
-        ],
-        "paper",
+        str,
+        "--convention",
+        default="paper",
+        click_type=Word(_convention_names, check=False),
+        help="Also count as this tool does, layer by layer, beside the paper figure "
+        "(convcalc conventions lists what each counts).",
     ),
     _option(
         "backward",
-        Annotated[
-            bool,
-            typer.Option(
-                "--backward",
-                help="Also count the backward pass (input and weight gradients) and the "
-                "training step's FLOPs, as FlopCounterMode counts them.",
-            ),
-        ],
-        False,
+        bool,
+        "--backward",
+        default=False,
+        help="Also count the backward pass (input and weight gradients) and the "
+        "training step's FLOPs, as FlopCounterMode counts them.",
     ),
     _option(
         "hardware",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--hardware",
-                metavar="DEVICE",
-                help="The roofline on a device: bytes moved, intensity, ridge point, memory- or "
-                "compute-bound and the lower-bound time per layer. A name (convcalc hardware "
-                "lists them: h100-sxm, a100-80gb, l4, t4...), a saved spec or a JSON file, or "
-                "peak=989T,bandwidth=3.35T; NAME,peak=fp32 picks another of its peaks (--dtype "
-                "picks by default: float32 takes tf32 where there is one).",
-            ),
-        ],
-        None,
+        str | None,
+        "--hardware",
+        default=None,
+        metavar="DEVICE",
+        help="The roofline on a device: bytes moved, intensity, ridge point, memory- or "
+        "compute-bound and the lower-bound time per layer. A name (convcalc hardware "
+        "lists them: h100-sxm, a100-80gb, l4, t4...), a saved spec or a JSON file, or "
+        "peak=989T,bandwidth=3.35T; NAME,peak=fp32 picks another of its peaks (--dtype "
+        "picks by default: float32 takes tf32 where there is one).",
     ),
     _option(
         "fused",
-        Annotated[
-            bool,
-            typer.Option(
-                "--fused",
-                help="Roofline: take element-wise ops (BN, activations, residual adds, gates) "
-                "as fused into the op before them, so their own reads and writes disappear.",
-            ),
-        ],
-        False,
+        bool,
+        "--fused",
+        default=False,
+        help="Roofline: take element-wise ops (BN, activations, residual adds, gates) "
+        "as fused into the op before them, so their own reads and writes disappear.",
     ),
     _option(
         "measure_time",
-        Annotated[
-            bool,
-            typer.Option(
-                "--measure-time",
-                help="Run each layer and the whole network on the device (real tensors, "
-                "warmed up, median of repeats; CUDA events on a GPU) and show the measured "
-                "time beside the --hardware bound: the ratio, the achieved FLOP/s and bytes/s. "
-                "A layer measured faster than its bound fails (exit 1). Runs the network tens "
-                "of times: seconds for a layer, minutes for a large model on a CPU.",
-            ),
-        ],
-        False,
+        bool,
+        "--measure-time",
+        default=False,
+        help="Run each layer and the whole network on the device (real tensors, "
+        "warmed up, median of repeats; CUDA events on a GPU) and show the measured "
+        "time beside the --hardware bound: the ratio, the achieved FLOP/s and bytes/s. "
+        "A layer measured faster than its bound fails (exit 1). Runs the network tens "
+        "of times: seconds for a layer, minutes for a large model on a CPU.",
     ),
     _option(
         "plot",
-        Annotated[
-            str | None,
-            typer.Option(
-                "--plot",
-                metavar="FILE",
-                help="Draw the roofline on the --hardware device to FILE.png or FILE.svg "
-                "(needs matplotlib): intensity against attainable FLOP/s, one point per "
-                "layer, measured beside the bound with --measure-time.",
-            ),
-        ],
-        None,
+        str | None,
+        "--plot",
+        default=None,
+        metavar="FILE",
+        help="Draw the roofline on the --hardware device to FILE.png or FILE.svg "
+        "(needs matplotlib): intensity against attainable FLOP/s, one point per "
+        "layer, measured beside the bound with --measure-time.",
     ),
 )
 
@@ -513,9 +438,10 @@ def with_options(
     """
     common_options: tuple[inspect.Parameter, ...] = COMMON_OPTIONS
     if no_verify_help is not None:
-        flag = Annotated[bool, typer.Option("--no-verify", help=no_verify_help)]
         common_options = tuple(
-            _option("no_verify", flag, False) if p.name == "no_verify" else p
+            _option("no_verify", bool, "--no-verify", default=False, help=no_verify_help)
+            if p.name == "no_verify"
+            else p
             for p in COMMON_OPTIONS
         )
 

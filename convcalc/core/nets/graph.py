@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from convcalc.core.ops.primitives import Primitive, Shape
@@ -138,18 +137,19 @@ def validate_input(shape: Shape) -> None:
         raise InvalidSpecError(f"input shape {list(shape)} must have positive sizes")
 
 
-@dataclass(eq=False, repr=False)
 class GraphBuilder:
     """Adds nodes in execution order; blocks call it with their input node names.
 
     ``add`` reads the last added node unless told otherwise and returns the new
     node's name; ``scope`` prefixes every name added inside it (``b3.se.fc1``),
-    so one block can be placed many times in one network.
+    so one block can be placed many times in one network. (A plain class: a mutable
+    dataclass compiles its ``__init__`` when its module loads, start-up.)
     """
 
-    nodes: list[Node] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    prefix: str = ""
+    def __init__(self) -> None:
+        self.nodes: list[Node] = []
+        self.notes: list[str] = []  # decisions said once on stderr
+        self.prefix = ""  # the current scope's, "b3.se." inside scope("b3.se")
 
     @property
     def last(self) -> str:
