@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from convcalc.core.count.figures import LayerFigures, NetworkFigures, Totals, per_sample
-from convcalc.core.count.traffic import roofline_of
+from convcalc.core.count.traffic import Roofline, roofline_of
 from convcalc.core.geometry.shapes import jumps_json
 from convcalc.core.ops.primitives import Shape
 from convcalc.core.values.record import Record
@@ -200,6 +200,7 @@ class Report(Record):
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract (SPEC.md): schema, command, spec, analytic, measured, match, layers."""
         seen = {} if self.measured is None else self.measured.by_name()
+        roof = roofline_of(self.figures)
         return {
             "schema": SCHEMA_VERSION,
             "command": self.command,
@@ -207,7 +208,7 @@ class Report(Record):
             "analytic": analytic_dict(self.figures, self.kind),
             "measured": None if self.measured is None else self._measured_dict(self.measured),
             "match": self.match,
-            "layers": [self._layer_dict(layer, seen) for layer in self.figures.layers],
+            "layers": [self._layer_dict(layer, seen, roof) for layer in self.figures.layers],
             **({} if self.baseline is None else self.baseline.to_dict()),
             **self._timing_dict(),
         }
@@ -258,7 +259,9 @@ class Report(Record):
             "checks": [check.to_dict() for check in self.checks],
         }
 
-    def _layer_dict(self, layer: LayerFigures, seen: dict[str, LayerMeasurement]) -> dict[str, Any]:
+    def _layer_dict(
+        self, layer: LayerFigures, seen: dict[str, LayerMeasurement], roof: Roofline
+    ) -> dict[str, Any]:
         m = seen.get(layer.name)
         measured = None
         if m is not None:
@@ -267,7 +270,7 @@ class Report(Record):
                 "params": m.params,
                 "torchinfo_mult_adds": m.mult_adds,
             }
-        return {
+        entry: dict[str, Any] = {
             "index": layer.index,
             "name": layer.name,
             "type": layer.type,
@@ -292,11 +295,12 @@ class Report(Record):
             "formulas": {"params": layer.params_formula, "macs": layer.macs_formula},
             "shares_weights_of": layer.shares_weights_of,
             "measured": measured,
-            # --measure-time: the call's measured time, ratio to its bound, achieved rates
-            **self._layer_timing(layer.index),
-            # bytes moved, intensity; on a device the time bound and the bound (core/roofline)
-            **roofline_of(self.figures).layer(layer.index).to_dict(),
         }
+        if self.timing is not None:  # --measure-time: the call's time, ratio, achieved rates
+            entry.update(self._layer_timing(layer.index))
+        # bytes moved, intensity; on a device the time bound and the bound (core/roofline)
+        entry.update(roof.layers[layer.index].to_dict())
+        return entry
 
 
 def analytic_dict(figures: NetworkFigures, kind: str = "") -> dict[str, Any]:

@@ -18,6 +18,7 @@ Counting conventions (SPEC.md, stated once here):
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, ClassVar, Literal
 
@@ -94,9 +95,9 @@ class Primitive(Record):
         """BatchNorm's affine gamma and beta (running statistics are buffers)."""
         return 0
 
-    @property
+    @functools.cached_property
     def params(self) -> int:
-        """Every learnable parameter of the primitive."""
+        """Every learnable parameter of the primitive (read for each figure: kept once made)."""
         return self.weight_params + self.bias_params + self.batchnorm_params
 
     def macs(self, inputs: tuple[Shape, ...], out: Shape) -> int:
@@ -258,9 +259,9 @@ class Conv(Primitive):
                     f"dilation={sizes_text(self.dilation)}), as in nn.{self.kind}"
                 )
 
-    @property
+    @functools.cached_property
     def kind(self) -> str:  # type: ignore[override]
-        """torch's module name: Conv1d, Conv2d, Conv3d, ConvTranspose1d..3d."""
+        """torch's module name: Conv1d, Conv2d, Conv3d, ConvTranspose1d..3d (kept once made)."""
         return f"Conv{'Transpose' if self.transposed else ''}{self.dims}d"
 
     @property
