@@ -50,8 +50,8 @@ def _leave(code: object) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except (OSError, ValueError):
-        return  # the usual exit reports it
+    except Exception:  # a stream that cannot be written: the usual exit reports it
+        return
     import atexit
 
     atexit._run_exitfuncs()  # what the interpreter's exit runs first
