@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convcalc.core.values.parse import (
+    _is_decimal,
+    _is_integer,
     non_negative,
     normal_word,
     parse_budget,
@@ -183,3 +187,18 @@ def test_word_refuses_others_naming_the_choices(text: str) -> None:
     with pytest.raises(InvalidSpecError) as caught:
         word(text, "mode", ("max", "avg", "v1.5"))
     assert str(caught.value) == f"mode={text.strip()!r} is not one of max, avg, v1.5"
+
+
+_TEXT = st.text(alphabet="0123456789+-.eE _x\u00b2\u0663a", max_size=8)
+
+
+@settings(max_examples=2000)
+@given(_TEXT)
+def test_integers_and_decimals_are_read_as_their_patterns_read_them(text: str) -> None:
+    """The two shapes of number the options take, read with no pattern compiled (start-up),
+    accept exactly what their regular expressions accept."""
+    import re
+
+    assert _is_integer(text) == bool(re.fullmatch(r"[+-]?[0-9]+", text))
+    decimal = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?"
+    assert _is_decimal(text) == bool(re.fullmatch(decimal, text, re.IGNORECASE))

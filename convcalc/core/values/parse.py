@@ -39,7 +39,28 @@ FORMS = {
     "stride": "an integer or HxW (2x1)",
     "dilation": "an integer or HxW (2x1)",
 }
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _is_integer(text: str) -> bool:
+    """``[+-]?[0-9]+``, read without compiling a pattern (start-up)."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.isascii() and digits.isdigit()
+
+
+def _is_decimal(text: str) -> bool:
+    r"""``(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?``, any case, read without
+    compiling a pattern (start-up)."""
+    if not text.isascii():
+        return False
+    mantissa, marked, exponent = text.lower().partition("e")
+    if marked and not _is_integer(exponent):
+        return False
+    whole, dot, fraction = mantissa.partition(".")
+    if not dot:
+        return whole.isdigit()
+    if whole:
+        return whole.isdigit() and (not fraction or fraction.isdigit())
+    return fraction.isdigit()
 
 
 def _hint(text: str) -> str:
@@ -51,7 +72,7 @@ def _hint(text: str) -> str:
 
 def _int(text: str, option: str, forms: str = "an integer") -> int:
     text = text.strip()
-    if not _INTEGER.fullmatch(text):
+    if not _is_integer(text):
         raise InvalidSpecError(f"{option}={text!r} is not {forms}{_hint(text)}")
     digits = len(text.lstrip("+-"))
     if digits > MAX_DIGITS:  # int() would refuse it, and nothing real is that long
@@ -135,7 +156,7 @@ def parse_sizes(text: str, option: str, dims: int = 2, *, allow_zero: bool = Fal
         forms = "an integer" if dims == 1 else f"an integer or {AXES.get(dims, 'AxB')} ({example})"
     parts = text.lower().split("x")
     malformed = len(parts) not in (1, dims) or any(not p.strip() for p in parts)
-    if malformed or not all(_INTEGER.fullmatch(p.strip()) for p in parts):
+    if malformed or not all(_is_integer(p.strip()) for p in parts):
         raise InvalidSpecError(f"{option}={text.strip()!r} is not {forms}{_hint(text)}")
     values = [_int(p, option) for p in parts]
     check = non_negative if allow_zero else positive
@@ -191,14 +212,11 @@ def parse_list(text: str, option: str) -> list[str]:
     return items
 
 
-_DECIMAL = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[+-]?[0-9]+)?"  # compiled on first use
-
-
 def parse_widths(text: str) -> list[float]:
     """MobileNet widths: a comma list of finite numbers greater than 0 (``0.75``, ``1e-1``)."""
     values = []
     for item in parse_list(text, "width"):
-        if not re.fullmatch(_DECIMAL, item, re.IGNORECASE):
+        if not _is_decimal(item):
             raise InvalidSpecError(f"width={item!r} is not a number (such as 0.75){_hint(item)}")
         value = float(item)
         if not 0 < value < float("inf"):  # also rejects nan
