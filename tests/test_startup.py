@@ -10,6 +10,7 @@ that network is built, and help still sees every command and network.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,7 @@ except SystemExit as exc:
 sys.stdout.flush()
 modules = sorted(sys.modules)  # before this script's own json
 import json
+import os
 sys.stderr.write("\\n" + json.dumps({{"exit": code, "modules": modules}}) + "\\n")
 """
 
@@ -379,3 +381,24 @@ def test_a_run_with_torch_a_thread_or_a_tracer_ends_as_usual(before: str) -> Non
     assert json.loads(process.stdout)["command"] == "conv"
     assert "atexit ran" in process.stderr
     assert "torn down" in process.stderr
+
+
+def test_a_named_command_builds_no_completion_options_and_completion_still_works() -> None:
+    """A line that names a command builds the group without its completion options (they
+    go before a command's name); shell completion runs with no arguments and still
+    completes a command's options."""
+    from convcalc.cli.app import _click_command
+
+    def group_options(argv: list[str]) -> set[str]:
+        return {opt for p in _click_command(argv).params for opt in p.opts}
+
+    assert "--install-completion" in group_options([])  # control: the whole group has them
+    assert "--install-completion" not in group_options(["resnet", "--no-verify"])
+    assert "--version" in group_options(["resnet"])  # the group's own option stays
+    completed = subprocess.run(
+        [sys.executable, "-m", "convcalc"], capture_output=True, text=True, cwd=ROOT,
+        timeout=60, check=False,
+        env={**os.environ, "_CONVCALC_COMPLETE": "complete_bash",
+             "COMP_WORDS": "convcalc resnet --var", "COMP_CWORD": "2"},
+    )  # fmt: skip
+    assert completed.stdout.split() == ["--variant"], completed.stderr

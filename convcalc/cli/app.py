@@ -130,17 +130,18 @@ class LazyTyper(typer.Typer):
         self._commands = commands or None
 
 
-app = LazyTyper(
-    cls=OneLineErrors,
-    help="convcalc: exact parameters, shapes and MACs of convolution layers, "
+_SETTINGS: dict[str, Any] = {
+    "cls": OneLineErrors,
+    "help": "convcalc: exact parameters, shapes and MACs of convolution layers, "
     "analytic beside torchinfo's measured figures.",
-    epilog=ROOT_EPILOG,
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+    "epilog": ROOT_EPILOG,
+    "no_args_is_help": True,
+    "add_completion": True,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+app = LazyTyper(**_SETTINGS)
 
 
 def main() -> None:
@@ -161,14 +162,16 @@ def _click_command(argv: list[str]) -> Any:
     """The click command for this command line. A line that names a command imports
     that command's module alone and builds only its click command (typer builds one
     per registered command); help, completion and anything else get the whole group."""
-    import copy
-
     import typer.main
 
     asked = argv[0] if argv else ""
     if asked not in COMMANDS:
         return typer.main.get_command(app)
-    single = copy.copy(app)  # the same group, callback and settings; the app stays whole
+    # The same group, settings and callback, without the completion options: they are
+    # the group's, and go before a command's name (shell completion runs with no
+    # arguments: the whole group, above).
+    single = LazyTyper(**{**_SETTINGS, "add_completion": False})
+    single.registered_callback = app.registered_callback
     single.registered_commands = [_command_info(asked)]
     return typer.main.get_command(single)
 
