@@ -122,15 +122,11 @@ def integer(option: str) -> dict[str, Any]:
     return {"parser": functools.partial(parse_int, option=option), "metavar": "INTEGER"}
 
 
-INPUT_HELP = "Input size: 64 or HxW (64x48)."
-NO_VERIFY_HELP = "Analytic figures only, by arithmetic: never imports torch (fast)."
-
 Groups = Annotated[
     int,
     typer.Option("-g", "--groups", help="Groups (must divide cin and cout).", **integer("groups")),
 ]
-Bias = Annotated[bool, typer.Option("--bias/--no-bias", help="Bias on the convolutions.")]
-Input = Annotated[str, typer.Option("-i", "--input", help=INPUT_HELP)]
+Input = Annotated[str, typer.Option("-i", "--input", help="Input size: 64 or HxW (64x48).")]
 Batch = Annotated[int, typer.Option("-b", "--batch", help="Batch size N.", **integer("batch"))]
 
 
@@ -148,6 +144,13 @@ def _option(
     )
 
 
+def _aliased(name: str, alias: Any, default: Any) -> inspect.Parameter:
+    """A keyword parameter declared by one of the aliases above, which commands take too."""
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=alias
+    )
+
+
 # The convolution's shape, as nn.Conv2d names and defaults it (groups and bias
 # are each command's own: their meaning differs between commands).
 SHAPE_OPTIONS = (
@@ -158,8 +161,8 @@ SHAPE_OPTIONS = (
     _option("padding", str, "-p", "--padding", default="0", help="Padding: 1, HxW, same or valid."),
     _option("dilation", str, "-d", "--dilation", default="1", help="Dilation: 1 or HxW."),
     _option("bias", bool, "--bias/--no-bias", default=True, help="Bias on the convolutions."),
-    _option("input_size", str, "-i", "--input", default="224", help=INPUT_HELP),
-    _option("batch", int, "-b", "--batch", default=1, help="Batch size N.", **integer("batch")),
+    _aliased("input_size", Input, "224"),
+    _aliased("batch", Batch, 1),
     _option(
         "dims",
         int,
@@ -182,8 +185,8 @@ BLOCK_OPTIONS = (
         help="Reduction r: the MLP's hidden width is C // r.",
         **integer("reduction"),
     ),
-    _option("input_size", str, "-i", "--input", default="224", help=INPUT_HELP),
-    _option("batch", int, "-b", "--batch", default=1, help="Batch size N.", **integer("batch")),
+    _aliased("input_size", Input, "224"),
+    _aliased("batch", Batch, 1),
 )
 
 COMMON_OPTIONS = (
@@ -219,7 +222,13 @@ COMMON_OPTIONS = (
         default=False,
         help="Exact integers in tables instead of K/M/G units.",
     ),
-    _option("no_verify", bool, "--no-verify", default=False, help=NO_VERIFY_HELP),
+    _option(
+        "no_verify",
+        bool,
+        "--no-verify",
+        default=False,
+        help="Analytic figures only, by arithmetic: never imports torch (fast).",
+    ),
     _option(
         "cross_check",
         bool,
