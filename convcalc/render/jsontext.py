@@ -136,10 +136,8 @@ def _indented(
                 parts.append(prefix + ("true" if item else "false"))
             elif known is float and _finite(item):
                 parts.append(prefix + _float(item))
-            elif known is list and item and set(map(type, item)) == _INT:  # a shape
-                deeper = inner + "  "
-                parts.append(prefix + "[" + deeper + ("," + deeper).join(map(_int, item))
-                             + inner + "]")  # fmt: skip
+            elif known is list and item and set(map(type, item)) == _INT:
+                parts.append(prefix + _shape(item, inner))
             else:
                 parts.append(prefix)
                 _indented(item, parts, inner, measure, keys)
@@ -150,10 +148,10 @@ def _indented(
         if not value:
             parts.append("[]")
             return
-        inner = newline + "  "
-        if all(type(item) is int for item in value):  # a shape: one part
-            parts.append("[" + inner + ("," + inner).join(map(_int, value)) + newline + "]")
+        if set(map(type, value)) == _INT:
+            parts.append(_shape(value, newline))
             return
+        inner = newline + "  "
         separator = "[" + inner
         for item in value:
             parts.append(separator)
@@ -172,6 +170,13 @@ def _indented(
         parts.append(_float(value))
     else:  # NaN, infinities, subclasses, other types: json.dumps' own rules
         raise _NotPlainError
+
+
+def _shape(items: list[int] | tuple[int, ...], newline: str) -> str:
+    """A non-empty list of integers (a shape) in one part, one number a line, at the
+    nesting whose line break and indentation is ``newline``."""
+    inner = newline + "  "
+    return "[" + inner + ("," + inner).join(map(_int, items)) + newline + "]"
 
 
 def _measure(parts: list[str], measure: list[int]) -> None:
