@@ -231,8 +231,7 @@ class Report(Record):
         return timed(self.figures, self.timing)
 
     def _layer_timing(self, index: int) -> Any:
-        if self.timing is None:
-            return {}
+        """A timed run's figures of node ``index`` (``--measure-time``)."""
         from convcalc.core.count.timing import layer_figures
 
         return layer_figures(self.timed, index)
